@@ -1,0 +1,81 @@
+package clearing
+
+// Role is what an API key may do.
+type Role string
+
+const (
+	RoleOperator  Role = "operator"  // runs the scheme: everything
+	RoleBank      Role = "bank"      // bound to one participant
+	RoleMerchant  Role = "merchant"  // bound to one merchant
+	RoleRegulator Role = "regulator" // bound to one jurisdiction, read-only
+	RoleSystem    Role = "system"    // crossclear itself (auto-release worker, scheduler)
+)
+
+// ValidRole reports whether r can be given to an API key.
+func ValidRole(r Role) bool {
+	switch r {
+	case RoleOperator, RoleBank, RoleMerchant, RoleRegulator:
+		return true
+	}
+	return false
+}
+
+// Actor is who does something: recorded on every event.
+type Actor struct {
+	Role    Role
+	Subject string // participant id, merchant id, jurisdiction code, or the key id for operators
+}
+
+// String is the audit form, e.g. "bank:p_123" or "system:auto-release".
+func (a Actor) String() string { return string(a.Role) + ":" + a.Subject }
+
+// System actors.
+var (
+	AutoReleaseWorker = Actor{Role: RoleSystem, Subject: "auto-release"}
+	CycleScheduler    = Actor{Role: RoleSystem, Subject: "cycle-scheduler"}
+)
+
+// CanSee reports whether a may read payment p. Callers that may not see a
+// payment are told it does not exist, so that ids cannot be probed.
+func (a Actor) CanSee(p Payment) bool {
+	switch a.Role {
+	case RoleOperator, RoleSystem:
+		return true
+	case RoleBank:
+		return a.Subject == p.BuyerBankID || a.Subject == p.MerchantBankID
+	case RoleMerchant:
+		return a.Subject == p.MerchantID
+	case RoleRegulator:
+		return a.Subject == p.BuyerJurisdiction || a.Subject == p.MerchantJurisdiction
+	}
+	return false
+}
+
+// Permit says whether a may take action k on payment p:
+//   - the buyer's bank confirms delivery (release, also partial) or disputes;
+//   - the merchant or its bank gives the money back (refund);
+//   - only the operator resolves a dispute; the operator may do anything;
+//   - regulators only read.
+func (a Actor) Permit(p Payment, k ActionKind) error {
+	if !a.CanSee(p) {
+		return Errorf(NotFound, "payment_not_found", "id", "no payment %s", p.ID)
+	}
+	allowed := false
+	switch a.Role {
+	case RoleOperator, RoleSystem:
+		allowed = true
+	case RoleBank:
+		switch k {
+		case ActionRelease, ActionDispute:
+			allowed = a.Subject == p.BuyerBankID
+		case ActionRefund:
+			allowed = a.Subject == p.MerchantBankID
+		}
+	case RoleMerchant:
+		allowed = k == ActionRefund
+	}
+	if !allowed {
+		return Errorf(Forbidden, "action_not_permitted", "", "%s may not %s payment %s", a.Role, k, p.ID)
+	}
+	return nil
+}

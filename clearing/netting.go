@@ -1,0 +1,239 @@
+package clearing
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crossclear/crossclear/fx"
+	"github.com/shopspring/decimal"
+)
+
+// NetPosition is one account's result in a cycle: what it received minus
+// what it paid. Positive: the scheme owes it; negative: it owes the scheme.
+type NetPosition struct {
+	Participant   string // participant id or EscrowAccount
+	Currency      string
+	PaidMinor     int64
+	ReceivedMinor int64
+	NetMinor      int64
+	SettledAt     time.Time // zero until the position is marked settled
+	SettledBy     string
+}
+
+// CurrencyTotals summarises one currency of a cycle.
+type CurrencyTotals struct {
+	Currency          string
+	GrossMinor        int64 // Σ of every posting: what would move without netting
+	SettlementMinor   int64 // Σ|net|/2: what moves after netting
+	Holds             int
+	Releases          int
+	Refunds           int
+	NettingEfficiency decimal.Decimal // 1 − settlement/gross, 6 decimals; 0 when gross is 0
+}
+
+// NettingResult is the multilateral net of one cycle.
+type NettingResult struct {
+	Currencies []CurrencyTotals // by currency code
+	Positions  []NetPosition    // by currency, then participant
+}
+
+// Netting accumulates postings and nets them per currency and account in
+// O(postings + accounts). Feed it with Add, then call Result; Result does
+// not change the netting, so it may be called again, also after more Adds.
+//
+// Add does not allocate once an account has been seen: currencies and owners
+// are interned to small integers, the escrow account and the last currency
+// skip the map, and each account keeps two counters.
+type Netting struct {
+	ccyIndex   map[string]int32
+	ccys       []CurrencyTotals // SettlementMinor and NettingEfficiency are filled by Result, on a copy
+	lastCcy    int32            // index into ccys of the last currency added, -1 before the first
+	ownerIndex map[string]int32
+	owners     []netOwner // owners[0] is EscrowAccount, interned up front
+	accounts   []netAccount
+}
+
+// netOwner is one account owner: a participant id or EscrowAccount.
+type netOwner struct {
+	name string
+	acct []int32 // by currency index: 1 + index into accounts, 0 when none yet
+}
+
+// netAccount is one (owner, currency) account's totals.
+type netAccount struct {
+	owner, ccy     int32
+	paid, received int64
+}
+
+const escrowOwner = 0
+
+// NewNetting starts an empty netting.
+func NewNetting() *Netting {
+	return &Netting{
+		ccyIndex:   make(map[string]int32),
+		lastCcy:    -1,
+		ownerIndex: make(map[string]int32),
+		owners:     []netOwner{{name: EscrowAccount}},
+	}
+}
+
+// Add books one posting: Debit pays, Credit receives.
+func (n *Netting) Add(p Posting) error { return n.add(&p) }
+
+func (n *Netting) add(p *Posting) error {
+	if p.AmountMinor <= 0 {
+		return fmt.Errorf("%w: posting for payment %s moves %d", ErrInvariant, p.PaymentID, p.AmountMinor)
+	}
+	c := n.currency(p.Currency)
+	t := &n.ccys[c]
+	gross, ok := fx.AddMinor(t.GrossMinor, p.AmountMinor)
+	if !ok {
+		return fmt.Errorf("gross %s overflows int64 minor units", p.Currency)
+	}
+	t.GrossMinor = gross
+	switch p.Kind {
+	case PostHold:
+		t.Holds++
+	case PostRelease:
+		t.Releases++
+	case PostRefund:
+		t.Refunds++
+	}
+	// Neither sum can overflow where gross did not.
+	n.accounts[n.account(p.Debit, c)].paid += p.AmountMinor
+	n.accounts[n.account(p.Credit, c)].received += p.AmountMinor
+	return nil
+}
+
+// currency interns a currency code.
+func (n *Netting) currency(code string) int32 {
+	if c := n.lastCcy; c >= 0 && n.ccys[c].Currency == code {
+		return c
+	}
+	c, ok := n.ccyIndex[code]
+	if !ok {
+		c = int32(len(n.ccys))
+		n.ccyIndex[code] = c
+		n.ccys = append(n.ccys, CurrencyTotals{Currency: code})
+	}
+	n.lastCcy = c
+	return c
+}
+
+// account returns the index in n.accounts of owner's account in currency c,
+// opening it on first use.
+func (n *Netting) account(owner string, c int32) int32 {
+	o := int32(escrowOwner)
+	if owner != EscrowAccount {
+		var ok bool
+		if o, ok = n.ownerIndex[owner]; !ok {
+			o = int32(len(n.owners))
+			n.ownerIndex[owner] = o
+			n.owners = append(n.owners, netOwner{name: owner})
+		}
+	}
+	ow := &n.owners[o]
+	if int(c) < len(ow.acct) {
+		if a := ow.acct[c]; a != 0 {
+			return a - 1
+		}
+	} else {
+		ow.acct = append(ow.acct, make([]int32, len(n.ccys)-len(ow.acct))...)
+	}
+	a := int32(len(n.accounts))
+	n.accounts = append(n.accounts, netAccount{owner: o, ccy: c})
+	ow.acct[c] = a + 1
+	return a
+}
+
+// Result computes the nets and checks that every currency sums to zero;
+// a non-zero sum is an ErrInvariant and means a bug, not bad input. It
+// leaves the netting as it was.
+func (n *Netting) Result() (NettingResult, error) {
+	sums := make([]int64, len(n.ccys))
+	settlement := make([]int64, len(n.ccys))
+	for _, a := range n.accounts {
+		net := a.received - a.paid
+		sums[a.ccy] += net
+		if net != 0 {
+			settlement[a.ccy] += net
+		}
+	}
+	ccyOrder := sortedBy(len(n.ccys), func(i int) string { return n.ccys[i].Currency })
+	res := NettingResult{Positions: make([]NetPosition, 0, len(n.accounts))}
+	for _, c := range ccyOrder {
+		if sums[c] != 0 {
+			return NettingResult{}, fmt.Errorf("%w: %s nets sum to %d, not 0", ErrInvariant, n.ccys[c].Currency, sums[c])
+		}
+		t := n.ccys[c]
+		t.SettlementMinor = settlement[c]
+		t.NettingEfficiency = Efficiency(t.SettlementMinor, t.GrossMinor)
+		res.Currencies = append(res.Currencies, t)
+	}
+	// Order positions by currency code, then owner, by sorting (rank, rank)
+	// pairs: every account is one such pair.
+	ownerOrder := sortedBy(len(n.owners), func(i int) string { return n.owners[i].name })
+	ccyRank := ranks(ccyOrder)
+	ownerRank := ranks(ownerOrder)
+	keys := make([]uint64, len(n.accounts))
+	for i, a := range n.accounts {
+		keys[i] = uint64(ccyRank[a.ccy])<<32 | uint64(ownerRank[a.owner])
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		c, o := ccyOrder[k>>32], ownerOrder[uint32(k)]
+		a := n.accounts[n.owners[o].acct[c]-1]
+		res.Positions = append(res.Positions, NetPosition{
+			Participant:   n.owners[o].name,
+			Currency:      n.ccys[c].Currency,
+			PaidMinor:     a.paid,
+			ReceivedMinor: a.received,
+			NetMinor:      a.received - a.paid,
+		})
+	}
+	return res, nil
+}
+
+// sortedBy returns the indices 0..n-1 ordered by name(i).
+func sortedBy(n int, name func(int) string) []int32 {
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(name(int(a)), name(int(b))) })
+	return order
+}
+
+// ranks inverts an order: ranks(order)[order[r]] == r.
+func ranks(order []int32) []uint32 {
+	r := make([]uint32, len(order))
+	for i, x := range order {
+		r[x] = uint32(i)
+	}
+	return r
+}
+
+// Net nets a slice of postings; see Netting.
+func Net(postings []Posting) (NettingResult, error) {
+	n := NewNetting()
+	for i := range postings {
+		if err := n.add(&postings[i]); err != nil {
+			return NettingResult{}, err
+		}
+	}
+	return n.Result()
+}
+
+// Efficiency is 1 − settlement/gross to six decimals: the share of gross
+// value that netting spared from moving. Σ|net|/2 equals Σ of positive nets
+// because nets sum to zero. It is computed as (gross − settlement)/gross and
+// rounded once, half away from zero.
+func Efficiency(settlementMinor, grossMinor int64) decimal.Decimal {
+	if grossMinor == 0 {
+		return decimal.Zero
+	}
+	gross := decimal.NewFromInt(grossMinor)
+	return gross.Sub(decimal.NewFromInt(settlementMinor)).DivRound(gross, 6)
+}

@@ -1,0 +1,174 @@
+package clearing
+
+import (
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/crossclear/crossclear/fx"
+)
+
+// ParticipantKind says what a participant does in the scheme.
+type ParticipantKind string
+
+const (
+	Bank       ParticipantKind = "bank"        // a partner bank: buyers' and merchants' banks
+	FXProvider ParticipantKind = "fx_provider" // converts between currencies (FX issue)
+)
+
+// Status is shared by participants and merchants.
+type Status string
+
+const (
+	Active    Status = "active"
+	Suspended Status = "suspended"
+)
+
+// Participant is a partner bank or an FX provider.
+type Participant struct {
+	ID           string
+	Kind         ParticipantKind
+	BIC          string
+	Name         string
+	Country      string // ISO 3166-1 alpha-2
+	Jurisdiction string // the regulator's jurisdiction code: "SG", "US-NY"
+	Currencies   []SettlementCurrency
+	Status       Status
+	CreatedAt    time.Time
+}
+
+// SettlementCurrency is a currency a participant settles in, with the net
+// debit cap that bounds its position in that currency within one cycle.
+type SettlementCurrency struct {
+	Currency         string
+	NetDebitCapMinor int64 // ≥ 0: the deepest debit position allowed in a cycle
+}
+
+// Settles reports whether p settles in currency and returns its cap.
+func (p Participant) Settles(currency string) (SettlementCurrency, bool) {
+	for _, c := range p.Currencies {
+		if c.Currency == currency {
+			return c, true
+		}
+	}
+	return SettlementCurrency{}, false
+}
+
+var (
+	bicPattern          = regexp.MustCompile(`^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
+	countryPattern      = regexp.MustCompile(`^[A-Z]{2}$`)
+	jurisdictionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
+)
+
+// Limits on what grows.
+const (
+	MaxNameLen       = 140 // ISO 20022 Max140Text
+	MaxCurrencies    = 64
+	MaxAccountLen    = 34 // an IBAN's maximum length
+	MaxReasonLen     = 500
+	MaxReferenceLen  = 140
+	MaxEndToEndIDLen = 35 // ISO 20022 Max35Text
+)
+
+// Validate checks a participant about to be created.
+func (p Participant) Validate() error {
+	switch p.Kind {
+	case Bank, FXProvider:
+	default:
+		return Errorf(Invalid, "invalid_kind", "kind", "must be %q or %q, got %q", Bank, FXProvider, p.Kind)
+	}
+	if !bicPattern.MatchString(p.BIC) {
+		return Errorf(Invalid, "invalid_bic", "bic", "must be an 8 or 11 character BIC like DEUTDEFF or DEUTDEFF500, got %q", p.BIC)
+	}
+	if p.BIC[4:6] != p.Country {
+		return Errorf(Invalid, "bic_country_mismatch", "country", "BIC %s is registered in %s, not %q", p.BIC, p.BIC[4:6], p.Country)
+	}
+	if err := validateName(p.Name); err != nil {
+		return err
+	}
+	if !countryPattern.MatchString(p.Country) {
+		return Errorf(Invalid, "invalid_country", "country", "must be an ISO 3166-1 alpha-2 code like DE, got %q", p.Country)
+	}
+	if !jurisdictionPattern.MatchString(p.Jurisdiction) {
+		return Errorf(Invalid, "invalid_jurisdiction", "jurisdiction", "must be a country code or an ISO 3166-2 subdivision like SG or US-NY, got %q", p.Jurisdiction)
+	}
+	if p.Jurisdiction[:2] != p.Country {
+		return Errorf(Invalid, "jurisdiction_country_mismatch", "jurisdiction", "%s is not in country %s", p.Jurisdiction, p.Country)
+	}
+	if len(p.Currencies) == 0 {
+		return Errorf(Invalid, "no_currencies", "currencies", "a participant settles at least one currency")
+	}
+	if len(p.Currencies) > MaxCurrencies {
+		return Errorf(Invalid, "too_many_currencies", "currencies", "at most %d currencies, got %d", MaxCurrencies, len(p.Currencies))
+	}
+	seen := map[string]bool{}
+	for _, c := range p.Currencies {
+		if _, err := fx.LookupCurrency(c.Currency); err != nil {
+			return Errorf(Invalid, "unknown_currency", "currencies", "%v", err)
+		}
+		if seen[c.Currency] {
+			return Errorf(Invalid, "duplicate_currency", "currencies", "%s listed twice", c.Currency)
+		}
+		seen[c.Currency] = true
+		if c.NetDebitCapMinor < 0 || c.NetDebitCapMinor > fx.MaxMinor {
+			return Errorf(Invalid, "invalid_net_debit_cap", "currencies", "net debit cap for %s must be between 0 and %d minor units", c.Currency, fx.MaxMinor)
+		}
+	}
+	return nil
+}
+
+// SortCurrencies orders settlement currencies by code, for stable output.
+func SortCurrencies(cs []SettlementCurrency) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Currency < cs[j].Currency })
+}
+
+func validateName(name string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return Errorf(Invalid, "invalid_name", "name", "must be 1 to %d characters", MaxNameLen)
+	}
+	return nil
+}
+
+// Merchant is an overseas seller paid through escrow at its bank, in its
+// settlement currency.
+type Merchant struct {
+	ID        string
+	Name      string
+	Country   string
+	Currency  string // settlement currency
+	Account   string // the merchant's account at its bank (IBAN or local number)
+	BankID    string // the partner bank that services the merchant
+	Status    Status
+	CreatedAt time.Time
+}
+
+// Validate checks a merchant about to be created against the bank that
+// services it.
+func (m Merchant) Validate(bank Participant) error {
+	if err := validateName(m.Name); err != nil {
+		return err
+	}
+	if !countryPattern.MatchString(m.Country) {
+		return Errorf(Invalid, "invalid_country", "country", "must be an ISO 3166-1 alpha-2 code like DE, got %q", m.Country)
+	}
+	if _, err := fx.LookupCurrency(m.Currency); err != nil {
+		return Errorf(Invalid, "unknown_currency", "currency", "%v", err)
+	}
+	if m.Account == "" || len(m.Account) > MaxAccountLen {
+		return Errorf(Invalid, "invalid_account", "account", "must be 1 to %d characters", MaxAccountLen)
+	}
+	if bank.Kind != Bank {
+		return Errorf(Invalid, "not_a_bank", "bank_id", "%s is a %s, not a bank", bank.ID, bank.Kind)
+	}
+	if bank.Status != Active {
+		return Errorf(Refused, "participant_suspended", "bank_id", "bank %s is suspended", bank.ID)
+	}
+	if _, ok := bank.Settles(m.Currency); !ok {
+		return Errorf(Invalid, "currency_not_settled", "currency", "bank %s does not settle %s", bank.ID, m.Currency)
+	}
+	return nil
+}
+
+// ValidJurisdiction reports whether s is a jurisdiction code: an ISO 3166-1
+// country ("SG") or an ISO 3166-2 subdivision ("US-NY").
+func ValidJurisdiction(s string) bool { return jurisdictionPattern.MatchString(s) }

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+// migration is one frozen schema step. SQL is shared by both engines; the
+// few words that differ are written {ts} (timestamp with time zone) and
+// {serial} (an auto-incrementing primary key).
+type migration struct {
+	Version int64
+	Name    string
+	SQL     string
+}
+
+// migrations are applied in order and never edited once released: add a
+// new one instead.
+var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
+CREATE TABLE participants (
+	id           TEXT PRIMARY KEY,
+	kind         TEXT NOT NULL,
+	bic          TEXT NOT NULL UNIQUE,
+	name         TEXT NOT NULL,
+	country      TEXT NOT NULL,
+	jurisdiction TEXT NOT NULL,
+	status       TEXT NOT NULL,
+	created_at   {ts} NOT NULL
+);
+CREATE INDEX participants_jurisdiction ON participants (jurisdiction);
+CREATE TABLE participant_currencies (
+	participant_id      TEXT NOT NULL REFERENCES participants (id),
+	currency            TEXT NOT NULL,
+	net_debit_cap_minor BIGINT NOT NULL,
+	PRIMARY KEY (participant_id, currency)
+);
+CREATE TABLE merchants (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	country    TEXT NOT NULL,
+	currency   TEXT NOT NULL,
+	account    TEXT NOT NULL,
+	bank_id    TEXT NOT NULL REFERENCES participants (id),
+	status     TEXT NOT NULL,
+	created_at {ts} NOT NULL
+);
+CREATE INDEX merchants_bank ON merchants (bank_id);
+CREATE TABLE cycles (
+	id         BIGINT PRIMARY KEY,
+	state      TEXT NOT NULL,
+	opened_at  {ts} NOT NULL,
+	closed_at  {ts},
+	settled_at {ts},
+	closed_by  TEXT NOT NULL DEFAULT '',
+	totals     TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX cycles_one_open ON cycles (state) WHERE state = 'open';
+CREATE TABLE payments (
+	id                    TEXT PRIMARY KEY,
+	end_to_end_id         TEXT NOT NULL,
+	reference             TEXT NOT NULL,
+	buyer_bank_id         TEXT NOT NULL REFERENCES participants (id),
+	merchant_id           TEXT NOT NULL REFERENCES merchants (id),
+	merchant_bank_id      TEXT NOT NULL REFERENCES participants (id),
+	buyer_jurisdiction    TEXT NOT NULL,
+	merchant_jurisdiction TEXT NOT NULL,
+	currency              TEXT NOT NULL,
+	amount_minor          BIGINT NOT NULL CHECK (amount_minor > 0),
+	released_minor        BIGINT NOT NULL CHECK (released_minor >= 0),
+	refunded_minor        BIGINT NOT NULL CHECK (refunded_minor >= 0),
+	state                 TEXT NOT NULL,
+	release_at            {ts},
+	hold_cycle_id         BIGINT NOT NULL REFERENCES cycles (id),
+	version               BIGINT NOT NULL,
+	created_at            {ts} NOT NULL,
+	updated_at            {ts} NOT NULL,
+	CHECK (released_minor + refunded_minor <= amount_minor)
+);
+CREATE INDEX payments_due ON payments (release_at) WHERE state = 'held';
+CREATE INDEX payments_buyer_bank ON payments (buyer_bank_id, created_at);
+CREATE INDEX payments_merchant_bank ON payments (merchant_bank_id, created_at);
+CREATE INDEX payments_merchant ON payments (merchant_id, created_at);
+CREATE INDEX payments_buyer_jurisdiction ON payments (buyer_jurisdiction, created_at);
+CREATE INDEX payments_merchant_jurisdiction ON payments (merchant_jurisdiction, created_at);
+CREATE INDEX payments_state ON payments (state, created_at);
+CREATE TABLE payment_events (
+	payment_id   TEXT NOT NULL REFERENCES payments (id),
+	seq          INTEGER NOT NULL,
+	type         TEXT NOT NULL,
+	from_state   TEXT NOT NULL,
+	to_state     TEXT NOT NULL,
+	amount_minor BIGINT NOT NULL,
+	actor        TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	at           {ts} NOT NULL,
+	PRIMARY KEY (payment_id, seq)
+);
+CREATE TABLE postings (
+	payment_id   TEXT NOT NULL REFERENCES payments (id),
+	seq          INTEGER NOT NULL,
+	cycle_id     BIGINT NOT NULL REFERENCES cycles (id),
+	kind         TEXT NOT NULL,
+	currency     TEXT NOT NULL,
+	debit        TEXT NOT NULL,
+	credit       TEXT NOT NULL,
+	amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+	at           {ts} NOT NULL,
+	PRIMARY KEY (payment_id, seq)
+);
+CREATE INDEX postings_cycle ON postings (cycle_id);
+CREATE TABLE positions (
+	cycle_id       BIGINT NOT NULL REFERENCES cycles (id),
+	owner          TEXT NOT NULL,
+	currency       TEXT NOT NULL,
+	paid_minor     BIGINT NOT NULL,
+	received_minor BIGINT NOT NULL,
+	PRIMARY KEY (cycle_id, owner, currency)
+);
+CREATE TABLE net_positions (
+	cycle_id       BIGINT NOT NULL REFERENCES cycles (id),
+	owner          TEXT NOT NULL,
+	currency       TEXT NOT NULL,
+	paid_minor     BIGINT NOT NULL,
+	received_minor BIGINT NOT NULL,
+	net_minor      BIGINT NOT NULL,
+	settled_at     {ts},
+	settled_by     TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (cycle_id, owner, currency)
+);
+CREATE TABLE api_keys (
+	id         TEXT PRIMARY KEY,
+	hash       TEXT NOT NULL UNIQUE,
+	role       TEXT NOT NULL,
+	subject    TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	revoked_at {ts}
+);
+CREATE TABLE idempotency_keys (
+	caller       TEXT NOT NULL,
+	key          TEXT NOT NULL,
+	request_hash TEXT NOT NULL,
+	status_code  INTEGER NOT NULL,
+	response     TEXT NOT NULL,
+	created_at   {ts} NOT NULL,
+	PRIMARY KEY (caller, key)
+);
+CREATE TABLE audit_log (
+	id     {serial},
+	actor  TEXT NOT NULL,
+	action TEXT NOT NULL,
+	object TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	at     {ts} NOT NULL
+);
+`}}
+
+// Migrate applies every migration not yet applied, each in its own
+// transaction. Several processes may call it at once: PostgreSQL serialises
+// them with an advisory lock, SQLite with its write lock.
+func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at {ts} NOT NULL)`
+	if _, err := s.db.ExecContext(ctx, s.dialectSQL(create)); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, m := range migrations {
+		done := false
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if s.postgres {
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7243010)"); err != nil {
+					return err
+				}
+			}
+			var n int
+			err := tx.NewRaw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(ctx, &n)
+			if err != nil || n > 0 {
+				done = n > 0
+				return err
+			}
+			for _, stmt := range strings.Split(s.dialectSQL(m.SQL), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", firstLine(stmt), err)
+				}
+			}
+			_, err = tx.NewRaw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.Version, m.Name, s.now()).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+		}
+		if !done {
+			applied = append(applied, fmt.Sprintf("%d %s", m.Version, m.Name))
+		}
+	}
+	return applied, s.ensureOpenCycle(ctx)
+}
+
+// SchemaVersion is the newest applied migration, 0 for an empty database.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.NewRaw("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(ctx, &v)
+	return v, err
+}
+
+func (s *Store) dialectSQL(q string) string {
+	ts, serial := "TIMESTAMP", "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if s.postgres {
+		ts, serial = "TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+	}
+	return strings.NewReplacer("{ts}", ts, "{serial}", serial).Replace(q)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ensureOpenCycle opens cycle 1 on a fresh database.
+func (s *Store) ensureOpenCycle(ctx context.Context) error {
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		n, err := tx.NewSelect().Model((*cycleRow)(nil)).Count(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		_, err = tx.NewInsert().Model(&cycleRow{ID: 1, State: string(clearing.CycleOpen), OpenedAt: s.now()}).Exec(ctx)
+		if isUniqueViolation(err) {
+			return nil // another process opened it first
+		}
+		return err
+	})
+}
+

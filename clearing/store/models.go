@@ -1,0 +1,220 @@
+package store
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+// Rows mirror the tables of migrate.go; conversions to and from the domain
+// types live beside them so the rest of the package speaks clearing types.
+
+type participantRow struct {
+	bun.BaseModel `bun:"table:participants,alias:pt"`
+	ID            string    `bun:"id,pk"`
+	Kind          string    `bun:"kind"`
+	BIC           string    `bun:"bic"`
+	Name          string    `bun:"name"`
+	Country       string    `bun:"country"`
+	Jurisdiction  string    `bun:"jurisdiction"`
+	Status        string    `bun:"status"`
+	CreatedAt     time.Time `bun:"created_at"`
+}
+
+type participantCurrencyRow struct {
+	bun.BaseModel    `bun:"table:participant_currencies,alias:pc"`
+	ParticipantID    string `bun:"participant_id,pk"`
+	Currency         string `bun:"currency,pk"`
+	NetDebitCapMinor int64  `bun:"net_debit_cap_minor"`
+}
+
+func (r participantRow) domain(cs []participantCurrencyRow) clearing.Participant {
+	p := clearing.Participant{
+		ID: r.ID, Kind: clearing.ParticipantKind(r.Kind), BIC: r.BIC, Name: r.Name, Country: r.Country,
+		Jurisdiction: r.Jurisdiction, Status: clearing.Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
+	}
+	for _, c := range cs {
+		if c.ParticipantID == r.ID {
+			p.Currencies = append(p.Currencies, clearing.SettlementCurrency{Currency: c.Currency, NetDebitCapMinor: c.NetDebitCapMinor})
+		}
+	}
+	clearing.SortCurrencies(p.Currencies)
+	return p
+}
+
+type merchantRow struct {
+	bun.BaseModel `bun:"table:merchants,alias:m"`
+	ID            string    `bun:"id,pk"`
+	Name          string    `bun:"name"`
+	Country       string    `bun:"country"`
+	Currency      string    `bun:"currency"`
+	Account       string    `bun:"account"`
+	BankID        string    `bun:"bank_id"`
+	Status        string    `bun:"status"`
+	CreatedAt     time.Time `bun:"created_at"`
+}
+
+func (r merchantRow) domain() clearing.Merchant {
+	return clearing.Merchant{
+		ID: r.ID, Name: r.Name, Country: r.Country, Currency: r.Currency, Account: r.Account,
+		BankID: r.BankID, Status: clearing.Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+type paymentRow struct {
+	bun.BaseModel        `bun:"table:payments,alias:p"`
+	ID                   string       `bun:"id,pk"`
+	EndToEndID           string       `bun:"end_to_end_id"`
+	Reference            string       `bun:"reference"`
+	BuyerBankID          string       `bun:"buyer_bank_id"`
+	MerchantID           string       `bun:"merchant_id"`
+	MerchantBankID       string       `bun:"merchant_bank_id"`
+	BuyerJurisdiction    string       `bun:"buyer_jurisdiction"`
+	MerchantJurisdiction string       `bun:"merchant_jurisdiction"`
+	Currency             string       `bun:"currency"`
+	AmountMinor          int64        `bun:"amount_minor"`
+	ReleasedMinor        int64        `bun:"released_minor"`
+	RefundedMinor        int64        `bun:"refunded_minor"`
+	State                string       `bun:"state"`
+	ReleaseAt            bun.NullTime `bun:"release_at"`
+	HoldCycleID          int64        `bun:"hold_cycle_id"`
+	Version              int64        `bun:"version"`
+	CreatedAt            time.Time    `bun:"created_at"`
+	UpdatedAt            time.Time    `bun:"updated_at"`
+}
+
+func toPaymentRow(p clearing.Payment) paymentRow {
+	return paymentRow{
+		ID: p.ID, EndToEndID: p.EndToEndID, Reference: p.Reference, BuyerBankID: p.BuyerBankID,
+		MerchantID: p.MerchantID, MerchantBankID: p.MerchantBankID, BuyerJurisdiction: p.BuyerJurisdiction,
+		MerchantJurisdiction: p.MerchantJurisdiction, Currency: p.Currency, AmountMinor: p.AmountMinor,
+		ReleasedMinor: p.ReleasedMinor, RefundedMinor: p.RefundedMinor, State: string(p.State),
+		ReleaseAt: nullTime(p.ReleaseAt), HoldCycleID: p.HoldCycleID, Version: p.Version,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+}
+
+func (r paymentRow) domain() clearing.Payment {
+	p := clearing.Payment{
+		ID: r.ID, EndToEndID: r.EndToEndID, Reference: r.Reference, BuyerBankID: r.BuyerBankID,
+		MerchantID: r.MerchantID, MerchantBankID: r.MerchantBankID, BuyerJurisdiction: r.BuyerJurisdiction,
+		MerchantJurisdiction: r.MerchantJurisdiction, Currency: r.Currency, AmountMinor: r.AmountMinor,
+		ReleasedMinor: r.ReleasedMinor, RefundedMinor: r.RefundedMinor, State: clearing.State(r.State),
+		HoldCycleID: r.HoldCycleID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if !r.ReleaseAt.IsZero() {
+		p.ReleaseAt = r.ReleaseAt.Time.UTC()
+	}
+	return p
+}
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:payment_events,alias:e"`
+	PaymentID     string    `bun:"payment_id,pk"`
+	Seq           int       `bun:"seq,pk"`
+	Type          string    `bun:"type"`
+	FromState     string    `bun:"from_state"`
+	ToState       string    `bun:"to_state"`
+	AmountMinor   int64     `bun:"amount_minor"`
+	Actor         string    `bun:"actor"`
+	Reason        string    `bun:"reason"`
+	At            time.Time `bun:"at"`
+}
+
+func toEventRow(e clearing.Event) eventRow {
+	return eventRow{PaymentID: e.PaymentID, Seq: e.Seq, Type: string(e.Type), FromState: string(e.From), ToState: string(e.To),
+		AmountMinor: e.AmountMinor, Actor: e.Actor, Reason: e.Reason, At: e.At}
+}
+
+func (r eventRow) domain() clearing.Event {
+	return clearing.Event{PaymentID: r.PaymentID, Seq: r.Seq, Type: clearing.EventType(r.Type), From: clearing.State(r.FromState),
+		To: clearing.State(r.ToState), AmountMinor: r.AmountMinor, Actor: r.Actor, Reason: r.Reason, At: r.At.UTC()}
+}
+
+type postingRow struct {
+	bun.BaseModel `bun:"table:postings,alias:po"`
+	PaymentID     string    `bun:"payment_id,pk"`
+	Seq           int       `bun:"seq,pk"`
+	CycleID       int64     `bun:"cycle_id"`
+	Kind          string    `bun:"kind"`
+	Currency      string    `bun:"currency"`
+	Debit         string    `bun:"debit"`
+	Credit        string    `bun:"credit"`
+	AmountMinor   int64     `bun:"amount_minor"`
+	At            time.Time `bun:"at"`
+}
+
+type positionRow struct {
+	bun.BaseModel `bun:"table:positions,alias:pos"`
+	CycleID       int64  `bun:"cycle_id,pk"`
+	Owner         string `bun:"owner,pk"`
+	Currency      string `bun:"currency,pk"`
+	PaidMinor     int64  `bun:"paid_minor"`
+	ReceivedMinor int64  `bun:"received_minor"`
+}
+
+type cycleRow struct {
+	bun.BaseModel `bun:"table:cycles,alias:c"`
+	ID            int64        `bun:"id,pk"`
+	State         string       `bun:"state"`
+	OpenedAt      time.Time    `bun:"opened_at"`
+	ClosedAt      bun.NullTime `bun:"closed_at"`
+	SettledAt     bun.NullTime `bun:"settled_at"`
+	ClosedBy      string       `bun:"closed_by"`
+	Totals        string       `bun:"totals"` // JSON of []clearing.CurrencyTotals once closed
+}
+
+type netPositionRow struct {
+	bun.BaseModel `bun:"table:net_positions,alias:np"`
+	CycleID       int64        `bun:"cycle_id,pk"`
+	Owner         string       `bun:"owner,pk"`
+	Currency      string       `bun:"currency,pk"`
+	PaidMinor     int64        `bun:"paid_minor"`
+	ReceivedMinor int64        `bun:"received_minor"`
+	NetMinor      int64        `bun:"net_minor"`
+	SettledAt     bun.NullTime `bun:"settled_at"`
+	SettledBy     string       `bun:"settled_by"`
+}
+
+func (r netPositionRow) domain() clearing.NetPosition {
+	n := clearing.NetPosition{Participant: r.Owner, Currency: r.Currency, PaidMinor: r.PaidMinor,
+		ReceivedMinor: r.ReceivedMinor, NetMinor: r.NetMinor, SettledBy: r.SettledBy}
+	if !r.SettledAt.IsZero() {
+		n.SettledAt = r.SettledAt.Time.UTC()
+	}
+	return n
+}
+
+type apiKeyRow struct {
+	bun.BaseModel `bun:"table:api_keys,alias:k"`
+	ID            string       `bun:"id,pk"`
+	Hash          string       `bun:"hash"`
+	Role          string       `bun:"role"`
+	Subject       string       `bun:"subject"`
+	Name          string       `bun:"name"`
+	CreatedBy     string       `bun:"created_by"`
+	CreatedAt     time.Time    `bun:"created_at"`
+	RevokedAt     bun.NullTime `bun:"revoked_at"`
+}
+
+type idempotencyRow struct {
+	bun.BaseModel `bun:"table:idempotency_keys,alias:ik"`
+	Caller        string    `bun:"caller,pk"`
+	Key           string    `bun:"key,pk"`
+	RequestHash   string    `bun:"request_hash"`
+	StatusCode    int       `bun:"status_code"`
+	Response      string    `bun:"response"`
+	CreatedAt     time.Time `bun:"created_at"`
+}
+
+type auditRow struct {
+	bun.BaseModel `bun:"table:audit_log,alias:a"`
+	ID            int64     `bun:"id,pk,autoincrement"`
+	Actor         string    `bun:"actor"`
+	Action        string    `bun:"action"`
+	Object        string    `bun:"object"`
+	Detail        string    `bun:"detail"`
+	At            time.Time `bun:"at"`
+}

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+// CreateParticipant registers a bank or FX provider; its id is its BIC.
+func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, by clearing.Actor) (clearing.Participant, error) {
+	if err := p.Validate(); err != nil {
+		return clearing.Participant{}, err
+	}
+	p.ID, p.Status, p.CreatedAt = p.BIC, clearing.Active, s.now()
+	clearing.SortCurrencies(p.Currencies)
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		row := participantRow{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
+			Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: p.CreatedAt}
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return clearing.Errorf(clearing.Conflict, "duplicate_participant", "bic", "a participant with BIC %s already exists", p.BIC)
+			}
+			return fmt.Errorf("insert participant: %w", err)
+		}
+		rows := make([]participantCurrencyRow, len(p.Currencies))
+		for i, c := range p.Currencies {
+			rows[i] = participantCurrencyRow{ParticipantID: p.ID, Currency: c.Currency, NetDebitCapMinor: c.NetDebitCapMinor}
+		}
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("insert participant currencies: %w", err)
+		}
+		return s.audit(ctx, tx, by, "participant.create", p.ID, string(p.Kind)+" "+p.Name)
+	})
+	return p, err
+}
+
+// Participant loads one participant.
+func (s *Store) Participant(ctx context.Context, id string) (clearing.Participant, error) {
+	ps, err := loadParticipants(ctx, s.db, []string{id}, false)
+	if err != nil {
+		return clearing.Participant{}, err
+	}
+	p, ok := ps[id]
+	if !ok {
+		return clearing.Participant{}, notFound("participant", "id", id)
+	}
+	return p, nil
+}
+
+// ParticipantFilter narrows a participant listing; empty fields match all.
+type ParticipantFilter struct {
+	IDs          []string
+	Kind         clearing.ParticipantKind
+	Jurisdiction string
+}
+
+// Participants lists participants by id.
+func (s *Store) Participants(ctx context.Context, f ParticipantFilter) ([]clearing.Participant, error) {
+	var rows []participantRow
+	q := s.db.NewSelect().Model(&rows).OrderExpr("id")
+	if len(f.IDs) > 0 {
+		q.Where("id IN (?)", bun.In(f.IDs))
+	}
+	if f.Kind != "" {
+		q.Where("kind = ?", f.Kind)
+	}
+	if f.Jurisdiction != "" {
+		q.Where("jurisdiction = ?", f.Jurisdiction)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list participants: %w", err)
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	cs, err := loadCurrencies(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]clearing.Participant, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain(cs)
+	}
+	return out, nil
+}
+
+// SetParticipantStatus suspends or reactivates a participant. A suspended
+// bank cannot have new payments held; what is already held runs its course.
+func (s *Store) SetParticipantStatus(ctx context.Context, id string, status clearing.Status, reason string, by clearing.Actor) (clearing.Participant, error) {
+	if status != clearing.Active && status != clearing.Suspended {
+		return clearing.Participant{}, clearing.Errorf(clearing.Invalid, "invalid_status", "status", "must be %q or %q", clearing.Active, clearing.Suspended)
+	}
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*participantRow)(nil)).Set("status = ?", status).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update participant: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("participant", "id", id)
+		}
+		return s.audit(ctx, tx, by, "participant."+string(status), id, reason)
+	})
+	if err != nil {
+		return clearing.Participant{}, err
+	}
+	return s.Participant(ctx, id)
+}
+
+// loadParticipants reads participants by id (locking them on PostgreSQL
+// when lock is set, so a suspension cannot slip between check and write).
+func loadParticipants(ctx context.Context, db bun.IDB, ids []string, lock bool) (map[string]clearing.Participant, error) {
+	var rows []participantRow
+	q := db.NewSelect().Model(&rows).Where("id IN (?)", bun.In(ids))
+	if lock && db.Dialect().Name().String() == "pg" {
+		q.For("SHARE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load participants: %w", err)
+	}
+	cs, err := loadCurrencies(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]clearing.Participant, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.domain(cs)
+	}
+	return out, nil
+}
+
+func loadCurrencies(ctx context.Context, db bun.IDB, ids []string) ([]participantCurrencyRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var cs []participantCurrencyRow
+	if err := db.NewSelect().Model(&cs).Where("participant_id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load participant currencies: %w", err)
+	}
+	return cs, nil
+}
+
+// CreateMerchant registers a merchant with the bank that services it.
+func (s *Store) CreateMerchant(ctx context.Context, m clearing.Merchant, by clearing.Actor) (clearing.Merchant, error) {
+	m.ID, m.Status, m.CreatedAt = newID("mer"), clearing.Active, s.now()
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		banks, err := loadParticipants(ctx, tx, []string{m.BankID}, true)
+		if err != nil {
+			return err
+		}
+		bank, ok := banks[m.BankID]
+		if !ok {
+			return clearing.Errorf(clearing.Invalid, "unknown_participant", "bank_id", "no bank %q", m.BankID)
+		}
+		if err := m.Validate(bank); err != nil {
+			return err
+		}
+		row := merchantRow{ID: m.ID, Name: m.Name, Country: m.Country, Currency: m.Currency, Account: m.Account,
+			BankID: m.BankID, Status: string(m.Status), CreatedAt: m.CreatedAt}
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			return fmt.Errorf("insert merchant: %w", err)
+		}
+		return s.audit(ctx, tx, by, "merchant.create", m.ID, m.Name)
+	})
+	return m, err
+}
+
+// Merchant loads one merchant.
+func (s *Store) Merchant(ctx context.Context, id string) (clearing.Merchant, error) {
+	var row merchantRow
+	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
+	if isNoRows(err) {
+		return clearing.Merchant{}, notFound("merchant", "id", id)
+	}
+	if err != nil {
+		return clearing.Merchant{}, fmt.Errorf("load merchant: %w", err)
+	}
+	return row.domain(), nil
+}
+
+// MerchantFilter narrows a merchant listing; empty fields match all.
+type MerchantFilter struct {
+	BankID       string
+	Jurisdiction string // the jurisdiction of the merchant's bank
+	ID           string
+}
+
+// Merchants lists merchants by id.
+func (s *Store) Merchants(ctx context.Context, f MerchantFilter) ([]clearing.Merchant, error) {
+	var rows []merchantRow
+	q := s.db.NewSelect().Model(&rows).OrderExpr("m.id")
+	if f.BankID != "" {
+		q.Where("m.bank_id = ?", f.BankID)
+	}
+	if f.ID != "" {
+		q.Where("m.id = ?", f.ID)
+	}
+	if f.Jurisdiction != "" {
+		q.Where("m.bank_id IN (SELECT id FROM participants WHERE jurisdiction = ?)", f.Jurisdiction)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list merchants: %w", err)
+	}
+	out := make([]clearing.Merchant, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// SetMerchantStatus suspends or reactivates a merchant.
+func (s *Store) SetMerchantStatus(ctx context.Context, id string, status clearing.Status, reason string, by clearing.Actor) (clearing.Merchant, error) {
+	if status != clearing.Active && status != clearing.Suspended {
+		return clearing.Merchant{}, clearing.Errorf(clearing.Invalid, "invalid_status", "status", "must be %q or %q", clearing.Active, clearing.Suspended)
+	}
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*merchantRow)(nil)).Set("status = ?", status).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update merchant: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("merchant", "id", id)
+		}
+		return s.audit(ctx, tx, by, "merchant."+string(status), id, reason)
+	})
+	if err != nil {
+		return clearing.Merchant{}, err
+	}
+	return s.Merchant(ctx, id)
+}
+
+func (s *Store) audit(ctx context.Context, tx bun.Tx, by clearing.Actor, action, object, detail string) error {
+	_, err := tx.NewInsert().Model(&auditRow{Actor: by.String(), Action: action, Object: object, Detail: detail, At: s.now()}).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// newID makes a short random id with a readable prefix: "mer_k3j5…".
+func newID(prefix string) string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + "_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}

@@ -1,0 +1,368 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+// MaxBatch bounds one batch of holds or actions: one transaction's worth.
+const MaxBatch = 10_000
+
+// Result is the outcome of one item of a batch: the payment after it, or
+// why it was refused. Refusals do not stop the rest of the batch.
+type Result struct {
+	Payment clearing.Payment
+	Err     error
+}
+
+// Hold holds one new payment in escrow.
+func (s *Store) Hold(ctx context.Context, req clearing.HoldRequest, by clearing.Actor) (clearing.Payment, error) {
+	res, err := s.HoldBatch(ctx, []clearing.HoldRequest{req}, by)
+	if err != nil {
+		return clearing.Payment{}, err
+	}
+	return res[0].Payment, res[0].Err
+}
+
+// HoldBatch holds many payments in one transaction. Each request is checked
+// on its own (parties, currency, duplicate UETR, the buyer's bank's net
+// debit cap, in order, so earlier holds in the batch count against the cap);
+// the accepted ones are written together. The returned slice matches reqs.
+func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by clearing.Actor) ([]Result, error) {
+	if len(reqs) > MaxBatch {
+		return nil, clearing.Errorf(clearing.Invalid, "batch_too_large", "payments", "at most %d per batch, got %d", MaxBatch, len(reqs))
+	}
+	for i := range reqs {
+		if reqs[i].UETR == "" {
+			reqs[i].UETR = uuid.NewString()
+		}
+	}
+	var results []Result
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		results = make([]Result, len(reqs))
+		now := s.now()
+		cycleID, err := s.openCycleID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		merchants, err := loadMerchants(ctx, tx, reqs)
+		if err != nil {
+			return err
+		}
+		parties := map[string]bool{}
+		for _, r := range reqs {
+			parties[r.BuyerBankID] = true
+			if m, ok := merchants[r.MerchantID]; ok {
+				parties[m.BankID] = true
+			}
+		}
+		// Locking every party in id order makes concurrent batches queue on
+		// the same bank instead of both passing its cap, without deadlocks.
+		participants, err := s.lockParticipants(ctx, tx, keys(parties))
+		if err != nil {
+			return err
+		}
+		existing, err := existingPayments(ctx, tx, reqs)
+		if err != nil {
+			return err
+		}
+		ledger, err := loadPositions(ctx, tx, cycleID, reqs)
+		if err != nil {
+			return err
+		}
+		var accepted []clearing.Transition
+		for i, r := range reqs {
+			t, err := holdOne(r, existing, merchants, participants, ledger, by, now, s.releaseAfter)
+			if err != nil {
+				results[i].Err = err
+				continue
+			}
+			existing[r.UETR] = true
+			t.Payment.HoldCycleID = cycleID
+			results[i].Payment = t.Payment
+			accepted = append(accepted, t)
+		}
+		if len(accepted) == 0 {
+			return nil
+		}
+		rows := make([]paymentRow, len(accepted))
+		for i, t := range accepted {
+			rows[i] = toPaymentRow(t.Payment)
+		}
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("insert payments: %w", err)
+		}
+		return s.book(ctx, tx, cycleID, now, accepted)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func holdOne(r clearing.HoldRequest, existing map[string]bool, merchants map[string]clearing.Merchant, participants map[string]clearing.Participant,
+	ledger positions, by clearing.Actor, now time.Time, releaseAfter time.Duration) (clearing.Transition, error) {
+	if existing[r.UETR] {
+		return clearing.Transition{}, clearing.Errorf(clearing.Conflict, "duplicate_uetr", "uetr", "a payment with UETR %s already exists", r.UETR)
+	}
+	buyer, ok := participants[r.BuyerBankID]
+	if !ok {
+		return clearing.Transition{}, clearing.Errorf(clearing.Invalid, "unknown_participant", "buyer_bank_id", "no bank %q", r.BuyerBankID)
+	}
+	m, ok := merchants[r.MerchantID]
+	if !ok {
+		return clearing.Transition{}, clearing.Errorf(clearing.Invalid, "unknown_merchant", "merchant_id", "no merchant %q", r.MerchantID)
+	}
+	t, err := clearing.Hold(r, buyer, m, participants[m.BankID], by, now, releaseAfter)
+	if err != nil {
+		return clearing.Transition{}, err
+	}
+	ccy := r.Amount.Currency.Code
+	settles, _ := buyer.Settles(ccy)
+	k := positionKey{buyer.ID, ccy}
+	if err := clearing.CheckNetDebitCap(buyer.ID, settles, ledger[k].net(), r.Amount.Minor); err != nil {
+		return clearing.Transition{}, err
+	}
+	ledger.apply(t.Postings)
+	return t, nil
+}
+
+// Act runs one action on one payment.
+func (s *Store) Act(ctx context.Context, id string, a clearing.Action, by clearing.Actor) (clearing.Payment, error) {
+	res, err := s.ActBatch(ctx, []ActRequest{{PaymentID: id, Action: a, By: by}})
+	if err != nil {
+		return clearing.Payment{}, err
+	}
+	return res[0].Payment, res[0].Err
+}
+
+// ActRequest is one action in a batch.
+type ActRequest struct {
+	PaymentID string
+	Action    clearing.Action
+	By        clearing.Actor
+}
+
+// ActBatch applies actions in order in one transaction; actions on the
+// same payment see each other. Each refusal is reported on its own item and
+// changes nothing; the accepted ones are written together. On PostgreSQL
+// the payments are locked, so when two requests race on one payment the
+// second sees the first's outcome: exactly one wins.
+func (s *Store) ActBatch(ctx context.Context, reqs []ActRequest) ([]Result, error) {
+	if len(reqs) > MaxBatch {
+		return nil, clearing.Errorf(clearing.Invalid, "batch_too_large", "actions", "at most %d per batch, got %d", MaxBatch, len(reqs))
+	}
+	var results []Result
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		results = make([]Result, len(reqs))
+		now := s.now()
+		cycleID, err := s.openCycleID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		ids := make(map[string]bool, len(reqs))
+		for _, r := range reqs {
+			ids[r.PaymentID] = true
+		}
+		current, err := s.lockPayments(ctx, tx, s.forUpdate(tx.NewSelect()).Where("id IN (?)", bun.In(keys(ids))))
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]clearing.Payment, len(current))
+		for _, p := range current {
+			byID[p.ID] = p
+		}
+		var changes []clearing.Transition
+		for i, r := range reqs {
+			p, ok := byID[r.PaymentID]
+			if !ok {
+				results[i].Err = notFound("payment", "id", r.PaymentID)
+				continue
+			}
+			if err := r.By.Permit(p, r.Action.Kind); err != nil {
+				results[i].Err = err
+				continue
+			}
+			t, err := p.Apply(r.Action, r.By, now)
+			if err != nil {
+				results[i].Err = err
+				continue
+			}
+			byID[p.ID] = t.Payment
+			results[i].Payment = t.Payment
+			changes = append(changes, t)
+		}
+		return s.writeChanges(ctx, tx, cycleID, now, current, byID, changes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// ReleaseDue releases up to limit held payments whose deadline has passed,
+// oldest deadline first, and returns how many it released. Several workers
+// may run it at once: on PostgreSQL each skips the payments another holds.
+func (s *Store) ReleaseDue(ctx context.Context, limit int) (int, error) {
+	released := 0
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		released = 0
+		now := s.now()
+		cycleID, err := s.openCycleID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		q := tx.NewSelect().Where("state = ?", clearing.Held).Where("release_at <= ?", now).OrderExpr("release_at, id").Limit(int64(limit))
+		if s.postgres {
+			q.For("UPDATE SKIP LOCKED")
+		}
+		due, err := s.lockPayments(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]clearing.Payment, len(due))
+		changes := make([]clearing.Transition, 0, len(due))
+		for _, p := range due {
+			t, err := p.AutoRelease(now)
+			if err != nil {
+				return fmt.Errorf("auto-release %s: %w", p.ID, err) // the query selected only due payments
+			}
+			byID[p.ID] = t.Payment
+			changes = append(changes, t)
+		}
+		released = len(changes)
+		return s.writeChanges(ctx, tx, cycleID, now, due, byID, changes)
+	})
+	return released, err
+}
+
+// lockPayments runs q (a select on payments, locked by the caller's choice)
+// and returns the payments in id order.
+func (s *Store) lockPayments(ctx context.Context, tx bun.Tx, q *bun.SelectQuery) ([]clearing.Payment, error) {
+	var rows []paymentRow
+	if err := q.Model(&rows).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load payments: %w", err)
+	}
+	out := make([]clearing.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// writeChanges stores the final state of every changed payment (checking
+// its version did not move underneath) and books the transitions.
+func (s *Store) writeChanges(ctx context.Context, tx bun.Tx, cycleID int64, now time.Time, before []clearing.Payment, after map[string]clearing.Payment, changes []clearing.Transition) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	for _, old := range before {
+		p := after[old.ID]
+		if p.Version == old.Version {
+			continue
+		}
+		row := toPaymentRow(p)
+		res, err := tx.NewUpdate().Model(&row).WherePK().Where("version = ?", old.Version).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update payment %s: %w", p.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return clearing.Errorf(clearing.Conflict, "concurrent_update", "id", "payment %s changed while this request ran; retry", p.ID)
+		}
+	}
+	return s.book(ctx, tx, cycleID, now, changes)
+}
+
+// book appends the events and postings of transitions and moves the cycle
+// positions by the same postings, in the open cycle.
+func (s *Store) book(ctx context.Context, tx bun.Tx, cycleID int64, now time.Time, ts []clearing.Transition) error {
+	var events []eventRow
+	var postings []postingRow
+	deltas := positions{}
+	for _, t := range ts {
+		for _, e := range t.Events {
+			events = append(events, toEventRow(e))
+		}
+		seq := t.Events[len(t.Events)-1].Seq
+		for _, p := range t.Postings {
+			postings = append(postings, postingRow{PaymentID: p.PaymentID, Seq: seq, CycleID: cycleID, Kind: string(p.Kind), Currency: p.Currency,
+				Debit: p.Debit, Credit: p.Credit, AmountMinor: p.AmountMinor, At: now})
+		}
+		deltas.apply(t.Postings)
+	}
+	if _, err := tx.NewInsert().Model(&events).Exec(ctx); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	if len(postings) > 0 {
+		if _, err := tx.NewInsert().Model(&postings).Exec(ctx); err != nil {
+			return fmt.Errorf("insert postings: %w", err)
+		}
+	}
+	return upsertPositions(ctx, tx, cycleID, deltas)
+}
+
+// positionKey is one ledger account: (owner, currency).
+type positionKey struct{ owner, currency string }
+
+// flow is what an account paid and received within a cycle, minor units.
+type flow struct{ paid, received int64 }
+
+// net is received − paid: negative means the account owes.
+func (f flow) net() int64 { return f.received - f.paid }
+
+// positions maps accounts to their flows: either a cycle's running
+// positions, or the deltas a transaction adds to them.
+type positions map[positionKey]flow
+
+func (ps positions) apply(postings []clearing.Posting) {
+	for _, p := range postings {
+		d := ps[positionKey{p.Debit, p.Currency}]
+		d.paid += p.AmountMinor
+		ps[positionKey{p.Debit, p.Currency}] = d
+		c := ps[positionKey{p.Credit, p.Currency}]
+		c.received += p.AmountMinor
+		ps[positionKey{p.Credit, p.Currency}] = c
+	}
+}
+
+// upsertPositions adds the deltas to the cycle's position rows, in key
+// order so that concurrent transactions lock rows in the same order.
+func upsertPositions(ctx context.Context, tx bun.Tx, cycleID int64, deltas positions) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	ks := make([]positionKey, 0, len(deltas))
+	for k := range deltas {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].owner != ks[j].owner {
+			return ks[i].owner < ks[j].owner
+		}
+		return ks[i].currency < ks[j].currency
+	})
+	var sb strings.Builder
+	args := make([]any, 0, len(ks)*5)
+	sb.WriteString("INSERT INTO positions (cycle_id, owner, currency, paid_minor, received_minor) VALUES ")
+	for i, k := range ks {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?)")
+		d := deltas[k]
+		args = append(args, cycleID, k.owner, k.currency, d.paid, d.received)
+	}
+	sb.WriteString(" ON CONFLICT (cycle_id, owner, currency) DO UPDATE SET paid_minor = positions.paid_minor + excluded.paid_minor, received_minor = positions.received_minor + excluded.received_minor")
+	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		return fmt.Errorf("update positions: %w", err)
+	}
+	return nil
+}

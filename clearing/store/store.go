@@ -1,0 +1,193 @@
+// Package store persists the clearing domain with uptrace/bun on one schema
+// and two engines: SQLite (embedded default, pure-Go driver) and PostgreSQL.
+// Every state change is one transaction; domain rules come from package
+// clearing, this package only loads, locks and writes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+// Options tune a Store.
+type Options struct {
+	// ReleaseAfter is the default auto-release deadline of a held payment.
+	ReleaseAfter time.Duration
+	// Now is the clock; tests move it. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// DefaultReleaseAfter is how long a held payment waits for the buyer before
+// it is released to the merchant.
+const DefaultReleaseAfter = 15 * 24 * time.Hour
+
+// Store is the clearing database.
+type Store struct {
+	db           *bun.DB
+	postgres     bool
+	releaseAfter time.Duration
+	clock        func() time.Time
+}
+
+// Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite
+// file path (optionally prefixed with sqlite:). It does not migrate.
+func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	s := &Store{releaseAfter: opt.ReleaseAfter, clock: opt.Now}
+	if s.releaseAfter <= 0 {
+		s.releaseAfter = DefaultReleaseAfter
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if IsPostgres(dsn) {
+		sqldb, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(32)
+		sqldb.SetMaxIdleConns(32)
+		s.db, s.postgres = bun.NewDB(sqldb, pgdialect.New()), true
+	} else {
+		sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		}
+		// One writer at a time is SQLite's model; a small pool still lets
+		// readers run beside it under WAL.
+		sqldb.SetMaxOpenConns(4)
+		s.db = bun.NewDB(sqldb, sqlitedialect.New())
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), err)
+	}
+	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Redact hides the password of a database URL, for logs.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return dsn
+}
+
+// sqliteDSN turns a path into a modernc DSN: WAL for concurrent readers,
+// IMMEDIATE transactions so two writers queue on busy_timeout instead of
+// failing on a read-to-write upgrade, foreign keys on.
+func sqliteDSN(path string) string {
+	path = strings.TrimPrefix(path, "sqlite:")
+	path = strings.TrimPrefix(path, "//")
+	if !strings.HasPrefix(path, "file:") {
+		path = "file:" + path
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+}
+
+// Engine names the database engine: "postgres" or "sqlite".
+func (s *Store) Engine() string {
+	if s.postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// DB exposes the bun handle for benchmarks and tools.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the database answers: /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.NewRaw("SELECT 1").Scan(ctx, &one)
+}
+
+// now is the store's clock at microsecond precision (what PostgreSQL keeps),
+// in UTC, so that what is written reads back equal.
+func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
+
+// inTx runs fn in one transaction, retrying a few times when PostgreSQL
+// reports a serialization failure or deadlock (the work is then redone from
+// scratch, so nothing is applied twice).
+func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+		if !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_BUSY || lite.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return false
+}
+
+// isUniqueViolation reports whether err is a duplicate key.
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// forUpdate locks selected rows on PostgreSQL; SQLite's IMMEDIATE
+// transactions already hold the single write lock.
+func (s *Store) forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
+	if s.postgres {
+		return q.For("UPDATE")
+	}
+	return q
+}
+
+func notFound(what, field, id string) error {
+	return clearing.Errorf(clearing.NotFound, what+"_not_found", field, "no %s %s", what, id)
+}
+
+func nullTime(t time.Time) bun.NullTime { return bun.NullTime{Time: t} }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
