@@ -157,7 +157,7 @@ func (n *Netting) Result() (NettingResult, error) {
 	for _, a := range n.accounts {
 		net := a.received - a.paid
 		sums[a.ccy] += net
-		if net != 0 {
+		if net > 0 {
 			settlement[a.ccy] += net
 		}
 	}

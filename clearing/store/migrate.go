@@ -241,4 +241,3 @@ func (s *Store) ensureOpenCycle(ctx context.Context) error {
 		return err
 	})
 }
-
