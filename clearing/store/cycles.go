@@ -27,6 +27,9 @@ func (s *Store) CloseCycle(ctx context.Context, by clearing.Actor) (clearing.Cyc
 			q.For("UPDATE")
 		}
 		if err := q.Scan(ctx); err != nil {
+			if isNoRows(err) { // PostgreSQL: another close committed while we waited for the row
+				return clearing.Errorf(clearing.Conflict, "cycle_already_closed", "", "the open cycle was closed by someone else")
+			}
 			return fmt.Errorf("find open cycle: %w", err)
 		}
 		res, err := tx.NewUpdate().Model((*cycleRow)(nil)).
