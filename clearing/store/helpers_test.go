@@ -97,7 +97,7 @@ func (e env) snapshot(t testing.TB) snapshot {
 	db := e.s.DB()
 	var s snapshot
 	for table, n := range map[string]*int{"payments": &s.payments, "payment_events": &s.events, "postings": &s.postings} {
-		if err := db.NewRaw("SELECT COUNT(*) FROM " + table).Scan(ctx, n); err != nil {
+		if err := db.NewRaw("SELECT COUNT(*) FROM "+table).Scan(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -264,21 +264,52 @@ func (s *Store) writeChanges(ctx context.Context, tx bun.Tx, cycleID int64, now 
 	if len(changes) == 0 {
 		return nil
 	}
+	var changed []clearing.Payment
+	var versions []int64
 	for _, old := range before {
-		p := after[old.ID]
-		if p.Version == old.Version {
-			continue
-		}
-		row := toPaymentRow(p)
-		res, err := tx.NewUpdate().Model(&row).WherePK().Where("version = ?", old.Version).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update payment %s: %w", p.ID, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return clearing.Errorf(clearing.Conflict, "concurrent_update", "id", "payment %s changed while this request ran; retry", p.ID)
+		if p := after[old.ID]; p.Version != old.Version {
+			changed = append(changed, p)
+			versions = append(versions, old.Version)
 		}
 	}
+	if err := s.updatePayments(ctx, tx, changed, versions); err != nil {
+		return err
+	}
 	return s.book(ctx, tx, cycleID, now, changes)
+}
+
+// updatePayments writes the mutable columns of many payments in one
+// statement (a VALUES list joined on id), each only if its version is still
+// the one read: a round trip per batch instead of per payment.
+func (s *Store) updatePayments(ctx context.Context, tx bun.Tx, ps []clearing.Payment, versions []int64) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	releaseAt := "v.release_at"
+	if s.postgres {
+		releaseAt = "CAST(v.release_at AS TIMESTAMPTZ)" // VALUES of literals are text to PostgreSQL
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(ps)*7)
+	sb.WriteString("WITH v (id, old_version, version, state, released_minor, refunded_minor, release_at) AS (VALUES ")
+	for i, p := range ps {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, p.ID, versions[i], p.Version, p.State, p.ReleasedMinor, p.RefundedMinor, nullTime(p.ReleaseAt))
+	}
+	sb.WriteString(") UPDATE payments SET version = v.version, state = v.state, released_minor = v.released_minor, refunded_minor = v.refunded_minor, ")
+	sb.WriteString("release_at = " + releaseAt + ", updated_at = ? FROM v WHERE payments.id = v.id AND payments.version = v.old_version")
+	args = append(args, ps[0].UpdatedAt)
+	res, err := tx.NewRaw(sb.String(), args...).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update %d payments: %w", len(ps), err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ps)) {
+		return clearing.Errorf(clearing.Conflict, "concurrent_update", "id", "%d of %d payments changed while this request ran; retry", int64(len(ps))-n, len(ps))
+	}
+	return nil
 }
 
 // book appends the events and postings of transitions and moves the cycle
