@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/crossclear/crossclear/clearing"
 )
@@ -19,6 +20,10 @@ type StoredResponse struct {
 	StatusCode int
 	Body       []byte
 }
+
+// AbandonedClaimAfter is how long a claimed but unanswered key blocks
+// retries; after it the claim is taken to be abandoned by a crashed process.
+const AbandonedClaimAfter = 5 * time.Minute
 
 // MaxIdempotencyKeyLen bounds an Idempotency-Key header.
 const MaxIdempotencyKeyLen = 255
@@ -46,6 +51,17 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, req
 	}
 	if row.RequestHash != hash {
 		return nil, clearing.Errorf(clearing.Invalid, "idempotency_key_reused", "Idempotency-Key", "key %q was used with a different request; use a new key for a new request", key)
+	}
+	if row.StatusCode == 0 && s.now().Sub(row.CreatedAt) > AbandonedClaimAfter {
+		// The process that claimed it died mid-request: take the claim over.
+		res, err := s.db.NewUpdate().Model((*idempotencyRow)(nil)).Set("created_at = ?", s.now()).
+			Where("caller = ? AND key = ? AND status_code = 0 AND created_at = ?", caller, key, row.CreatedAt).Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("take over idempotency key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil, nil
+		}
 	}
 	if row.StatusCode == 0 {
 		return nil, clearing.Errorf(clearing.Conflict, "request_in_progress", "Idempotency-Key", "a request with key %q is still running; retry later", key)

@@ -37,6 +37,9 @@ func (s *Store) Hold(ctx context.Context, req clearing.HoldRequest, by clearing.
 // debit cap, in order, so earlier holds in the batch count against the cap);
 // the accepted ones are written together. The returned slice matches reqs.
 func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by clearing.Actor) ([]Result, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
 	if len(reqs) > MaxBatch {
 		return nil, clearing.Errorf(clearing.Invalid, "batch_too_large", "payments", "at most %d per batch, got %d", MaxBatch, len(reqs))
 	}
@@ -157,6 +160,9 @@ type ActRequest struct {
 // the payments are locked, so when two requests race on one payment the
 // second sees the first's outcome: exactly one wins.
 func (s *Store) ActBatch(ctx context.Context, reqs []ActRequest) ([]Result, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
 	if len(reqs) > MaxBatch {
 		return nil, clearing.Errorf(clearing.Invalid, "batch_too_large", "actions", "at most %d per batch, got %d", MaxBatch, len(reqs))
 	}

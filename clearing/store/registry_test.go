@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -229,6 +230,13 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 		if replay, err := e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body); err != nil || replay != nil {
 			t.Fatalf("claim after release: %v %v", replay, err)
+		}
+		// a claim left by a crashed process blocks retries only for a while
+		_, err = e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body)
+		wantCode(t, err, "request_in_progress", "Idempotency-Key")
+		e.clock.advance(store.AbandonedClaimAfter + time.Second)
+		if replay, err := e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body); err != nil || replay != nil {
+			t.Fatalf("taking over an abandoned claim: %v %v", replay, err)
 		}
 	})
 }

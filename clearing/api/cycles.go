@@ -1,0 +1,140 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+)
+
+func (h *handlers) listCycles(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", store.MaxPage)
+	if err != nil {
+		return err
+	}
+	v, err := scopeOf(c, h.st).view(c.UserContext())
+	if err != nil {
+		return err
+	}
+	cs, err := h.st.Cycles(c.UserContext(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]cycleJSON, len(cs))
+	for i, cy := range cs {
+		out[i] = toCycle(cy, v)
+	}
+	return c.JSON(fiber.Map{"cycles": out})
+}
+
+// currentCycle is the open cycle with the live positions the caller may
+// see: what would be netted if the cycle closed now.
+func (h *handlers) currentCycle(c *fiber.Ctx) error {
+	sc := scopeOf(c, h.st)
+	v, err := sc.view(c.UserContext())
+	if err != nil {
+		return err
+	}
+	cy, err := h.st.CurrentCycle(c.UserContext())
+	if err != nil {
+		return err
+	}
+	ps, err := sc.positions(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"cycle": toCycle(cy, v), "positions": toPositions(ps)})
+}
+
+func (h *handlers) getCycle(c *fiber.Ctx) error {
+	id, err := cycleID(c)
+	if err != nil {
+		return err
+	}
+	v, err := scopeOf(c, h.st).view(c.UserContext())
+	if err != nil {
+		return err
+	}
+	cy, err := h.st.Cycle(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCycle(cy, v))
+}
+
+// closeCycle closes the open cycle now (the scheduler does it on its own
+// clock); the answer is the closed cycle with its netting.
+func (h *handlers) closeCycle(c *fiber.Ctx) error {
+	cy, err := h.st.CloseCycle(c.UserContext(), actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCycle(cy, view{totals: true}))
+}
+
+type settleRequest struct {
+	Participant string `json:"participant"`
+	Currency    string `json:"currency"`
+}
+
+// settlePosition records that one net position of a closed cycle has been
+// paid (or received) outside crossclear; the last one settles the cycle.
+func (h *handlers) settlePosition(c *fiber.Ctx) error {
+	id, err := cycleID(c)
+	if err != nil {
+		return err
+	}
+	var req settleRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Participant == "" {
+		return required("participant")
+	}
+	if req.Currency == "" {
+		return required("currency")
+	}
+	cy, err := h.st.SettlePosition(c.UserContext(), id, req.Participant, req.Currency, actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCycle(cy, view{totals: true}))
+}
+
+// cycleID reads the :id of a cycle route; a non-number names no cycle.
+func cycleID(c *fiber.Ctx) (int64, error) {
+	raw := c.Params("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, clearing.Errorf(clearing.NotFound, "cycle_not_found", "id", "no cycle %q", raw)
+	}
+	return id, nil
+}
+
+func (h *handlers) listPositions(c *fiber.Ctx) error {
+	ps, err := scopeOf(c, h.st).positions(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"positions": toPositions(ps)})
+}
+
+func toPositions(ps []store.Position) []positionJSON {
+	out := make([]positionJSON, len(ps))
+	for i, p := range ps {
+		out[i] = toPosition(p)
+	}
+	return out
+}
+
+// checkLedger always answers 200: a failed check is a finding to read, not
+// a failed request. Monitoring should alert on ok=false.
+func (h *handlers) checkLedger(c *fiber.Ctx) error {
+	l, err := h.st.CheckLedger(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toLedger(l))
+}

@@ -1,0 +1,31 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// healthz says the process is up; it touches nothing else, so that an
+// orchestrator does not restart a healthy process during a database blip.
+func (h *handlers) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok", "version": h.cfg.Version})
+}
+
+// readyz says whether requests can be served: the database answers.
+func (h *handlers) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := h.st.Ping(ctx); err != nil {
+		h.log.Warn("not ready", "err", err)
+		return newError(http.StatusServiceUnavailable, "not_ready", "", "the database is not answering")
+	}
+	return c.JSON(fiber.Map{"status": "ready", "engine": h.st.Engine()})
+}
+
+// metricsHandler serves the default Prometheus registry.
+var metricsHandler = adaptor.HTTPHandler(promhttp.Handler())

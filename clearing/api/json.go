@@ -1,0 +1,276 @@
+package api
+
+import (
+	"time"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/fx"
+)
+
+// The wire types. Money is always a decimal string with exactly the
+// currency's minor units next to a currency code, never a JSON number:
+// most JSON clients parse numbers as binary floats. Times are RFC 3339 in
+// UTC; optional times are omitted while they have not happened.
+
+// money formats minor units of ccy. Every stored currency code came through
+// fx, so a failed lookup is a broken invariant, shown as the raw minor
+// count rather than a panic in the middle of a response.
+func money(minor int64, ccy string) string {
+	c, err := fx.LookupCurrency(ccy)
+	if err != nil {
+		return fx.Currency{Code: ccy}.FromMinor(minor).Value()
+	}
+	return c.FromMinor(minor).Value()
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// optTS is nil for the zero time so that omitempty drops it.
+func optTS(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := ts(t)
+	return &s
+}
+
+type participantJSON struct {
+	ID           string         `json:"id"`
+	Kind         string         `json:"kind"`
+	BIC          string         `json:"bic"`
+	Name         string         `json:"name"`
+	Country      string         `json:"country"`
+	Jurisdiction string         `json:"jurisdiction"`
+	Currencies   []currencyJSON `json:"currencies"`
+	Status       string         `json:"status"`
+	CreatedAt    string         `json:"created_at"`
+}
+
+type currencyJSON struct {
+	Currency    string `json:"currency"`
+	NetDebitCap string `json:"net_debit_cap"`
+}
+
+func toParticipant(p clearing.Participant) participantJSON {
+	out := participantJSON{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
+		Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: ts(p.CreatedAt), Currencies: []currencyJSON{}}
+	for _, c := range p.Currencies {
+		out.Currencies = append(out.Currencies, currencyJSON{Currency: c.Currency, NetDebitCap: money(c.NetDebitCapMinor, c.Currency)})
+	}
+	return out
+}
+
+type merchantJSON struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Country   string `json:"country"`
+	Currency  string `json:"currency"`
+	Account   string `json:"account"`
+	BankID    string `json:"bank_id"`
+	Status    string `json:"status"`
+	CreatedAt string `json:"created_at"`
+}
+
+func toMerchant(m clearing.Merchant) merchantJSON {
+	return merchantJSON{ID: m.ID, Name: m.Name, Country: m.Country, Currency: m.Currency, Account: m.Account,
+		BankID: m.BankID, Status: string(m.Status), CreatedAt: ts(m.CreatedAt)}
+}
+
+type paymentJSON struct {
+	ID             string      `json:"id"`
+	UETR           string      `json:"uetr"`
+	EndToEndID     string      `json:"end_to_end_id"`
+	Reference      string      `json:"reference"`
+	BuyerBankID    string      `json:"buyer_bank_id"`
+	MerchantID     string      `json:"merchant_id"`
+	MerchantBankID string      `json:"merchant_bank_id"`
+	Currency       string      `json:"currency"`
+	Amount         string      `json:"amount"`
+	Released       string      `json:"released"`
+	Refunded       string      `json:"refunded"`
+	Held           string      `json:"held"`
+	State          string      `json:"state"`
+	ReleaseAt      *string     `json:"release_at,omitempty"`
+	HoldCycleID    int64       `json:"hold_cycle_id"`
+	Version        int64       `json:"version"`
+	CreatedAt      string      `json:"created_at"`
+	UpdatedAt      string      `json:"updated_at"`
+	Events         []eventJSON `json:"events,omitempty"`
+}
+
+func toPayment(p clearing.Payment) paymentJSON {
+	return paymentJSON{
+		ID: p.ID, UETR: p.ID, EndToEndID: p.EndToEndID, Reference: p.Reference,
+		BuyerBankID: p.BuyerBankID, MerchantID: p.MerchantID, MerchantBankID: p.MerchantBankID,
+		Currency: p.Currency, Amount: money(p.AmountMinor, p.Currency), Released: money(p.ReleasedMinor, p.Currency),
+		Refunded: money(p.RefundedMinor, p.Currency), Held: money(p.HeldMinor(), p.Currency),
+		State: string(p.State), ReleaseAt: optTS(p.ReleaseAt), HoldCycleID: p.HoldCycleID, Version: p.Version,
+		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt),
+	}
+}
+
+type eventJSON struct {
+	Seq    int    `json:"seq"`
+	Type   string `json:"type"`
+	From   string `json:"from,omitempty"` // empty for the first event: nothing came before
+	To     string `json:"to"`
+	Amount string `json:"amount"`
+	Actor  string `json:"actor"`
+	Reason string `json:"reason"`
+	At     string `json:"at"`
+}
+
+func toEvents(ccy string, es []clearing.Event) []eventJSON {
+	out := make([]eventJSON, len(es))
+	for i, e := range es {
+		out[i] = eventJSON{Seq: e.Seq, Type: string(e.Type), From: string(e.From), To: string(e.To),
+			Amount: money(e.AmountMinor, ccy), Actor: e.Actor, Reason: e.Reason, At: ts(e.At)}
+	}
+	return out
+}
+
+// batchItemJSON is one item of a batch answer: the held payment or why
+// this item (and only this item) was refused.
+type batchItemJSON struct {
+	Index   int          `json:"index"`
+	Status  int          `json:"status"`
+	Payment *paymentJSON `json:"payment,omitempty"`
+	Error   *errorDetail `json:"error,omitempty"`
+}
+
+type payoutJSON struct {
+	PaymentID  string `json:"payment_id"`
+	MerchantID string `json:"merchant_id"`
+	Currency   string `json:"currency"`
+	Amount     string `json:"amount"`
+	CycleID    int64  `json:"cycle_id"`
+	At         string `json:"at"`
+}
+
+func toPayout(p store.Payout) payoutJSON {
+	return payoutJSON{PaymentID: p.PaymentID, MerchantID: p.MerchantID, Currency: p.Currency,
+		Amount: money(p.AmountMinor, p.Currency), CycleID: p.CycleID, At: ts(p.At)}
+}
+
+type cycleJSON struct {
+	ID         int64             `json:"id"`
+	State      string            `json:"state"`
+	OpenedAt   string            `json:"opened_at"`
+	ClosedAt   *string           `json:"closed_at,omitempty"`
+	SettledAt  *string           `json:"settled_at,omitempty"`
+	ClosedBy   string            `json:"closed_by,omitempty"`
+	Currencies []totalsJSON      `json:"currencies,omitempty"` // scheme totals: operators and regulators only
+	Positions  []netPositionJSON `json:"positions,omitempty"`  // net positions the caller may see
+}
+
+type totalsJSON struct {
+	Currency          string `json:"currency"`
+	Gross             string `json:"gross"`
+	Settlement        string `json:"settlement"`
+	Holds             int    `json:"holds"`
+	Releases          int    `json:"releases"`
+	Refunds           int    `json:"refunds"`
+	NettingEfficiency string `json:"netting_efficiency"`
+}
+
+type netPositionJSON struct {
+	Participant string  `json:"participant"`
+	Currency    string  `json:"currency"`
+	Paid        string  `json:"paid"`
+	Received    string  `json:"received"`
+	Net         string  `json:"net"`
+	SettledAt   *string `json:"settled_at,omitempty"`
+	SettledBy   string  `json:"settled_by,omitempty"`
+}
+
+// toCycle renders c as v may see it: scheme totals only when v allows,
+// net positions only of the accounts v may see.
+func toCycle(c clearing.Cycle, v view) cycleJSON {
+	out := cycleJSON{ID: c.ID, State: string(c.State), OpenedAt: ts(c.OpenedAt), ClosedAt: optTS(c.ClosedAt),
+		SettledAt: optTS(c.SettledAt), ClosedBy: c.ClosedBy}
+	if c.Result == nil {
+		return out
+	}
+	if v.totals {
+		for _, t := range c.Result.Currencies {
+			out.Currencies = append(out.Currencies, totalsJSON{Currency: t.Currency, Gross: money(t.GrossMinor, t.Currency),
+				Settlement: money(t.SettlementMinor, t.Currency), Holds: t.Holds, Releases: t.Releases, Refunds: t.Refunds,
+				NettingEfficiency: t.NettingEfficiency.StringFixed(6)})
+		}
+	}
+	for _, p := range c.Result.Positions {
+		if !v.owner(p.Participant) {
+			continue
+		}
+		out.Positions = append(out.Positions, netPositionJSON{Participant: p.Participant, Currency: p.Currency,
+			Paid: money(p.PaidMinor, p.Currency), Received: money(p.ReceivedMinor, p.Currency), Net: money(p.NetMinor, p.Currency),
+			SettledAt: optTS(p.SettledAt), SettledBy: p.SettledBy})
+	}
+	return out
+}
+
+// positionJSON is a live position in the open cycle. The escrow account has
+// no cap, so it has neither net_debit_cap nor headroom.
+type positionJSON struct {
+	Participant string  `json:"participant"`
+	Currency    string  `json:"currency"`
+	CycleID     int64   `json:"cycle_id"`
+	Paid        string  `json:"paid"`
+	Received    string  `json:"received"`
+	Net         string  `json:"net"`
+	NetDebitCap *string `json:"net_debit_cap,omitempty"`
+	Headroom    *string `json:"headroom,omitempty"` // how much more the participant may be debited this cycle
+}
+
+func toPosition(p store.Position) positionJSON {
+	out := positionJSON{Participant: p.Participant, Currency: p.Currency, CycleID: p.CycleID,
+		Paid: money(p.PaidMinor, p.Currency), Received: money(p.ReceivedMinor, p.Currency), Net: money(p.NetMinor, p.Currency)}
+	if p.Participant != clearing.EscrowAccount {
+		limit, headroom := money(p.NetDebitCapMinor, p.Currency), money(p.NetDebitCapMinor+p.NetMinor, p.Currency)
+		out.NetDebitCap, out.Headroom = &limit, &headroom
+	}
+	return out
+}
+
+type ledgerJSON struct {
+	OK         bool                 `json:"ok"`
+	Currencies []ledgerCurrencyJSON `json:"currencies"`
+	Problems   []string             `json:"problems"`
+}
+
+type ledgerCurrencyJSON struct {
+	Currency      string `json:"currency"`
+	Sum           string `json:"sum"`
+	EscrowBalance string `json:"escrow_balance"`
+	Held          string `json:"held"`
+	Postings      string `json:"postings"`
+}
+
+func toLedger(l clearing.LedgerCheck) ledgerJSON {
+	out := ledgerJSON{OK: l.OK, Currencies: []ledgerCurrencyJSON{}, Problems: l.Problems}
+	if out.Problems == nil {
+		out.Problems = []string{}
+	}
+	for _, c := range l.Currencies {
+		out.Currencies = append(out.Currencies, ledgerCurrencyJSON{Currency: c.Currency, Sum: money(c.SumMinor, c.Currency),
+			EscrowBalance: money(c.EscrowBalanceMinor, c.Currency), Held: money(c.HeldMinor, c.Currency), Postings: money(c.PostingsMinor, c.Currency)})
+	}
+	return out
+}
+
+type apiKeyJSON struct {
+	ID        string  `json:"id"`
+	Role      string  `json:"role"`
+	Subject   string  `json:"subject"`
+	Name      string  `json:"name"`
+	CreatedBy string  `json:"created_by"`
+	CreatedAt string  `json:"created_at"`
+	RevokedAt *string `json:"revoked_at,omitempty"`
+	Secret    string  `json:"secret,omitempty"` // only in the answer to its creation
+}
+
+func toAPIKey(k store.APIKey) apiKeyJSON {
+	return apiKeyJSON{ID: k.ID, Role: string(k.Role), Subject: k.Subject, Name: k.Name, CreatedBy: k.CreatedBy,
+		CreatedAt: ts(k.CreatedAt), RevokedAt: optTS(k.RevokedAt)}
+}

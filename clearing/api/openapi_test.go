@@ -1,0 +1,269 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/crossclear/crossclear/clearing/api"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/store/storetest"
+)
+
+type openAPIDoc struct {
+	OpenAPI    string                                `json:"openapi"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components map[string]map[string]any             `json:"components"`
+}
+
+func loadDoc(t *testing.T) (openAPIDoc, map[string]any) {
+	t.Helper()
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc openAPIDoc
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	json.Unmarshal(raw, &tree)
+	return doc, tree
+}
+
+var pathParam = regexp.MustCompile(`:([a-z_]+)`)
+
+// TestOpenAPIMatchesRoutes fails when a route is missing from the document
+// or the document describes a route the app does not have.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc, _ := loadDoc(t)
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+	app := api.New(storetest.Open(t, "sqlite", store.Options{}), api.Config{})
+	inApp := map[string]bool{}
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Method == "USE" {
+			continue // fiber adds HEAD to every GET
+		}
+		key := strings.ToLower(r.Method) + " " + pathParam.ReplaceAllString(r.Path, "{$1}")
+		inApp[key] = true
+	}
+	inDoc := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			inDoc[method+" "+path] = true
+		}
+	}
+	var missing, extra []string
+	for k := range inApp {
+		if !inDoc[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range inDoc {
+		if !inApp[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Fatalf("openapi.json and the routes disagree:\n  routes not documented: %v\n  documented, not routed: %v", missing, extra)
+	}
+	if !inApp["post /v1/payments"] || len(inApp) < 30 {
+		t.Fatalf("route walk found too little: %v", inApp)
+	}
+}
+
+// TestOpenAPIIsConsistent checks every $ref resolves, every /v1 operation
+// declares bearer auth's 401 and the error schema, and every mutating one
+// takes an Idempotency-Key.
+func TestOpenAPIIsConsistent(t *testing.T) {
+	doc, tree := loadDoc(t)
+	var refs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if r, ok := x["$ref"].(string); ok {
+				refs = append(refs, r)
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(tree)
+	for _, r := range refs {
+		if resolve(tree, r) == nil {
+			t.Errorf("$ref %s does not resolve", r)
+		}
+	}
+	if _, ok := doc.Components["securitySchemes"]["bearerAuth"]; !ok {
+		t.Fatal("no bearerAuth security scheme")
+	}
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			var o struct {
+				Parameters []map[string]any           `json:"parameters"`
+				Responses  map[string]json.RawMessage `json:"responses"`
+			}
+			json.Unmarshal(raw, &o)
+			if !strings.HasPrefix(path, "/v1/") {
+				continue
+			}
+			for _, code := range []string{"401", "500"} {
+				if _, ok := o.Responses[code]; !ok {
+					t.Errorf("%s %s: no %s response", method, path, code)
+				}
+			}
+			if method != "get" && !slices.ContainsFunc(o.Parameters, func(p map[string]any) bool {
+				return p["$ref"] == "#/components/parameters/IdempotencyKey"
+			}) {
+				t.Errorf("%s %s: no Idempotency-Key parameter", method, path)
+			}
+		}
+	}
+}
+
+// TestResponsesMatchSchemas checks live answers against the document's
+// schemas (which forbid unknown properties), so that the JSON the handlers
+// write and the JSON the document promises cannot drift apart.
+func TestResponsesMatchSchemas(t *testing.T) {
+	_, tree := loadDoc(t)
+	e := newEnv(t, "sqlite", api.Config{})
+	check := func(r resp, schema string) {
+		t.Helper()
+		var v any
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			t.Fatalf("%s: %v", schema, err)
+		}
+		if err := conforms(tree, resolve(tree, "#/components/schemas/"+schema), v, schema); err != nil {
+			t.Errorf("%s does not match its schema: %v\n%s", schema, err, r.Body)
+		}
+	}
+	mer := e.w.Merchants[0].ID
+	p := e.holdSGtoDE("100.00")
+	e.act(e.bankSG, p.ID, "release", map[string]any{"amount": "10.00"})
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/payments/"+p.ID, nil), "Payment")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/payments", nil), "PaymentList")
+	check(e.must(http.StatusOK, e.bankSG, "POST", "/v1/payments/batch", map[string]any{"payments": []any{
+		map[string]any{"merchant_id": mer, "amount": "1.00", "currency": "EUR"}, map[string]any{"merchant_id": mer, "amount": "1.001", "currency": "EUR"}}}), "HoldBatchResult")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/participants", nil), "ParticipantList")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/participants/"+sgBank, nil), "Participant")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/merchants", nil), "MerchantList")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/merchants/"+mer+"/payouts", nil), "PayoutList")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/positions", nil), "PositionList")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/cycles/current", nil), "CurrentCycle")
+	check(e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil), "Cycle")
+	check(e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/settlements", map[string]any{"participant": sgBank, "currency": "EUR"}), "Cycle")
+	check(e.must(http.StatusOK, e.regSG, "GET", "/v1/cycles", nil), "CycleList")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/ledger/check", nil), "LedgerCheck")
+	check(e.must(http.StatusCreated, e.op, "POST", "/v1/api-keys", map[string]any{"role": "regulator", "subject": "SG", "name": "mas"}), "APIKey")
+	check(e.must(http.StatusOK, e.op, "GET", "/v1/api-keys", nil), "APIKeyList")
+	check(e.must(http.StatusOK, "", "GET", "/healthz", nil), "Health")
+	check(e.must(http.StatusOK, "", "GET", "/readyz", nil), "Ready")
+	check(e.must(http.StatusUnprocessableEntity, e.bankSG, "POST", "/v1/payments", map[string]any{"merchant_id": mer, "amount": "1", "currency": "XXX1"}), "Error")
+
+	served := e.must(http.StatusOK, "", "GET", "/openapi.json", nil)
+	onDisk, _ := os.ReadFile("openapi.json")
+	if string(served.Body) != string(onDisk) {
+		t.Fatal("/openapi.json does not serve openapi.json")
+	}
+}
+
+// resolve follows a local "#/a/b" reference.
+func resolve(tree map[string]any, ref string) map[string]any {
+	var cur any = tree
+	for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	m, _ := cur.(map[string]any)
+	return m
+}
+
+// conforms is just enough JSON Schema for this document: $ref, type,
+// properties with additionalProperties false, required, items, enum.
+func conforms(tree, schema map[string]any, v any, at string) error {
+	if schema == nil {
+		return fmt.Errorf("%s: no schema", at)
+	}
+	if ref, ok := schema["$ref"].(string); ok {
+		return conforms(tree, resolve(tree, ref), v, at)
+	}
+	if enum, ok := schema["enum"].([]any); ok && !slices.Contains(enum, v) {
+		return fmt.Errorf("%s: %v not in %v", at, v, enum)
+	}
+	switch schema["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: want an object, got %T", at, v)
+		}
+		props, _ := schema["properties"].(map[string]any)
+		for k, val := range m {
+			ps, known := props[k].(map[string]any)
+			if !known {
+				if schema["additionalProperties"] == false {
+					return fmt.Errorf("%s: property %q is not in the schema", at, k)
+				}
+				continue
+			}
+			if err := conforms(tree, ps, val, at+"."+k); err != nil {
+				return err
+			}
+		}
+		req, _ := schema["required"].([]any)
+		for _, k := range req {
+			if _, ok := m[k.(string)]; !ok {
+				return fmt.Errorf("%s: required property %q missing", at, k)
+			}
+		}
+	case "array":
+		xs, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: want an array, got %T", at, v)
+		}
+		items, _ := schema["items"].(map[string]any)
+		for i, x := range xs {
+			if err := conforms(tree, items, x, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
+			}
+		}
+	case "string":
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s: want a string, got %T (%v)", at, v, v)
+		}
+		if pat, ok := schema["pattern"].(string); ok && !regexp.MustCompile(pat).MatchString(s) {
+			return fmt.Errorf("%s: %q does not match %s", at, s, pat)
+		}
+	case "integer":
+		if f, ok := v.(float64); !ok || f != float64(int64(f)) {
+			return fmt.Errorf("%s: want an integer, got %v", at, v)
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("%s: want a boolean, got %T", at, v)
+		}
+	}
+	return nil
+}

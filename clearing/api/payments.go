@@ -1,0 +1,247 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/fx"
+)
+
+type holdRequest struct {
+	UETR        string `json:"uetr"`
+	EndToEndID  string `json:"end_to_end_id"`
+	Reference   string `json:"reference"`
+	BuyerBankID string `json:"buyer_bank_id"`
+	MerchantID  string `json:"merchant_id"`
+	Amount      string `json:"amount"`
+	Currency    string `json:"currency"`
+}
+
+type holdBatchRequest struct {
+	Payments []holdRequest `json:"payments"`
+}
+
+// toHold checks what the API can check alone (the caller may hold as this
+// bank, the amount parses in its currency) and builds the domain request;
+// the store checks the parties, the currency and the cap.
+func toHold(a clearing.Actor, r holdRequest) (clearing.HoldRequest, error) {
+	if a.Role == clearing.RoleBank {
+		// A bank sends payments for its own buyers only.
+		if r.BuyerBankID == "" {
+			r.BuyerBankID = a.Subject
+		}
+		if r.BuyerBankID != a.Subject {
+			return clearing.HoldRequest{}, clearing.Errorf(clearing.Forbidden, "forbidden", "buyer_bank_id", "bank %s may hold payments only as the buyer's bank", a.Subject)
+		}
+	}
+	if r.BuyerBankID == "" {
+		return clearing.HoldRequest{}, required("buyer_bank_id")
+	}
+	if r.MerchantID == "" {
+		return clearing.HoldRequest{}, required("merchant_id")
+	}
+	amount, err := fx.ParsePositiveAmount(r.Amount, r.Currency)
+	if err != nil {
+		return clearing.HoldRequest{}, amountError(err, "amount", "currency")
+	}
+	return clearing.HoldRequest{UETR: r.UETR, EndToEndID: r.EndToEndID, Reference: r.Reference,
+		BuyerBankID: r.BuyerBankID, MerchantID: r.MerchantID, Amount: amount}, nil
+}
+
+func (h *handlers) holdPayment(c *fiber.Ctx) error {
+	var req holdRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	hold, err := toHold(actor(c), req)
+	if err != nil {
+		return err
+	}
+	p, err := h.st.Hold(c.UserContext(), hold, actor(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(toPayment(p))
+}
+
+// holdBatch holds many payments in one transaction. Every item is answered
+// on its own: an item the API refuses is never sent to the store, an item
+// the store refuses does not stop the others.
+func (h *handlers) holdBatch(c *fiber.Ctx) error {
+	var req holdBatchRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if len(req.Payments) == 0 {
+		return required("payments")
+	}
+	if len(req.Payments) > store.MaxBatch {
+		return clearing.Errorf(clearing.Invalid, "batch_too_large", "payments", "at most %d per batch, got %d", store.MaxBatch, len(req.Payments))
+	}
+	a := actor(c)
+	items := make([]batchItemJSON, len(req.Payments))
+	var holds []clearing.HoldRequest
+	var at []int // at[k] is the item index of holds[k]
+	for i, r := range req.Payments {
+		items[i].Index = i
+		hold, err := toHold(a, r)
+		if err != nil {
+			items[i].fail(err)
+			continue
+		}
+		holds = append(holds, hold)
+		at = append(at, i)
+	}
+	held := 0
+	if len(holds) > 0 {
+		results, err := h.st.HoldBatch(c.UserContext(), holds, a)
+		if err != nil {
+			return err
+		}
+		for k, res := range results {
+			it := &items[at[k]]
+			if res.Err != nil {
+				it.fail(res.Err)
+				continue
+			}
+			p := toPayment(res.Payment)
+			it.Status, it.Payment = http.StatusCreated, &p
+			held++
+		}
+	}
+	return c.JSON(fiber.Map{"held": held, "failed": len(items) - held, "results": items})
+}
+
+// fail records an item's refusal with the status it would have had alone.
+func (it *batchItemJSON) fail(err error) {
+	status, detail, internal := classify(err)
+	if internal {
+		detail.Message = "internal error"
+	}
+	it.Status, it.Error = status, &detail
+}
+
+var states = map[clearing.State]bool{clearing.Received: true, clearing.Held: true, clearing.Disputed: true, clearing.Released: true, clearing.Refunded: true}
+
+func (h *handlers) listPayments(c *fiber.Ctx) error {
+	f, ok, err := scopeOf(c, h.st).payments(c.Query("merchant_id"))
+	if err != nil {
+		return err
+	}
+	if state := clearing.State(c.Query("state")); state != "" {
+		if !states[state] {
+			return clearing.Errorf(clearing.Invalid, "invalid_state", "state", "must be received, held, disputed, released or refunded, got %q", state)
+		}
+		f.State = state
+	}
+	if ccy := c.Query("currency"); ccy != "" {
+		if _, err := fx.LookupCurrency(ccy); err != nil {
+			return clearing.Errorf(clearing.Invalid, "unknown_currency", "currency", "%v", err)
+		}
+		f.Currency = ccy
+	}
+	if f.Limit, err = queryInt(c, "limit", store.MaxPage); err != nil {
+		return err
+	}
+	f.Cursor = c.Query("cursor")
+	page := store.Page{}
+	if ok {
+		if page, err = h.st.Payments(c.UserContext(), f); err != nil {
+			return err
+		}
+	}
+	out := make([]paymentJSON, len(page.Payments))
+	for i, p := range page.Payments {
+		out[i] = toPayment(p)
+	}
+	return c.JSON(fiber.Map{"payments": out, "next_cursor": page.NextCursor})
+}
+
+func (h *handlers) getPayment(c *fiber.Ctx) error {
+	p, events, err := scopeOf(c, h.st).payment(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := toPayment(p)
+	out.Events = toEvents(p.Currency, events)
+	return c.JSON(out)
+}
+
+type releaseRequest struct {
+	Amount string `json:"amount"` // optional: a partial release; empty releases all that is held
+	Reason string `json:"reason"`
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+type resolveRequest struct {
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+}
+
+func (h *handlers) release(c *fiber.Ctx) error {
+	var req releaseRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	a := clearing.Action{Kind: clearing.ActionRelease, Reason: req.Reason}
+	if req.Amount != "" {
+		// The amount means something only in the payment's currency, so
+		// the payment is loaded first (and is 404 to those who cannot
+		// see it, before its currency is revealed by a parse error).
+		p, _, err := scopeOf(c, h.st).payment(c.UserContext(), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		amount, err := fx.ParsePositiveAmount(req.Amount, p.Currency)
+		if err != nil {
+			return amountError(err, "amount", "amount")
+		}
+		a.AmountMinor = amount.Minor
+	}
+	return h.act(c, a)
+}
+
+func (h *handlers) dispute(c *fiber.Ctx) error { return h.simpleAction(c, clearing.ActionDispute) }
+func (h *handlers) refund(c *fiber.Ctx) error  { return h.simpleAction(c, clearing.ActionRefund) }
+
+func (h *handlers) simpleAction(c *fiber.Ctx, kind clearing.ActionKind) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	return h.act(c, clearing.Action{Kind: kind, Reason: req.Reason})
+}
+
+func (h *handlers) resolve(c *fiber.Ctx) error {
+	var req resolveRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	// Checked here as well as in the domain: there the payment's state is
+	// checked first, and a typo deserves its own answer.
+	d := clearing.Decision(req.Decision)
+	if d != clearing.DecideRelease && d != clearing.DecideRefund {
+		return clearing.Errorf(clearing.Invalid, "invalid_decision", "decision", "must be %q or %q, got %q", clearing.DecideRelease, clearing.DecideRefund, req.Decision)
+	}
+	return h.act(c, clearing.Action{Kind: clearing.ActionResolve, Decision: d, Reason: req.Reason})
+}
+
+// act runs a on the payment in the path. Permission (clearing.Actor.Permit:
+// 404 for a payment the caller cannot see, 403 for an action its role may
+// not take) is decided inside the store's transaction, on the locked row.
+func (h *handlers) act(c *fiber.Ctx, a clearing.Action) error {
+	if err := checkReason(a.Reason); err != nil {
+		return err
+	}
+	p, err := h.st.Act(c.UserContext(), c.Params("id"), a, actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toPayment(p))
+}

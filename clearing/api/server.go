@@ -1,0 +1,123 @@
+// Package api serves the clearing domain over HTTP with fiber: JSON under
+// /v1 for partner banks, merchants, regulators and the operator, plus
+// health, readiness, metrics and the OpenAPI document. Handlers stay thin
+// (decode, call the store, encode); who may see what is decided in
+// scope.go, the error mapping in errors.go.
+package api
+
+import (
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+)
+
+// Config tunes the HTTP server.
+type Config struct {
+	BodyLimit int          // bytes; default 1 MiB
+	Version   string       // reported by /healthz
+	Logger    *slog.Logger // nil discards
+}
+
+// DefaultBodyLimit bounds a request body: a batch of a few thousand holds.
+const DefaultBodyLimit = 1 << 20
+
+// handlers carries what every handler needs.
+type handlers struct {
+	st  *store.Store
+	cfg Config
+	log *slog.Logger
+}
+
+// Role shorthands for the route table.
+const (
+	operator  = clearing.RoleOperator
+	bank      = clearing.RoleBank
+	merchant  = clearing.RoleMerchant
+	regulator = clearing.RoleRegulator
+)
+
+// New builds the HTTP application over s.
+func New(s *store.Store, cfg Config) *fiber.App {
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handlers{st: s, cfg: cfg, log: log}
+	app := fiber.New(fiber.Config{
+		AppName:               "crossclear",
+		BodyLimit:             cfg.BodyLimit,
+		DisableStartupMessage: true,
+		// Errors raised before any middleware runs (a body over the limit,
+		// oversized headers) still get the JSON error body.
+		ErrorHandler: func(c *fiber.Ctx, err error) error { return writeError(c, log, err) },
+	})
+	app.Use(requestid.New())
+	app.Use(observe(log))
+	app.Use(recover.New())
+
+	app.Get("/healthz", h.healthz)
+	app.Get("/readyz", h.readyz)
+	app.Get("/metrics", metricsHandler)
+	app.Get("/openapi.json", openAPI)
+
+	// Order matters: who you are, then whether you may write at all, then
+	// the idempotency claim, then the route's own role check.
+	v1 := app.Group("/v1", authenticate(s), readOnly, idempotent(s, log))
+	everyone := allow(operator, bank, merchant, regulator)
+	notMerchants := allow(operator, bank, regulator)
+
+	v1.Post("/participants", allow(operator), h.createParticipant)
+	v1.Get("/participants", notMerchants, h.listParticipants)
+	v1.Get("/participants/:id", notMerchants, h.getParticipant)
+	v1.Post("/participants/:id/suspend", allow(operator), h.setParticipantStatus(clearing.Suspended))
+	v1.Post("/participants/:id/reactivate", allow(operator), h.setParticipantStatus(clearing.Active))
+
+	v1.Post("/merchants", allow(operator, bank), h.createMerchant)
+	v1.Get("/merchants", everyone, h.listMerchants)
+	v1.Get("/merchants/:id", everyone, h.getMerchant)
+	v1.Post("/merchants/:id/suspend", allow(operator, bank), h.setMerchantStatus(clearing.Suspended))
+	v1.Post("/merchants/:id/reactivate", allow(operator, bank), h.setMerchantStatus(clearing.Active))
+	v1.Get("/merchants/:id/payouts", everyone, h.listPayouts)
+
+	v1.Post("/payments", allow(operator, bank), h.holdPayment)
+	v1.Post("/payments/batch", allow(operator, bank), h.holdBatch)
+	v1.Get("/payments", everyone, h.listPayments)
+	v1.Get("/payments/:id", everyone, h.getPayment)
+	// Who may act on which payment is clearing.Actor.Permit's call, made
+	// in the store's transaction; regulators never get here.
+	v1.Post("/payments/:id/release", everyone, h.release)
+	v1.Post("/payments/:id/dispute", everyone, h.dispute)
+	v1.Post("/payments/:id/refund", everyone, h.refund)
+	v1.Post("/payments/:id/resolve", everyone, h.resolve)
+
+	v1.Get("/cycles", notMerchants, h.listCycles)
+	v1.Get("/cycles/current", notMerchants, h.currentCycle)
+	v1.Post("/cycles/close", allow(operator), h.closeCycle)
+	v1.Get("/cycles/:id", notMerchants, h.getCycle)
+	v1.Post("/cycles/:id/settlements", allow(operator), h.settlePosition)
+	v1.Get("/positions", notMerchants, h.listPositions)
+	v1.Get("/ledger/check", allow(operator), h.checkLedger)
+
+	v1.Post("/api-keys", allow(operator), h.createAPIKey)
+	v1.Get("/api-keys", everyone, h.listAPIKeys)
+	v1.Delete("/api-keys/:id", allow(operator), h.revokeAPIKey)
+
+	// Unmatched requests fall out of the chain as fiber's 404 (or 405 for
+	// a known path), which observe renders as JSON like every error.
+	return app
+}
+
+// requestID is the id requestid set for this request (also sent back as
+// X-Request-ID), quoted in logs and in 500 answers to correlate them.
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals("requestid").(string)
+	return id
+}
