@@ -12,25 +12,56 @@ import (
 )
 
 // CloseCycle closes the open cycle, opens the next and nets the closed one,
-// in one transaction. Only one closer can win: the conditional update of
-// the open row lets exactly one transaction through, so several serve
-// processes (or a schedule and an operator) may try at once safely. The
-// nets are recomputed from every posting of the cycle and must agree with
-// the running positions, and Σ net = 0 per currency (clearing.Net checks).
+// in one transaction. The nets are recomputed from every posting of the
+// cycle and must agree with the running positions, and Σ net = 0 per
+// currency (clearing.Net checks). It closes whichever cycle is open when it
+// runs: what an operator asking "close now" means.
 func (s *Store) CloseCycle(ctx context.Context, by clearing.Actor) (clearing.Cycle, error) {
+	return s.closeCycle(ctx, 0, by)
+}
+
+// CloseCycleIfOpen is CloseCycle for callers that decided to close from an
+// earlier read (a scheduler: "cycle 5 is a day old"): it closes cycle id
+// only while id is still the open cycle, and otherwise returns Conflict
+// "cycle_already_closed" rather than closing the cycle that just opened.
+func (s *Store) CloseCycleIfOpen(ctx context.Context, id int64, by clearing.Actor) (clearing.Cycle, error) {
+	if id <= 0 {
+		return clearing.Cycle{}, notFound("cycle", "id", fmt.Sprint(id))
+	}
+	return s.closeCycle(ctx, id, by)
+}
+
+// closeCycle closes cycle id, or the open cycle when id is 0. Only one
+// closer can win: the row is locked (PostgreSQL) or the database is
+// (SQLite), and the conditional update lets exactly one transaction
+// through, so several serve processes may try at once safely.
+func (s *Store) closeCycle(ctx context.Context, id int64, by clearing.Actor) (clearing.Cycle, error) {
 	var closedID int64
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		now := s.now()
 		var open cycleRow
-		q := tx.NewSelect().Model(&open).Where("state = ?", clearing.CycleOpen).Limit(1)
+		q := tx.NewSelect().Model(&open).Limit(1)
+		if id == 0 {
+			q.Where("state = ?", clearing.CycleOpen)
+		} else {
+			// By id, not by state: on PostgreSQL a transaction that waited
+			// for the lock re-reads the row and sees it closed.
+			q.Where("id = ?", id)
+		}
 		if s.postgres {
 			q.For("UPDATE")
 		}
 		if err := q.Scan(ctx); err != nil {
-			if isNoRows(err) { // PostgreSQL: another close committed while we waited for the row
+			switch {
+			case isNoRows(err) && id == 0: // PostgreSQL: another close committed while we waited
 				return clearing.Errorf(clearing.Conflict, "cycle_already_closed", "", "the open cycle was closed by someone else")
+			case isNoRows(err):
+				return notFound("cycle", "id", fmt.Sprint(id))
 			}
-			return fmt.Errorf("find open cycle: %w", err)
+			return fmt.Errorf("find cycle to close: %w", err)
+		}
+		if open.State != string(clearing.CycleOpen) {
+			return clearing.Errorf(clearing.Conflict, "cycle_already_closed", "", "cycle %d is already %s (closed by %s)", open.ID, open.State, open.ClosedBy)
 		}
 		res, err := tx.NewUpdate().Model((*cycleRow)(nil)).
 			Set("state = ?", clearing.CycleClosed).Set("closed_at = ?", now).Set("closed_by = ?", by.String()).

@@ -196,3 +196,19 @@ func TestAFailureMidTransactionLeavesThePreviousState(t *testing.T) {
 		e.ledgerOK(t)
 	})
 }
+
+func TestCloseCycleIfOpenRefusesAStaleCycle(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e env) {
+		if _, err := e.s.CloseCycleIfOpen(ctx, 1, storetest.Operator); err != nil {
+			t.Fatal(err)
+		}
+		// a second scheduler that also read "cycle 1 is due" must not close cycle 2
+		_, err := e.s.CloseCycleIfOpen(ctx, 1, storetest.Operator)
+		wantCode(t, err, "cycle_already_closed", "")
+		_, err = e.s.CloseCycleIfOpen(ctx, 7, storetest.Operator)
+		wantCode(t, err, "cycle_not_found", "id")
+		if cur, _ := e.s.CurrentCycle(ctx); cur.ID != 2 {
+			t.Fatalf("open cycle is %d, want 2", cur.ID)
+		}
+	})
+}

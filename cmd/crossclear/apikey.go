@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+var apikeyCreateCmd = &command{
+	name:    "apikey create",
+	summary: "issue an API key and print its secret once",
+	about: `
+Issues an API key for the HTTP API and prints its secret, once: only a hash
+is stored. This is how the first operator key is made; later keys can also
+be issued over the API (POST /v1/api-keys) with an operator key.
+
+Roles and their --subject:
+  operator   runs the scheme, may do everything (no subject)
+  bank       a partner bank: --subject is its participant id (its BIC)
+  merchant   a merchant: --subject is its merchant id (mer_…)
+  regulator  read-only over one jurisdiction: --subject SG, US-NY, …`,
+	example: `  crossclear apikey create --role operator --name "ops laptop"
+  crossclear apikey create --role bank --subject HANSDEFF --name "Hansa Bank integration"
+  crossclear apikey create --role regulator --subject SG
+  KEY=$(crossclear apikey create --role operator --quiet)`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+		role := fs.String("role", "", "`ROLE` of the key: operator, bank, merchant or regulator (required)")
+		subject := fs.String("subject", "", "who the key speaks for: participant `ID`, merchant id or jurisdiction")
+		name := fs.String("name", "", "a `NAME` to recognise the key by in listings")
+		quiet := fs.Bool("quiet", false, "print only the secret, for scripts")
+		cf := addConfigFlags(fs, "database", "listen", "log_level")
+		return func(ctx context.Context, c *cli, args []string) error {
+			if err := noArgs("apikey create", args); err != nil {
+				return err
+			}
+			r := clearing.Role(strings.ToLower(*role))
+			switch {
+			case *role == "":
+				return usagef("apikey create", "--role is required: operator, bank, merchant or regulator")
+			case !clearing.ValidRole(r):
+				return usagef("apikey create", "--role must be operator, bank, merchant or regulator, got %q", *role)
+			case r == clearing.RoleOperator && *subject != "":
+				return usagef("apikey create", "an operator key has no --subject (it acts as itself)")
+			case r != clearing.RoleOperator && *subject == "":
+				return usagef("apikey create", "a %s key needs --subject (%s)", r, subjectHint(r))
+			}
+			cfg, err := cf.load(c.getenv)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(ctx, cfg, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			k, secret, err := s.CreateAPIKey(ctx, r, *subject, *name, operatorCLI)
+			if err != nil {
+				return err
+			}
+			if *quiet {
+				fmt.Fprintln(c.stdout, secret)
+				return nil
+			}
+			who := string(k.Role)
+			if k.Role != clearing.RoleOperator {
+				who += " " + k.Subject
+			}
+			if k.Name != "" {
+				who += fmt.Sprintf(", %q", k.Name)
+			}
+			fmt.Fprintf(c.stdout, "Created API key %s (%s).\n", k.ID, who)
+			fmt.Fprintf(c.stdout, "Secret, shown only now (store it safely):\n\n  %s\n\n", secret)
+			fmt.Fprintf(c.stdout, "Try it:\n  curl -H 'Authorization: Bearer %s' %s/v1/%s\n", secret, baseURL(cfg.Listen), tryPath(k.Role))
+			return nil
+		}
+	},
+}
+
+func subjectHint(r clearing.Role) string {
+	switch r {
+	case clearing.RoleBank:
+		return "the bank's participant id, its BIC"
+	case clearing.RoleMerchant:
+		return "the merchant id"
+	default:
+		return "a jurisdiction like SG or US-NY"
+	}
+}
+
+// tryPath is a request the role may make.
+func tryPath(r clearing.Role) string {
+	if r == clearing.RoleOperator {
+		return "cycles/current"
+	}
+	return "payments?limit=5"
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is crossclear's configuration. Each key is read, lowest first,
+// from the defaults, the TOML file (--config FILE or CROSSCLEAR_CONFIG), the
+// environment (CROSSCLEAR_<KEY>) and the command's flags (--<key>).
+type Config struct {
+	Database            string        // SQLite file, or a postgres:// URL
+	Listen              string        // host:port of the HTTP API
+	AutoReleaseAfter    time.Duration // deadline of a held payment
+	AutoReleaseInterval time.Duration // between auto-release passes
+	CyclePeriod         time.Duration // 0: cycles close only on command
+	BodyLimitBytes      int
+	LogLevel            slog.Level
+}
+
+// configEnv names the file to read when --config is not given.
+const configEnv = "CROSSCLEAR_CONFIG"
+
+// setting is one configuration key and every way to set it.
+type setting struct {
+	key    string // TOML key; the flag is the same with dashes
+	def    string // default, as it would be written in the environment
+	meta   string // flag placeholder in help
+	usage  string
+	expect string // what a valid value looks like, for errors
+	isInt  bool   // a TOML integer rather than a string
+	apply  func(c *Config, v string) bool
+}
+
+func (s setting) env() string  { return "CROSSCLEAR_" + strings.ToUpper(s.key) }
+func (s setting) flag() string { return strings.ReplaceAll(s.key, "_", "-") }
+
+var settings = []setting{
+	{key: "database", def: "crossclear.db", meta: "DSN", expect: "a SQLite file path or a postgres:// URL",
+		usage: "SQLite file, or a postgres:// URL to use PostgreSQL",
+		apply: func(c *Config, v string) bool { c.Database = v; return v != "" }},
+	{key: "listen", def: "127.0.0.1:8080", meta: "ADDR", expect: `host:port like "127.0.0.1:8080" or ":8080"`,
+		usage: "address the HTTP API listens on",
+		apply: func(c *Config, v string) bool { c.Listen = v; return validListen(v) }},
+	{key: "auto_release_after", def: "360h", meta: "DURATION", expect: `a positive Go duration like "360h" (15 days)`,
+		usage: "how long a held payment waits for the buyer before it is released to the merchant",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.AutoReleaseAfter, false) }},
+	{key: "auto_release_interval", def: "30s", meta: "DURATION", expect: `a positive Go duration like "30s"`,
+		usage: "how often due payments are auto-released",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.AutoReleaseInterval, false) }},
+	{key: "cycle_period", def: "0", meta: "DURATION", expect: `a Go duration like "24h", or "0" to close cycles only on command`,
+		usage: "close the open settlement cycle once it is this old; 0 closes only on command",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.CyclePeriod, true) }},
+	{key: "body_limit_bytes", def: "1048576", meta: "BYTES", expect: "a positive whole number of bytes like 1048576", isInt: true,
+		usage: "largest HTTP request body accepted",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.BodyLimitBytes = n
+			return err == nil && n > 0
+		}},
+	{key: "log_level", def: "info", meta: "LEVEL", expect: "one of debug, info, warn, error",
+		usage: "least severe log level written to stderr: debug, info, warn or error",
+		apply: func(c *Config, v string) bool {
+			switch strings.ToLower(v) {
+			case "debug":
+				c.LogLevel = slog.LevelDebug
+			case "info":
+				c.LogLevel = slog.LevelInfo
+			case "warn", "warning":
+				c.LogLevel = slog.LevelWarn
+			case "error":
+				c.LogLevel = slog.LevelError
+			default:
+				return false
+			}
+			return true
+		}},
+}
+
+func lookupSetting(key string) (setting, bool) {
+	i := slices.IndexFunc(settings, func(s setting) bool { return s.key == key })
+	if i < 0 {
+		return setting{}, false
+	}
+	return settings[i], true
+}
+
+func settingKeys() []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.key
+	}
+	return out
+}
+
+func parseDuration(v string, dst *time.Duration, zeroOK bool) bool {
+	d, err := time.ParseDuration(v)
+	*dst = d
+	return err == nil && (d > 0 || (zeroOK && d == 0))
+}
+
+func validListen(v string) bool {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// defaultConfig is the configuration before any file, variable or flag.
+func defaultConfig() Config {
+	var c Config
+	for _, s := range settings {
+		if !s.apply(&c, s.def) {
+			panic("bad default for " + s.key)
+		}
+	}
+	return c
+}
+
+// configError is a configuration mistake: it names where the value came
+// from, the key and what was expected.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func invalid(source string, s setting, shown string) error {
+	return &configError{fmt.Sprintf("%s: invalid %s %s: expected %s", source, s.key, shown, s.expect)}
+}
+
+// metaPrefix marks a flag's placeholder for printUsage, which strips it
+// from the text: flag.UnquoteUsage only finds a `NAME` quoted in the usage.
+func metaPrefix(meta string) string { return "`" + meta + "`" + metaSep }
+
+const metaSep = "\x00"
+
+// configFlags are the configuration flags registered on one command.
+type configFlags struct {
+	fs     *flag.FlagSet
+	file   *string
+	values map[string]*string // by key
+}
+
+// addConfigFlags registers --config and a flag for each of keys on fs.
+func addConfigFlags(fs *flag.FlagSet, keys ...string) *configFlags {
+	cf := &configFlags{fs: fs, values: map[string]*string{}}
+	cf.file = fs.String("config", "", "read configuration from this TOML `FILE` (default $"+configEnv+")")
+	for _, k := range keys {
+		s, ok := lookupSetting(k)
+		if !ok {
+			panic("unknown setting " + k)
+		}
+		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env())
+		cf.values[k] = fs.String(s.flag(), s.def, metaPrefix(s.meta)+usage)
+	}
+	return cf
+}
+
+// load builds the configuration: defaults < file < environment < flags set
+// on the command line. getenv is os.Getenv outside tests.
+func (cf *configFlags) load(getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	path := getenv(configEnv)
+	if *cf.file != "" {
+		path = *cf.file
+	}
+	if path != "" {
+		if err := applyFile(&c, path); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env()); v != "" {
+			if !s.apply(&c, v) {
+				return Config{}, invalid("environment "+s.env(), s, shown(s, v))
+			}
+		}
+	}
+	var err error
+	cf.fs.Visit(func(f *flag.Flag) {
+		key := strings.ReplaceAll(f.Name, "-", "_")
+		s, ok := lookupSetting(key)
+		if !ok || cf.values[key] == nil || err != nil {
+			return
+		}
+		if !s.apply(&c, *cf.values[key]) {
+			err = invalid("flag --"+f.Name, s, shown(s, *cf.values[key]))
+		}
+	})
+	return c, err
+}
+
+// shown is a value quoted for an error message; a database URL is never
+// echoed, since it may carry a password.
+func shown(s setting, v string) string {
+	if s.key == "database" {
+		return "(empty)"
+	}
+	return strconv.Quote(v)
+}
+
+// applyFile reads a TOML file over c. Unknown keys and values of the wrong
+// type are errors naming the key.
+func applyFile(c *Config, path string) error {
+	var raw map[string]any
+	md, err := toml.DecodeFile(path, &raw)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &configError{fmt.Sprintf("config file %s does not exist", path)}
+		}
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return &configError{fmt.Sprintf("config file %s: line %d: %s", path, perr.Position.Line, perr.Message)}
+		}
+		return &configError{fmt.Sprintf("config file %s: %v", path, err)}
+	}
+	source := "config file " + path
+	for _, k := range md.Keys() {
+		if len(k) != 1 {
+			continue // inside a table: the table itself is reported below
+		}
+		key := k[0]
+		s, ok := lookupSetting(key)
+		if !ok {
+			kind := "key"
+			if _, isTable := raw[key].(map[string]any); isTable {
+				kind = "table"
+			}
+			return &configError{fmt.Sprintf("%s: unknown %s %q (known keys: %s)", source, kind, key, strings.Join(settingKeys(), ", "))}
+		}
+		var v string
+		switch x := raw[key].(type) {
+		case string:
+			if s.isInt {
+				return invalid(source, s, "string "+strconv.Quote(x)+" (write the number without quotes)")
+			}
+			v = x
+		case int64:
+			if !s.isInt {
+				return invalid(source, s, fmt.Sprintf("number %d (write it as a string)", x))
+			}
+			v = strconv.FormatInt(x, 10)
+		default:
+			return invalid(source, s, fmt.Sprintf("%s value", md.Type(key)))
+		}
+		if !s.apply(c, v) {
+			return invalid(source, s, shown(s, v))
+		}
+	}
+	return nil
+}

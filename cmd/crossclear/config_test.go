@@ -1,0 +1,214 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loadWith parses args as a serve command would and loads the configuration.
+func loadWith(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cf := addConfigFlags(fs, settingKeys()...)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return cf.load(envOf(env))
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadWith(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Database: "crossclear.db", Listen: "127.0.0.1:8080", AutoReleaseAfter: 360 * time.Hour,
+		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo}
+	if c != want {
+		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	file := writeFile(t, "c.toml", `
+database = "file.db"
+listen = "127.0.0.1:1111"
+auto_release_after = "48h"
+auto_release_interval = "10s"
+cycle_period = "24h"
+body_limit_bytes = 2048
+log_level = "warn"
+`)
+	// The file over the defaults.
+	c, err := loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Database: "file.db", Listen: "127.0.0.1:1111", AutoReleaseAfter: 48 * time.Hour,
+		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn}
+	if c != want {
+		t.Fatalf("file\n got %+v\nwant %+v", c, want)
+	}
+
+	// The environment over the file.
+	env := map[string]string{
+		"CROSSCLEAR_CONFIG":       file,
+		"CROSSCLEAR_LISTEN":       "127.0.0.1:2222",
+		"CROSSCLEAR_CYCLE_PERIOD": "1h",
+		"CROSSCLEAR_LOG_LEVEL":    "debug",
+	}
+	c, err = loadWith(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:2222" || c.CyclePeriod != time.Hour || c.LogLevel != slog.LevelDebug || c.Database != "file.db" || c.BodyLimitBytes != 2048 {
+		t.Fatalf("env over file: %+v", c)
+	}
+
+	// Flags over the environment; a flag left at its default does not
+	// override anything.
+	c, err = loadWith(t, env, "--listen", "127.0.0.1:3333", "--body-limit-bytes", "4096")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:3333" || c.BodyLimitBytes != 4096 || c.CyclePeriod != time.Hour || c.Database != "file.db" {
+		t.Fatalf("flags over env: %+v", c)
+	}
+
+	// --config wins over CROSSCLEAR_CONFIG.
+	other := writeFile(t, "other.toml", `database = "other.db"`)
+	c, err = loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": file}, "--config", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database != "other.db" || c.Listen != "127.0.0.1:8080" {
+		t.Fatalf("--config over CROSSCLEAR_CONFIG: %+v", c)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file string // TOML; "" for none
+		env  map[string]string
+		args []string
+		want []string // substrings of the error
+	}{
+		{name: "unknown key", file: "listen = \"127.0.0.1:1\"\nlisten_addr = \"x\"\n", want: []string{`unknown key "listen_addr"`, "known keys: database, listen"}},
+		{name: "unknown table", file: "[server]\nlisten = \"x\"\n", want: []string{`unknown table "server"`}},
+		{name: "duration as number", file: "auto_release_interval = 30\n", want: []string{"auto_release_interval", "number 30", `Go duration like "30s"`}},
+		{name: "bad duration", file: "auto_release_after = \"15 days\"\n", want: []string{"config file", `invalid auto_release_after "15 days"`, `Go duration like "360h"`}},
+		{name: "negative duration", file: "cycle_period = \"-1h\"\n", want: []string{"cycle_period", `"-1h"`}},
+		{name: "zero interval", file: "auto_release_interval = \"0s\"\n", want: []string{"auto_release_interval", "positive"}},
+		{name: "quoted number", file: "body_limit_bytes = \"1MB\"\n", want: []string{"body_limit_bytes", "without quotes"}},
+		{name: "bool", file: "log_level = true\n", want: []string{"log_level", "bool"}},
+		{name: "bad level", file: "log_level = \"loud\"\n", want: []string{"log_level", "debug, info, warn, error"}},
+		{name: "bad listen", file: "listen = \"localhost\"\n", want: []string{"listen", "host:port"}},
+		{name: "syntax", file: "listen = \n", want: []string{"config file", "line 1"}},
+		{name: "missing file", env: map[string]string{"CROSSCLEAR_CONFIG": "/nonexistent/crossclear.toml"}, want: []string{"/nonexistent/crossclear.toml does not exist"}},
+		{name: "bad env", env: map[string]string{"CROSSCLEAR_AUTO_RELEASE_INTERVAL": "soon"}, want: []string{"environment CROSSCLEAR_AUTO_RELEASE_INTERVAL", "auto_release_interval", `"soon"`}},
+		{name: "bad flag", args: []string{"--body-limit-bytes", "-5"}, want: []string{"flag --body-limit-bytes", "body_limit_bytes", "positive whole number"}},
+		{name: "empty database", file: "database = \"\"\n", want: []string{"invalid database"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			if tc.file != "" {
+				env["CROSSCLEAR_CONFIG"] = writeFile(t, "c.toml", tc.file)
+			}
+			_, err := loadWith(t, env, tc.args...)
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigNeverEchoesDatabase: a database URL may carry a password.
+func TestConfigNeverEchoesDatabase(t *testing.T) {
+	_, err := loadWith(t, map[string]string{"CROSSCLEAR_DATABASE": "postgres://u:hunter2@db/x", "CROSSCLEAR_LISTEN": "nope"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestExampleConfig checks that crossclear.example.toml documents exactly
+// the keys there are, with their defaults, and still parses uncommented.
+func TestExampleConfig(t *testing.T) {
+	raw, err := os.ReadFile("crossclear.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As shipped, everything is commented out: the defaults.
+	c, err := loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": "crossclear.example.toml"})
+	if err != nil || c != defaultConfig() {
+		t.Fatalf("shipped example: %+v, %v", c, err)
+	}
+	// Uncomment the first example of every key: it must parse and give the defaults.
+	assignment := regexp.MustCompile(`^# ([a-z_]+) = (.*?)(\s+#.*)?$`)
+	seen := map[string]bool{}
+	var uncommented []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		m := assignment.FindStringSubmatch(line)
+		if m == nil || seen[m[1]] {
+			continue
+		}
+		seen[m[1]] = true
+		uncommented = append(uncommented, m[1]+" = "+m[2])
+		s, ok := lookupSetting(m[1])
+		if !ok {
+			t.Errorf("example documents unknown key %q", m[1])
+			continue
+		}
+		if !strings.Contains(string(raw), s.env()) || !strings.Contains(string(raw), "--"+s.flag()) {
+			t.Errorf("example does not name %s and --%s for %s", s.env(), s.flag(), s.key)
+		}
+	}
+	for _, k := range settingKeys() {
+		if !seen[k] {
+			t.Errorf("example does not document %q", k)
+		}
+	}
+	c, err = loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": writeFile(t, "c.toml", strings.Join(uncommented, "\n"))})
+	if err != nil || c != defaultConfig() {
+		t.Fatalf("uncommented example: %+v, %v\n%s", c, err, strings.Join(uncommented, "\n"))
+	}
+}
+
+// TestDeployConfig keeps deploy/postgres/crossclear.toml loadable.
+func TestDeployConfig(t *testing.T) {
+	c, err := loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": "../../deploy/postgres/crossclear.toml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:8080" || c.CyclePeriod != 24*time.Hour || c.Database != "crossclear.db" {
+		t.Fatalf("%+v", c)
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/crossclear/crossclear/clearing/api"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/worker"
+)
+
+var serveCmd = &command{
+	name:    "serve",
+	summary: "run the HTTP API, the auto-release worker and the cycle scheduler",
+	about: `
+Migrates the database (safe with several processes), then serves the HTTP
+API on --listen together with the background workers:
+
+  auto-release     every auto_release_interval, releases held payments whose
+                   deadline (auto_release_after after the hold) has passed
+                   without a dispute
+  cycle scheduler  when cycle_period > 0, closes the open settlement cycle
+                   once it is that old; the age is read from the database,
+                   so restarts keep the rhythm and several serve processes
+                   on one database close each cycle once
+
+Requests authenticate with 'Authorization: Bearer <secret>'; make the first
+operator key with 'crossclear apikey create --role operator'. SIGINT or
+SIGTERM shuts down gracefully: requests in flight finish, workers stop.`,
+	example: `  crossclear serve
+  crossclear serve --listen :8080 --cycle-period 24h
+  CROSSCLEAR_DATABASE='postgres://crossclear:secret@db:5432/crossclear' crossclear serve
+  crossclear serve --config /etc/crossclear/crossclear.toml`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+		cf := addConfigFlags(fs, settingKeys()...)
+		return func(ctx context.Context, c *cli, args []string) error {
+			if err := noArgs("serve", args); err != nil {
+				return err
+			}
+			cfg, err := cf.load(c.getenv)
+			if err != nil {
+				return err
+			}
+			log := c.logger(cfg)
+			s, err := openStore(ctx, cfg, true)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			applied, err := s.Migrate(ctx)
+			if err != nil {
+				return err
+			}
+			for _, m := range applied {
+				log.Info("applied migration", "migration", m)
+			}
+			return serveAPI(ctx, c, cfg, s, log, time.Now, nil)
+		}
+	},
+}
+
+// serveAPI serves the API and runs the workers on s until ctx is done,
+// then shuts down gracefully. now is the store's clock, for the scheduler;
+// ready, when set, prints more once the address is known.
+func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog.Logger, now func() time.Time, ready func(base string)) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, Version: buildVersion(), Logger: log})
+
+	base := baseURL(ln.Addr().String())
+	if ready != nil {
+		ready(base)
+	}
+	fmt.Fprintf(c.stdout, "crossclear %s serving on %s\n", buildVersion(), base)
+	fmt.Fprintf(c.stdout, "  API           %s/v1/  (Authorization: Bearer <key>; 'crossclear apikey create --role operator' makes one)\n", base)
+	fmt.Fprintf(c.stdout, "  OpenAPI       %s/openapi.json\n", base)
+	fmt.Fprintf(c.stdout, "  metrics       %s/metrics\n", base)
+	fmt.Fprintf(c.stdout, "  health        %s/healthz  %s/readyz\n", base, base)
+	fmt.Fprintf(c.stdout, "  database      %s\n", engineName(s, cfg.Database))
+	fmt.Fprintf(c.stdout, "  auto-release  %s after the hold, checked every %s\n", cfg.AutoReleaseAfter, cfg.AutoReleaseInterval)
+	if cfg.CyclePeriod > 0 {
+		fmt.Fprintf(c.stdout, "  cycles        closed every %s (by age of the open cycle)\n", cfg.CyclePeriod)
+	} else {
+		fmt.Fprintf(c.stdout, "  cycles        closed on command only ('crossclear cycle close' or POST /v1/cycles/close)\n")
+	}
+	fmt.Fprintln(c.stdout, "Press Ctrl-C to stop.")
+	log.Info("serving", "addr", ln.Addr().String(), "engine", s.Engine(), "database", store.Redact(cfg.Database), "version", buildVersion())
+
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		(&worker.AutoRelease{Store: s, Interval: cfg.AutoReleaseInterval, Logger: log}).Run(workCtx)
+	})
+	if cfg.CyclePeriod > 0 {
+		wg.Go(func() {
+			(&worker.CycleScheduler{Store: s, Period: cfg.CyclePeriod, Now: now, Logger: log}).Run(workCtx)
+		})
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", context.Cause(ctx))
+	case serveErr = <-served:
+		served <- nil // already returned
+		log.Error("HTTP server stopped", "err", serveErr)
+	}
+	shutdownErr := app.ShutdownWithTimeout(10 * time.Second)
+	<-served
+	stopWork()
+	wg.Wait()
+	log.Info("stopped")
+	if serveErr != nil {
+		return fmt.Errorf("serve HTTP: %w", serveErr)
+	}
+	if shutdownErr != nil && !errors.Is(shutdownErr, context.Canceled) {
+		return fmt.Errorf("shut down HTTP: %w", shutdownErr)
+	}
+	return nil
+}
+
+// baseURL is the URL to reach a listen address from this machine: an
+// unspecified host (":8080", "0.0.0.0:8080") is reached on localhost.
+func baseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

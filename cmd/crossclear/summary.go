@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/fx"
+)
+
+// printCycle prints a cycle readably: per currency the gross, the counts,
+// every account's net position (the escrow's too), Σ nets and the netting
+// efficiency. names maps participant ids to display names. demo, cycle
+// close and cycle show all print through it.
+func printCycle(w io.Writer, c clearing.Cycle, names map[string]string) {
+	fmt.Fprintf(w, "Cycle %d: %s", c.ID, c.State)
+	switch {
+	case c.State == clearing.CycleOpen:
+		fmt.Fprintf(w, " since %s (open for %s; running positions, final at close)\n", stamp(c.OpenedAt), age(time.Since(c.OpenedAt)))
+	default:
+		fmt.Fprintf(w, " %s by %s (opened %s)", stamp(c.ClosedAt), c.ClosedBy, stamp(c.OpenedAt))
+		if !c.SettledAt.IsZero() {
+			fmt.Fprintf(w, ", settled %s", stamp(c.SettledAt))
+		}
+		fmt.Fprintln(w)
+	}
+	if c.Result == nil || len(c.Result.Currencies) == 0 {
+		fmt.Fprintln(w, "  No money moved in this cycle.")
+		return
+	}
+	for _, t := range c.Result.Currencies {
+		var ps []clearing.NetPosition
+		for _, p := range c.Result.Positions {
+			if p.Currency == t.Currency {
+				ps = append(ps, p)
+			}
+		}
+		printCurrency(w, c.State == clearing.CycleOpen, t, ps, names)
+	}
+}
+
+func printCurrency(w io.Writer, open bool, t clearing.CurrencyTotals, ps []clearing.NetPosition, names map[string]string) {
+	ccy := t.Currency
+	fmt.Fprintf(w, "\n%s  gross %s · settles %s after netting · netting efficiency %s\n",
+		ccy, money(ccy, t.GrossMinor), money(ccy, t.SettlementMinor), percent(t))
+	if !open {
+		fmt.Fprintf(w, "     %d holds · %d releases · %d refunds (postings: a payment released in parts counts each part)\n",
+			t.Holds, t.Releases, t.Refunds)
+	}
+	type row struct{ account, paid, received, net, note string }
+	rows := []row{{account: "account", paid: "paid", received: "received", net: "net"}}
+	var sum int64
+	overflow := false
+	for _, p := range ps {
+		label := p.Participant
+		if p.Participant == clearing.EscrowAccount {
+			label = fmt.Sprintf("%-9s %s", "escrow", "held for buyers and merchants")
+		} else if n := names[p.Participant]; n != "" {
+			label = fmt.Sprintf("%-9s %s", p.Participant, n)
+		}
+		var note string
+		if !p.SettledAt.IsZero() {
+			note = "settled"
+		}
+		rows = append(rows, row{truncate(label, 44), money(ccy, p.PaidMinor), money(ccy, p.ReceivedMinor), signed(ccy, p.NetMinor), note})
+		var ok bool
+		if sum, ok = fx.AddMinor(sum, p.NetMinor); !ok {
+			overflow = true
+		}
+	}
+	var wa, wp, wr, wn int
+	for _, r := range rows {
+		wa, wp, wr, wn = max(wa, len([]rune(r.account))), max(wp, len(r.paid)), max(wr, len(r.received)), max(wn, len(r.net))
+	}
+	for _, r := range rows {
+		line := fmt.Sprintf("     %s%s  %*s  %*s  %*s", r.account, strings.Repeat(" ", wa-len([]rune(r.account))), wp, r.paid, wr, r.received, wn, r.net)
+		if r.note != "" {
+			line += "  " + r.note
+		}
+		fmt.Fprintln(w, line)
+	}
+	check := "✓ balanced"
+	if sum != 0 || overflow {
+		check = "✗ NOT ZERO: the books are broken"
+	}
+	fmt.Fprintf(w, "     %-*s  %*s  %s\n", wa+wp+wr+4, "Σ nets", wn, money(ccy, sum), check)
+}
+
+// openCycle is the open cycle with its running positions as a result, so
+// that printCycle shows it like a closed one. The gross is Σ paid, since
+// every posting is paid by exactly one account.
+func openCycle(ctx context.Context, s *store.Store) (clearing.Cycle, error) {
+	c, err := s.CurrentCycle(ctx)
+	if err != nil {
+		return clearing.Cycle{}, err
+	}
+	ps, err := s.OpenPositions(ctx, "")
+	if err != nil {
+		return clearing.Cycle{}, err
+	}
+	res := &clearing.NettingResult{}
+	idx := map[string]int{}
+	for _, p := range ps {
+		i, ok := idx[p.Currency]
+		if !ok {
+			i = len(res.Currencies)
+			idx[p.Currency] = i
+			res.Currencies = append(res.Currencies, clearing.CurrencyTotals{Currency: p.Currency})
+		}
+		t := &res.Currencies[i]
+		t.GrossMinor += p.PaidMinor
+		if p.NetMinor > 0 {
+			t.SettlementMinor += p.NetMinor
+		}
+		res.Positions = append(res.Positions, clearing.NetPosition{Participant: p.Participant, Currency: p.Currency,
+			PaidMinor: p.PaidMinor, ReceivedMinor: p.ReceivedMinor, NetMinor: p.NetMinor})
+	}
+	for i := range res.Currencies {
+		t := &res.Currencies[i]
+		t.NettingEfficiency = clearing.Efficiency(t.SettlementMinor, t.GrossMinor)
+	}
+	sortResult(res)
+	c.Result = res
+	return c, nil
+}
+
+func sortResult(r *clearing.NettingResult) {
+	slices.SortFunc(r.Currencies, func(a, b clearing.CurrencyTotals) int { return strings.Compare(a.Currency, b.Currency) })
+	slices.SortFunc(r.Positions, func(a, b clearing.NetPosition) int {
+		if c := strings.Compare(a.Currency, b.Currency); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Participant, b.Participant)
+	})
+}
+
+// participantNames maps participant ids to names for printCycle.
+func participantNames(ctx context.Context, s *store.Store) map[string]string {
+	ps, err := s.Participants(ctx, store.ParticipantFilter{})
+	names := map[string]string{}
+	if err != nil {
+		return names // names are decoration; ids still print
+	}
+	for _, p := range ps {
+		names[p.ID] = p.Name
+	}
+	return names
+}
+
+// money formats minor units with the currency's decimals and thousands
+// separators: "1,234,567.89", "-12,000" for JPY. Exact: no floats.
+func money(ccy string, minor int64) string {
+	c, err := fx.LookupCurrency(ccy)
+	if err != nil {
+		return strconv.FormatInt(minor, 10) + " (minor units)"
+	}
+	v := c.FromMinor(minor).Value()
+	sign := ""
+	if strings.HasPrefix(v, "-") {
+		sign, v = "-", v[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(v, ".")
+	var b strings.Builder
+	for i, d := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	if hasFrac {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return sign + b.String()
+}
+
+// signed is money with an explicit + on credits.
+func signed(ccy string, minor int64) string {
+	if minor > 0 {
+		return "+" + money(ccy, minor)
+	}
+	return money(ccy, minor)
+}
+
+// percent is the netting efficiency as a percentage, from the domain's
+// exact decimal (rounded to two places for display).
+func percent(t clearing.CurrencyTotals) string {
+	return t.NettingEfficiency.Shift(2).StringFixed(2) + "%"
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
