@@ -184,3 +184,44 @@ func decimalPlaces(s string) int {
 	}
 	return 0
 }
+
+// RoundDownQuotient is RoundDown(num ÷ den), computed exactly: the quotient
+// is cut at the currency's minor units by an integer division with
+// remainder, so no intermediate rounding of a non-terminating quotient can
+// move the result. Use it for what the computing party pays out.
+func (c Currency) RoundDownQuotient(num, den decimal.Decimal) (Amount, error) {
+	q, _, err := c.quoRem(num, den)
+	if err != nil {
+		return Amount{}, err
+	}
+	return c.fromDecimal(q)
+}
+
+// RoundUpQuotient is RoundUp(num ÷ den), computed exactly: the quotient cut
+// at the minor units, plus one unit away from zero if anything remained. It
+// never falls short of the exact quotient. Use it for what the computing
+// party charges.
+func (c Currency) RoundUpQuotient(num, den decimal.Decimal) (Amount, error) {
+	q, r, err := c.quoRem(num, den)
+	if err != nil {
+		return Amount{}, err
+	}
+	if !r.IsZero() {
+		if num.Sign()*den.Sign() > 0 {
+			q = q.Add(decimal.NewFromInt(1))
+		} else {
+			q = q.Sub(decimal.NewFromInt(1))
+		}
+	}
+	return c.fromDecimal(q)
+}
+
+// quoRem divides num by den and returns the quotient truncated toward zero
+// in minor units (an integer) and whether anything remained (r != 0).
+func (c Currency) quoRem(num, den decimal.Decimal) (q, r decimal.Decimal, err error) {
+	if den.IsZero() {
+		return q, r, fmt.Errorf("%w: %s ÷ 0", ErrMalformed, num)
+	}
+	q, r = num.QuoRem(den, c.MinorUnits)
+	return q.Shift(c.MinorUnits), r, nil
+}

@@ -1,5 +1,8 @@
 // Package fx owns money: ISO 4217 currencies and their minor units, exact
-// amounts, and (in later issues) rates, quotes and conversion.
+// amounts (amount.go, with the rounding rule), rates and the ECB reference
+// rates (rate.go, ecb.go), the rate book with inverse and cross rates
+// (book.go), and quotes and conversion (quote.go). No value passes through
+// binary floating point: amounts are integer minor units, rates decimals.
 package fx
 
 import (
