@@ -4,17 +4,18 @@ package clearing
 type Role string
 
 const (
-	RoleOperator  Role = "operator"  // runs the scheme: everything
-	RoleBank      Role = "bank"      // bound to one participant
-	RoleMerchant  Role = "merchant"  // bound to one merchant
-	RoleRegulator Role = "regulator" // bound to one jurisdiction, read-only
-	RoleSystem    Role = "system"    // crossclear itself (auto-release worker, scheduler)
+	RoleOperator   Role = "operator"    // runs the scheme: everything
+	RoleBank       Role = "bank"        // bound to one participant
+	RoleMerchant   Role = "merchant"    // bound to one merchant
+	RoleRegulator  Role = "regulator"   // bound to one jurisdiction, read-only
+	RoleFXProvider Role = "fx_provider" // bound to one FX provider participant: posts its rates
+	RoleSystem     Role = "system"      // crossclear itself (auto-release worker, scheduler)
 )
 
 // ValidRole reports whether r can be given to an API key.
 func ValidRole(r Role) bool {
 	switch r {
-	case RoleOperator, RoleBank, RoleMerchant, RoleRegulator:
+	case RoleOperator, RoleBank, RoleMerchant, RoleRegulator, RoleFXProvider:
 		return true
 	}
 	return false
@@ -47,6 +48,8 @@ func (a Actor) CanSee(p Payment) bool {
 		return a.Subject == p.MerchantID
 	case RoleRegulator:
 		return a.Subject == p.BuyerJurisdiction || a.Subject == p.MerchantJurisdiction
+	case RoleFXProvider:
+		return p.IsFX() && a.Subject == p.FXProviderID
 	}
 	return false
 }
@@ -55,7 +58,7 @@ func (a Actor) CanSee(p Payment) bool {
 //   - the buyer's bank confirms delivery (release, also partial) or disputes;
 //   - the merchant or its bank gives the money back (refund);
 //   - only the operator resolves a dispute; the operator may do anything;
-//   - regulators only read.
+//   - regulators only read; FX providers only read the payments they converted.
 func (a Actor) Permit(p Payment, k ActionKind) error {
 	if !a.CanSee(p) {
 		return Errorf(NotFound, "payment_not_found", "id", "no payment %s", p.ID)

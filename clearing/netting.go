@@ -27,9 +27,10 @@ type CurrencyTotals struct {
 	Currency          string
 	GrossMinor        int64 // Σ of every posting: what would move without netting
 	SettlementMinor   int64 // Σ|net|/2: what moves after netting
-	Holds             int
+	Holds             int   // postings into escrow: holds and FX deliveries
 	Releases          int
-	Refunds           int
+	Refunds           int             // postings out of escrow back: refunds and FX give-backs
+	FXLegs            int             // the other legs of cross-currency payments: fees, spreads, conversions, FX results
 	NettingEfficiency decimal.Decimal // 1 − settlement/gross, 6 decimals; 0 when gross is 0
 }
 
@@ -94,12 +95,14 @@ func (n *Netting) add(p *Posting) error {
 	}
 	t.GrossMinor = gross
 	switch p.Kind {
-	case PostHold:
+	case PostHold, PostFXDelivery:
 		t.Holds++
 	case PostRelease:
 		t.Releases++
-	case PostRefund:
+	case PostRefund, PostFXGiveBack:
 		t.Refunds++
+	default:
+		t.FXLegs++
 	}
 	// Neither sum can overflow where gross did not.
 	n.accounts[n.account(p.Debit, c)].paid += p.AmountMinor

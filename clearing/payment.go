@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/crossclear/crossclear/fx"
 )
 
@@ -31,7 +33,14 @@ const (
 func (s State) Final() bool { return s == Released || s == Refunded }
 
 // Payment is one buyer-to-merchant payment through escrow. Amounts are in
-// minor units of Currency.
+// minor units of Currency, the currency held in escrow and paid to the
+// merchant.
+//
+// A cross-currency payment (SellCurrency != "") was paid by the buyer's bank
+// in SellCurrency: SellMinor (T) = FeeMinor (F, to the fees account) +
+// SpreadMinor (S) + ConvertedMinor (C) (both to the FX provider), and the
+// provider delivered AmountMinor (M) = RoundDown(C × Rate) of Currency into
+// escrow. These fields never change after the hold (docs/fx.md).
 type Payment struct {
 	ID                   string // the UETR: a UUID v4 carried end to end
 	EndToEndID           string
@@ -51,7 +60,19 @@ type Payment struct {
 	Version              int64 // bumped by every transition, for optimistic checks
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+
+	SellCurrency   string // "" for a same-currency payment
+	SellMinor      int64  // T: what the buyer's bank paid, in SellCurrency
+	FeeMinor       int64  // F: the scheme fee, in SellCurrency
+	SpreadMinor    int64  // S: the FX spread, in SellCurrency
+	ConvertedMinor int64  // C = T − F − S: what was converted, in SellCurrency
+	FXProviderID   string // the participant that converted
+	QuoteID        string // the quote the conversion was locked at
+	Rate           string // Currency per 1 SellCurrency, as quoted (a decimal, never a float)
 }
+
+// IsFX reports whether the payment is cross-currency.
+func (p Payment) IsFX() bool { return p.SellCurrency != "" }
 
 // HeldMinor is what is still in escrow for this payment.
 func (p Payment) HeldMinor() int64 {
@@ -95,11 +116,38 @@ const (
 	PostHold    PostingKind = "hold"    // buyer's bank → escrow
 	PostRelease PostingKind = "release" // escrow → merchant's bank
 	PostRefund  PostingKind = "refund"  // escrow → buyer's bank
+
+	// The legs of a cross-currency hold (docs/fx.md).
+	PostFee          PostingKind = "fee"           // buyer's bank → fees, sell currency
+	PostFXSpread     PostingKind = "fx_spread"     // buyer's bank → FX provider, sell currency
+	PostFXConversion PostingKind = "fx_conversion" // buyer's bank → FX provider, sell currency
+	PostFXDelivery   PostingKind = "fx_delivery"   // FX provider → escrow, buy currency
+	// The legs of a cross-currency refund.
+	PostFXGiveBack    PostingKind = "fx_give_back"    // escrow → FX provider, buy currency
+	PostFXConvertBack PostingKind = "fx_convert_back" // FX provider → buyer's bank, sell currency, at a fresh rate
+	PostFXResult      PostingKind = "fx_result"       // fx_result ↔ buyer's bank: locked minus fresh conversion
+	PostFeeBack       PostingKind = "fee_back"        // fees → buyer's bank
+	PostFXSpreadBack  PostingKind = "fx_spread_back"  // FX provider → buyer's bank
 )
 
 // EscrowAccount is the operator's escrow account; with a currency it forms
 // one ledger account, like every participant id does.
 const EscrowAccount = "escrow"
+
+// FeesAccount receives the scheme fees of cross-currency payments, and
+// FXResultAccount absorbs the difference between the locked and the fresh
+// conversion of a cross-currency refund. Both are the operator's, like the
+// escrow; participant ids are BICs, so the names cannot clash.
+const (
+	FeesAccount     = "fees"
+	FXResultAccount = "fx_result"
+)
+
+// OperatorAccount reports whether owner is one of the operator's accounts
+// (escrow, fees, FX result) rather than a participant's.
+func OperatorAccount(owner string) bool {
+	return owner == EscrowAccount || owner == FeesAccount || owner == FXResultAccount
+}
 
 // Posting is one balanced double-entry transfer: Debit pays Credit. Every
 // ledger account is an (owner, currency) pair, so a posting can only move
@@ -128,7 +176,8 @@ type HoldRequest struct {
 	Reference   string
 	BuyerBankID string
 	MerchantID  string
-	Amount      fx.Amount
+	Amount      fx.Amount // in the buyer's currency: for a cross-currency payment, T
+	QuoteID     string    // optional: a quote to convert at (cross-currency payments)
 }
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -142,45 +191,68 @@ func ValidUETR(s string) bool { return uuidV4.MatchString(s) }
 // bank's position: the caller checks the net debit cap with CheckNetDebitCap
 // inside the same transaction.
 func Hold(req HoldRequest, buyerBank Participant, merchant Merchant, merchantBank Participant, by Actor, now time.Time, releaseAfter time.Duration) (Transition, error) {
+	if err := checkParties(req, buyerBank, merchant, merchantBank, false); err != nil {
+		return Transition{}, err
+	}
+	ccy := req.Amount.Currency.Code
+	p := newPayment(req, buyerBank, merchant, merchantBank, now, releaseAfter)
+	p.Currency, p.AmountMinor = ccy, req.Amount.Minor
+	actor := by.String()
+	return Transition{
+		Payment:  p,
+		Events:   holdEvents(p, actor, now),
+		Postings: []Posting{{PaymentID: p.ID, Kind: PostHold, Currency: ccy, Debit: buyerBank.ID, Credit: EscrowAccount, AmountMinor: p.AmountMinor}},
+	}, nil
+}
+
+// checkParties checks a hold request against its parties. The buyer's bank
+// pays in the request's currency; the merchant's bank is paid in the
+// merchant's. Unless fxHold, both must be the same.
+func checkParties(req HoldRequest, buyerBank Participant, merchant Merchant, merchantBank Participant, fxHold bool) error {
 	if !ValidUETR(req.UETR) {
-		return Transition{}, Errorf(Invalid, "invalid_uetr", "uetr", "must be a lower-case UUID v4, got %q", req.UETR)
+		return Errorf(Invalid, "invalid_uetr", "uetr", "must be a lower-case UUID v4, got %q", req.UETR)
 	}
 	if len(req.EndToEndID) > MaxEndToEndIDLen {
-		return Transition{}, Errorf(Invalid, "invalid_end_to_end_id", "end_to_end_id", "at most %d characters", MaxEndToEndIDLen)
+		return Errorf(Invalid, "invalid_end_to_end_id", "end_to_end_id", "at most %d characters", MaxEndToEndIDLen)
 	}
 	if len(req.Reference) > MaxReferenceLen {
-		return Transition{}, Errorf(Invalid, "invalid_reference", "reference", "at most %d characters", MaxReferenceLen)
+		return Errorf(Invalid, "invalid_reference", "reference", "at most %d characters", MaxReferenceLen)
 	}
 	if req.Amount.Minor <= 0 {
-		return Transition{}, Errorf(Invalid, "amount_not_positive", "amount", "must be greater than zero")
+		return Errorf(Invalid, "amount_not_positive", "amount", "must be greater than zero")
 	}
 	ccy := req.Amount.Currency.Code
 	if buyerBank.Kind != Bank {
-		return Transition{}, Errorf(Invalid, "not_a_bank", "buyer_bank_id", "%s is a %s, not a bank", buyerBank.ID, buyerBank.Kind)
+		return Errorf(Invalid, "not_a_bank", "buyer_bank_id", "%s is a %s, not a bank", buyerBank.ID, buyerBank.Kind)
 	}
 	if buyerBank.Status != Active {
-		return Transition{}, Errorf(Refused, "participant_suspended", "buyer_bank_id", "bank %s is suspended", buyerBank.ID)
+		return Errorf(Refused, "participant_suspended", "buyer_bank_id", "bank %s is suspended", buyerBank.ID)
 	}
 	if _, ok := buyerBank.Settles(ccy); !ok {
-		return Transition{}, Errorf(Invalid, "currency_not_settled", "currency", "bank %s does not settle %s", buyerBank.ID, ccy)
+		return Errorf(Invalid, "currency_not_settled", "currency", "bank %s does not settle %s", buyerBank.ID, ccy)
 	}
 	if merchant.Status != Active {
-		return Transition{}, Errorf(Refused, "merchant_suspended", "merchant_id", "merchant %s is suspended", merchant.ID)
+		return Errorf(Refused, "merchant_suspended", "merchant_id", "merchant %s is suspended", merchant.ID)
 	}
-	if merchant.Currency != ccy {
-		return Transition{}, Errorf(Invalid, "currency_mismatch", "currency", "merchant %s settles in %s, payment is in %s (cross-currency payments need an FX quote)", merchant.ID, merchant.Currency, ccy)
+	if !fxHold && merchant.Currency != ccy {
+		return Errorf(Invalid, "currency_mismatch", "currency", "merchant %s settles in %s, payment is in %s (cross-currency payments need an FX quote)", merchant.ID, merchant.Currency, ccy)
 	}
 	if merchant.BankID != merchantBank.ID {
 		// The caller looked up the wrong bank: releases would pay it.
-		return Transition{}, fmt.Errorf("%w: merchant %s is serviced by bank %q, not %q", ErrInvariant, merchant.ID, merchant.BankID, merchantBank.ID)
+		return fmt.Errorf("%w: merchant %s is serviced by bank %q, not %q", ErrInvariant, merchant.ID, merchant.BankID, merchantBank.ID)
 	}
 	if merchantBank.Status != Active {
-		return Transition{}, Errorf(Refused, "participant_suspended", "merchant_id", "bank %s of merchant %s is suspended", merchantBank.ID, merchant.ID)
+		return Errorf(Refused, "participant_suspended", "merchant_id", "bank %s of merchant %s is suspended", merchantBank.ID, merchant.ID)
 	}
-	if _, ok := merchantBank.Settles(ccy); !ok {
-		return Transition{}, Errorf(Invalid, "currency_not_settled", "currency", "merchant bank %s does not settle %s", merchantBank.ID, ccy)
+	if _, ok := merchantBank.Settles(merchant.Currency); !ok {
+		return Errorf(Invalid, "currency_not_settled", "currency", "merchant bank %s does not settle %s", merchantBank.ID, merchant.Currency)
 	}
-	p := Payment{
+	return nil
+}
+
+// newPayment is a held payment without its amounts.
+func newPayment(req HoldRequest, buyerBank Participant, merchant Merchant, merchantBank Participant, now time.Time, releaseAfter time.Duration) Payment {
+	return Payment{
 		ID:                   req.UETR,
 		EndToEndID:           req.EndToEndID,
 		Reference:            req.Reference,
@@ -189,23 +261,19 @@ func Hold(req HoldRequest, buyerBank Participant, merchant Merchant, merchantBan
 		MerchantBankID:       merchantBank.ID,
 		BuyerJurisdiction:    buyerBank.Jurisdiction,
 		MerchantJurisdiction: merchantBank.Jurisdiction,
-		Currency:             ccy,
-		AmountMinor:          req.Amount.Minor,
 		State:                Held,
 		ReleaseAt:            now.Add(releaseAfter),
 		Version:              1,
 		CreatedAt:            now,
 		UpdatedAt:            now,
 	}
-	actor := by.String()
-	return Transition{
-		Payment: p,
-		Events: []Event{
-			{PaymentID: p.ID, Seq: 1, Type: EventReceived, To: Received, Actor: actor, At: now},
-			{PaymentID: p.ID, Seq: 2, Type: EventHeld, From: Received, To: Held, AmountMinor: p.AmountMinor, Actor: actor, At: now},
-		},
-		Postings: []Posting{{PaymentID: p.ID, Kind: PostHold, Currency: ccy, Debit: buyerBank.ID, Credit: EscrowAccount, AmountMinor: p.AmountMinor}},
-	}, nil
+}
+
+func holdEvents(p Payment, actor string, now time.Time) []Event {
+	return []Event{
+		{PaymentID: p.ID, Seq: 1, Type: EventReceived, To: Received, Actor: actor, At: now},
+		{PaymentID: p.ID, Seq: 2, Type: EventHeld, From: Received, To: Held, AmountMinor: p.AmountMinor, Actor: actor, At: now},
+	}
 }
 
 // CheckNetDebitCap refuses a debit that would take a bank's cycle position
@@ -244,6 +312,19 @@ type Action struct {
 	AmountMinor int64    // release only: 0 releases everything still held
 	Decision    Decision // resolve only
 	Reason      string
+	// FreshRate converts a cross-currency refund back: sell currency per 1
+	// buy currency, the FX provider's bid now. Needed (and only used) when a
+	// cross-currency payment is refunded; see NeedsFreshRate.
+	FreshRate decimal.Decimal
+}
+
+// NeedsFreshRate reports whether a on p would refund a cross-currency
+// payment, and so needs Action.FreshRate.
+func (p Payment) NeedsFreshRate(a Action) bool {
+	if !p.IsFX() {
+		return false
+	}
+	return (a.Kind == ActionRefund && p.State == Held) || (a.Kind == ActionResolve && a.Decision == DecideRefund && p.State == Disputed)
 }
 
 // Apply runs action a by actor on p at now. It returns a clear error and
@@ -280,7 +361,7 @@ func (p Payment) Apply(a Action, by Actor, now time.Time) (Transition, error) {
 		if p.State != Held {
 			return Transition{}, p.illegal(a.Kind, "only a held payment can be refunded; a disputed one is resolved")
 		}
-		return p.refund(EventRefunded, by, a.Reason, now), nil
+		return p.refund(EventRefunded, by, a, now)
 	case ActionResolve:
 		if p.State != Disputed {
 			return Transition{}, p.illegal(a.Kind, "only a disputed payment can be resolved")
@@ -289,7 +370,7 @@ func (p Payment) Apply(a Action, by Actor, now time.Time) (Transition, error) {
 		case DecideRelease:
 			return p.release(p.HeldMinor(), EventResolvedRelease, by, a.Reason, now), nil
 		case DecideRefund:
-			return p.refund(EventResolvedRefund, by, a.Reason, now), nil
+			return p.refund(EventResolvedRefund, by, a, now)
 		}
 		return Transition{}, Errorf(Invalid, "invalid_decision", "decision", "must be %q or %q, got %q", DecideRelease, DecideRefund, a.Decision)
 	}
@@ -325,16 +406,23 @@ func (p Payment) release(amount int64, typ EventType, by Actor, reason string, n
 	}
 }
 
-func (p Payment) refund(typ EventType, by Actor, reason string, now time.Time) Transition {
+func (p Payment) refund(typ EventType, by Actor, a Action, now time.Time) (Transition, error) {
 	amount := p.HeldMinor()
+	postings := []Posting{{PaymentID: p.ID, Kind: PostRefund, Currency: p.Currency, Debit: EscrowAccount, Credit: p.BuyerBankID, AmountMinor: amount}}
+	if p.IsFX() {
+		var err error
+		if postings, err = p.fxRefundLegs(amount, a.FreshRate); err != nil {
+			return Transition{}, err
+		}
+	}
 	next := p.moved(Refunded, now)
 	next.RefundedMinor += amount
 	next.ReleaseAt = time.Time{}
 	return Transition{
 		Payment:  next,
-		Events:   []Event{p.event(typ, Refunded, amount, by, reason, now)},
-		Postings: []Posting{{PaymentID: p.ID, Kind: PostRefund, Currency: p.Currency, Debit: EscrowAccount, Credit: p.BuyerBankID, AmountMinor: amount}},
-	}
+		Events:   []Event{p.event(typ, Refunded, amount, by, a.Reason, now)},
+		Postings: postings,
+	}, nil
 }
 
 func (p Payment) moved(to State, now time.Time) Payment {

@@ -360,7 +360,17 @@ func checkTransition(t *testing.T, p Payment, tr Transition, by Actor, now time.
 	}
 	var posted int64
 	for _, ps := range tr.Postings {
-		if ps.PaymentID != p.ID || ps.Currency != p.Currency || ps.Debit != EscrowAccount || ps.AmountMinor <= 0 {
+		if ps.PaymentID != p.ID || ps.AmountMinor <= 0 || ps.Debit == ps.Credit {
+			t.Errorf("bad posting %+v", ps)
+		}
+		if ps.Debit != EscrowAccount {
+			// A cross-currency refund's other legs: all in the sell currency.
+			if !p.IsFX() || ps.Currency != p.SellCurrency || ps.Credit == EscrowAccount {
+				t.Errorf("bad posting %+v", ps)
+			}
+			continue
+		}
+		if ps.Currency != p.Currency {
 			t.Errorf("bad posting %+v", ps)
 		}
 		posted += ps.AmountMinor

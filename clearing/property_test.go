@@ -1,11 +1,14 @@
 package clearing
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/crossclear/crossclear/fx"
 )
@@ -13,16 +16,22 @@ import (
 // world is a random scheme: banks settling random currencies, merchants at
 // those banks, and the payments held so far.
 type world struct {
-	r         *rand.Rand
-	t         *testing.T
-	banks     []Participant
-	merchants []Merchant
-	payments  []Payment
-	events    map[string][]Event
-	postings  []Posting
-	now       time.Time
-	steps     int // transitions that succeeded
-	refusals  int
+	r          *rand.Rand
+	t          *testing.T
+	pool       []string
+	banks      []Participant
+	fx         Participant // converts between every currency of the pool
+	merchants  []Merchant
+	payments   []Payment
+	events     map[string][]Event
+	postings   []Posting
+	back       map[string]int64 // per cross-currency payment: Σ C′, what its provider converted back
+	now        time.Time
+	steps      int // transitions that succeeded
+	refusals   int
+	fxHolds    int // cross-currency holds that succeeded
+	fxRefunds  int
+	unquotable int // quotes refused because nothing was left to convert
 }
 
 // currencyPool picks 4 currencies: one with 0 minor units, one with 3 and
@@ -42,8 +51,13 @@ func currencyPool(r *rand.Rand) []string {
 }
 
 func newWorld(t *testing.T, r *rand.Rand) *world {
-	w := &world{r: r, t: t, events: map[string][]Event{}, now: t0}
+	w := &world{r: r, t: t, events: map[string][]Event{}, back: map[string]int64{}, now: t0}
 	pool := currencyPool(r)
+	w.pool = pool
+	w.fx = Participant{ID: "p_fx", Kind: FXProvider, BIC: "FXPRGB2L", Name: "FX", Country: "GB", Jurisdiction: "GB", Status: Active}
+	for _, c := range pool {
+		w.fx.Currencies = append(w.fx.Currencies, SettlementCurrency{c, 0})
+	}
 	for i := range 2 + r.IntN(5) {
 		var cs []SettlementCurrency
 		for _, c := range pool {
@@ -123,6 +137,10 @@ func (w *world) record(tr Transition) {
 
 func (w *world) hold() {
 	r := w.r
+	if r.IntN(3) == 0 {
+		w.holdFX()
+		return
+	}
 	buyer := w.banks[r.IntN(len(w.banks))]
 	m := w.merchants[r.IntN(len(w.merchants))]
 	mbank := w.bank(m.BankID)
@@ -167,6 +185,83 @@ func (w *world) hold() {
 		w.t.Fatalf("hold %+v", tr)
 	}
 	w.payments = append(w.payments, p)
+	w.record(tr)
+}
+
+// holdFX holds a cross-currency payment at a random rate, fee and spread,
+// sometimes with an expired, foreign or mismatching quote.
+func (w *world) holdFX() {
+	r := w.r
+	buyer := w.banks[r.IntN(len(w.banks))]
+	m := w.merchants[r.IntN(len(w.merchants))]
+	mbank := w.bank(m.BankID)
+	sell := buyer.Currencies[r.IntN(len(buyer.Currencies))].Currency
+	if r.IntN(8) == 0 || sell == m.Currency {
+		sell = w.pool[r.IntN(len(w.pool))]
+	}
+	if sell == m.Currency {
+		return
+	}
+	// Buy per 1 sell, from 10^-6 to about 10^4, as quoted rates have at most 12 places.
+	bid := decimal.New(1+r.Int64N(99_999_999), -int32(4+r.IntN(9)))
+	conv := fx.Conversion{Pair: fx.Pair{Base: sell, Quote: m.Currency}, Bid: bid, Ask: bid.Add(decimal.New(r.Int64N(100), -6)),
+		Path: []string{"random"}, AsOf: w.now, ValidUntil: w.now.Add(time.Hour)}
+	total := fx.MustCurrency(sell).FromMinor(1 + r.Int64N(1_000_000))
+	q, err := NewFXQuote(conv, total, r.IntN(120), r.IntN(120), w.fx.ID, buyer.ID, w.now, time.Duration(1+r.IntN(10))*time.Minute)
+	if err != nil {
+		if !errors.Is(err, fx.ErrNotPositive) {
+			w.t.Fatalf("quote %s %s: %v", conv.Pair, total, err)
+		}
+		w.unquotable++
+		return
+	}
+	if q.FeeMinor+q.SpreadMinor+q.ConvertedMinor != q.TotalMinor || q.BuyMinor <= 0 || q.ConvertedMinor <= 0 {
+		w.t.Fatalf("quote does not add up: %+v", q)
+	}
+	var want []string
+	at, amount := w.now, total
+	switch r.IntN(16) {
+	case 0:
+		at = q.ExpiresAt.Add(time.Duration(r.IntN(2)) * time.Second)
+		want = append(want, "quote_expired")
+	case 1:
+		q.Bank = "p_other"
+		want = append(want, "unknown_quote")
+	case 2:
+		amount.Minor++
+		want = append(want, "quote_mismatch")
+	}
+	if buyer.Status != Active || mbank.Status != Active {
+		want = append(want, "participant_suspended")
+	}
+	if _, ok := buyer.Settles(sell); !ok {
+		want = append(want, "currency_not_settled")
+	}
+	if m.Status != Active {
+		want = append(want, "merchant_suspended")
+	}
+	req := HoldRequest{UETR: w.uetr(), BuyerBankID: buyer.ID, MerchantID: m.ID, Amount: amount, QuoteID: q.ID}
+	tr, err := HoldFX(req, q, w.fx, buyer, m, mbank, Actor{Role: RoleBank, Subject: buyer.ID}, at, time.Duration(1+r.IntN(72))*time.Hour)
+	if !w.expect("FX hold", err, want...) {
+		return
+	}
+	p := tr.Payment
+	var sold, delivered int64
+	for _, x := range tr.Postings {
+		switch {
+		case x.Currency == sell && x.Debit == buyer.ID:
+			sold += x.AmountMinor
+		case x.Currency == m.Currency && x.Debit == w.fx.ID && x.Credit == EscrowAccount:
+			delivered += x.AmountMinor
+		default:
+			w.t.Fatalf("FX hold leg %+v", x)
+		}
+	}
+	if !p.IsFX() || p.HeldMinor() != q.BuyMinor || sold != q.TotalMinor || delivered != q.BuyMinor || p.Currency != m.Currency || p.SellMinor != q.TotalMinor {
+		w.t.Fatalf("FX hold %+v", tr)
+	}
+	w.payments = append(w.payments, p)
+	w.fxHolds++
 	w.record(tr)
 }
 
@@ -261,6 +356,14 @@ func (w *world) act() {
 				want = []string{"invalid_decision"}
 			}
 		}
+		if p.IsFX() && r.IntN(10) > 0 {
+			// A fresh rate, sell per 1 buy: anything from a fraction to many
+			// times the locked inverse.
+			a.FreshRate = decimal.New(1+r.Int64N(99_999_999), -int32(4+r.IntN(9)))
+		}
+		if p.NeedsFreshRate(a) && a.FreshRate.IsZero() {
+			want = []string{"fx_rate_required"}
+		}
 		what = fmt.Sprintf("%s %+v on %s payment holding %d", a.Kind, a, p.State, held)
 		tr, err = p.Apply(a, operator, w.now)
 		if w.expect(what, err, want...) {
@@ -295,6 +398,14 @@ func (w *world) act() {
 			w.t.Fatalf("%s: refused but changed something", what)
 		}
 		return
+	}
+	for _, x := range tr.Postings {
+		if x.Kind == PostFXConvertBack {
+			w.back[p.ID] += x.AmountMinor
+		}
+	}
+	if p.IsFX() && tr.Payment.State == Refunded {
+		w.fxRefunds++
 	}
 	w.payments[i] = tr.Payment
 	w.record(tr)
@@ -349,7 +460,9 @@ func (w *world) check() {
 			}
 		}
 		k := count[c.Currency]
-		if c.GrossMinor != gross[c.Currency] || c.SettlementMinor != settlement || c.Holds != k[PostHold] || c.Releases != k[PostRelease] || c.Refunds != k[PostRefund] ||
+		fxLegs := k[PostFee] + k[PostFXSpread] + k[PostFXConversion] + k[PostFXConvertBack] + k[PostFXResult] + k[PostFeeBack] + k[PostFXSpreadBack]
+		if c.GrossMinor != gross[c.Currency] || c.SettlementMinor != settlement || c.Holds != k[PostHold]+k[PostFXDelivery] || c.Releases != k[PostRelease] ||
+			c.Refunds != k[PostRefund]+k[PostFXGiveBack] || c.FXLegs != fxLegs ||
 			!c.NettingEfficiency.Equal(Efficiency(settlement, c.GrossMinor)) || c.SettlementMinor > c.GrossMinor {
 			t.Fatalf("totals %+v, want gross %d settlement %d counts %v", c, gross[c.Currency], settlement, k)
 		}
@@ -366,8 +479,27 @@ func (w *world) check() {
 			t.Fatalf("payment %s is %s and holds %d", p.ID, p.State, p.HeldMinor())
 		}
 		want[acct{EscrowAccount, p.Currency}] += p.HeldMinor()
-		want[acct{p.BuyerBankID, p.Currency}] += p.RefundedMinor - p.AmountMinor
 		want[acct{p.MerchantBankID, p.Currency}] += p.ReleasedMinor
+		if p.IsFX() {
+			// The buyer's bank paid T and got back its shares of C, F and
+			// S; the provider delivered M and got back what was refunded,
+			// kept S and C less what it gave back; the fees account keeps
+			// F less its share; the FX result account made up C_r − C′.
+			if p.FeeMinor+p.SpreadMinor+p.ConvertedMinor != p.SellMinor {
+				t.Fatalf("payment %s: T %d != F %d + S %d + C %d", p.ID, p.SellMinor, p.FeeMinor, p.SpreadMinor, p.ConvertedMinor)
+			}
+			cr, fr, sr := p.RefundedSell()
+			if p.State == Refunded && p.ReleasedMinor == 0 && (cr != p.ConvertedMinor || fr != p.FeeMinor || sr != p.SpreadMinor) {
+				t.Fatalf("payment %s refunded whole gave back %d %d %d of %d %d %d", p.ID, cr, fr, sr, p.ConvertedMinor, p.FeeMinor, p.SpreadMinor)
+			}
+			want[acct{p.BuyerBankID, p.SellCurrency}] += cr + fr + sr - p.SellMinor
+			want[acct{FeesAccount, p.SellCurrency}] += p.FeeMinor - fr
+			want[acct{p.FXProviderID, p.Currency}] += p.RefundedMinor - p.AmountMinor
+			want[acct{p.FXProviderID, p.SellCurrency}] += p.SpreadMinor + p.ConvertedMinor - sr - w.back[p.ID]
+			want[acct{FXResultAccount, p.SellCurrency}] += w.back[p.ID] - cr
+		} else {
+			want[acct{p.BuyerBankID, p.Currency}] += p.RefundedMinor - p.AmountMinor
+		}
 		// Its events: a gapless sequence whose amounts add up.
 		evs := w.events[p.ID]
 		if len(evs) != int(p.Version)+1 {
@@ -390,12 +522,16 @@ func (w *world) check() {
 		}
 	}
 	for a, n := range want {
+		if n == 0 {
+			delete(want, a) // an account whose movements cancel out, or that never moved
+			continue
+		}
 		if nets[a] != n {
 			t.Fatalf("account %s/%s nets %d, payments say %d", a.owner, a.ccy, nets[a], n)
 		}
 	}
 	for a, n := range nets {
-		if want[a] != n {
+		if want[a] != n && n != 0 {
 			t.Fatalf("account %s/%s nets %d, payments say %d", a.owner, a.ccy, n, want[a])
 		}
 	}
@@ -420,7 +556,7 @@ func (w *world) check() {
 }
 
 func TestPropertyEscrowBooksBalance(t *testing.T) {
-	var steps, refusals, payments int
+	var steps, refusals, payments, fxHolds, fxRefunds, unquotable int
 	states := map[State]int{}
 	types := map[EventType]int{}
 	for _, seed := range []uint64{1, 2, 3, 20260302} {
@@ -438,6 +574,9 @@ func TestPropertyEscrowBooksBalance(t *testing.T) {
 			w.check()
 			steps += w.steps
 			refusals += w.refusals
+			fxHolds += w.fxHolds
+			fxRefunds += w.fxRefunds
+			unquotable += w.unquotable
 			payments += len(w.payments)
 			for _, p := range w.payments {
 				states[p.State]++
@@ -450,6 +589,10 @@ func TestPropertyEscrowBooksBalance(t *testing.T) {
 		}
 	}
 	t.Logf("%d payments, %d transitions, %d refusals, final states %v, events %v", payments, steps, refusals, states, types)
+	t.Logf("%d cross-currency holds, %d of them refunded, %d quotes with nothing to convert", fxHolds, fxRefunds, unquotable)
+	if fxHolds < payments/5 || fxRefunds < fxHolds/10 {
+		t.Errorf("only %d cross-currency holds (%d refunded) of %d payments", fxHolds, fxRefunds, payments)
+	}
 	for _, e := range []EventType{EventReceived, EventHeld, EventPartiallyReleased, EventReleased, EventAutoReleased, EventDisputed, EventRefunded, EventResolvedRelease, EventResolvedRefund} {
 		if types[e] == 0 {
 			t.Errorf("no %s event", e)

@@ -33,6 +33,7 @@ type env struct {
 	bankUS              string // CHASUS33
 	merDE, merSG, merUS string // Berlin Books, Lion City Gadgets, Hudson Crafts
 	regSG, regDE        string // regulators of SG and DE
+	fxp                 string // the FX provider KSTLGB2L (only in FX environments)
 }
 
 // Fixture ids: see storetest.Seed.
@@ -51,8 +52,18 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, engine string, cfg api.Config) *env {
 	t.Helper()
-	st := storetest.Open(t, engine, store.Options{})
+	return newEnvWith(t, engine, cfg, store.Options{})
+}
+
+// newEnvWith is newEnv on a store with these options; with an FX rate book
+// it also seeds the FX provider and gives it a key.
+func newEnvWith(t *testing.T, engine string, cfg api.Config, opt store.Options) *env {
+	t.Helper()
+	st := storetest.Open(t, engine, opt)
 	e := &env{t: t, st: st, w: storetest.Seed(t, st)}
+	if opt.FX.Book != nil {
+		storetest.SeedFX(t, st)
+	}
 	e.start(cfg)
 	key := func(role clearing.Role, subject string) string {
 		_, secret, err := st.CreateAPIKey(context.Background(), role, subject, string(role)+" "+subject, storetest.Operator)
@@ -65,6 +76,9 @@ func newEnv(t *testing.T, engine string, cfg api.Config) *env {
 	e.bankDE, e.bankSG, e.bankUS = key(clearing.RoleBank, deBank), key(clearing.RoleBank, sgBank), key(clearing.RoleBank, usBank)
 	e.merDE, e.merSG, e.merUS = key(clearing.RoleMerchant, e.w.Merchants[0].ID), key(clearing.RoleMerchant, e.w.Merchants[1].ID), key(clearing.RoleMerchant, e.w.Merchants[2].ID)
 	e.regSG, e.regDE = key(clearing.RoleRegulator, "SG"), key(clearing.RoleRegulator, "DE")
+	if opt.FX.Book != nil {
+		e.fxp = key(clearing.RoleFXProvider, storetest.FXProviderBIC)
+	}
 	return e
 }
 

@@ -3,6 +3,8 @@ package api
 import (
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
@@ -96,7 +98,46 @@ type paymentJSON struct {
 	Version        int64       `json:"version"`
 	CreatedAt      string      `json:"created_at"`
 	UpdatedAt      string      `json:"updated_at"`
-	Events         []eventJSON `json:"events,omitempty"`
+	FX             *fxJSON     `json:"fx,omitempty"`     // cross-currency payments only
+	Events         []eventJSON `json:"events,omitempty"` // GET /v1/payments/{id} only
+	Legs           []legJSON   `json:"legs,omitempty"`   // GET /v1/payments/{id} only
+}
+
+// fxJSON is how a cross-currency payment was converted: the buyer's bank
+// paid sell_amount = fee + spread + converted in sell_currency, and the
+// provider delivered amount (in currency) into escrow at rate.
+type fxJSON struct {
+	SellCurrency string `json:"sell_currency"`
+	SellAmount   string `json:"sell_amount"`
+	Fee          string `json:"fee"`
+	Spread       string `json:"spread"`
+	Converted    string `json:"converted"`
+	Rate         string `json:"rate"`
+	Provider     string `json:"provider"`
+	QuoteID      string `json:"quote_id"`
+	Refunded     string `json:"refunded"` // given back to the buyer's bank, in sell_currency
+}
+
+// legJSON is one posting of a payment.
+type legJSON struct {
+	Seq      int    `json:"seq"`
+	Leg      int    `json:"leg"`
+	Kind     string `json:"kind"`
+	Debit    string `json:"debit"`
+	Credit   string `json:"credit"`
+	Currency string `json:"currency"`
+	Amount   string `json:"amount"`
+	CycleID  int64  `json:"cycle_id"`
+	At       string `json:"at"`
+}
+
+func toLegs(ls []store.Leg) []legJSON {
+	out := make([]legJSON, len(ls))
+	for i, l := range ls {
+		out[i] = legJSON{Seq: l.Seq, Leg: l.Leg, Kind: string(l.Kind), Debit: l.Debit, Credit: l.Credit, Currency: l.Currency,
+			Amount: money(l.AmountMinor, l.Currency), CycleID: l.CycleID, At: ts(l.At)}
+	}
+	return out
 }
 
 func toPayment(p clearing.Payment) paymentJSON {
@@ -106,8 +147,18 @@ func toPayment(p clearing.Payment) paymentJSON {
 		Currency: p.Currency, Amount: money(p.AmountMinor, p.Currency), Released: money(p.ReleasedMinor, p.Currency),
 		Refunded: money(p.RefundedMinor, p.Currency), Held: money(p.HeldMinor(), p.Currency),
 		State: string(p.State), ReleaseAt: optTS(p.ReleaseAt), HoldCycleID: p.HoldCycleID, Version: p.Version,
-		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt),
+		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt), FX: toFX(p),
 	}
+}
+
+func toFX(p clearing.Payment) *fxJSON {
+	if !p.IsFX() {
+		return nil
+	}
+	c, f, s := p.RefundedSell()
+	ccy := p.SellCurrency
+	return &fxJSON{SellCurrency: ccy, SellAmount: money(p.SellMinor, ccy), Fee: money(p.FeeMinor, ccy), Spread: money(p.SpreadMinor, ccy),
+		Converted: money(p.ConvertedMinor, ccy), Rate: p.Rate, Provider: p.FXProviderID, QuoteID: p.QuoteID, Refunded: money(c+f+s, ccy)}
 }
 
 type eventJSON struct {
@@ -171,6 +222,7 @@ type totalsJSON struct {
 	Holds             int    `json:"holds"`
 	Releases          int    `json:"releases"`
 	Refunds           int    `json:"refunds"`
+	FXLegs            int    `json:"fx_legs"`
 	NettingEfficiency string `json:"netting_efficiency"`
 }
 
@@ -195,7 +247,7 @@ func toCycle(c clearing.Cycle, v view) cycleJSON {
 	if v.totals {
 		for _, t := range c.Result.Currencies {
 			out.Currencies = append(out.Currencies, totalsJSON{Currency: t.Currency, Gross: money(t.GrossMinor, t.Currency),
-				Settlement: money(t.SettlementMinor, t.Currency), Holds: t.Holds, Releases: t.Releases, Refunds: t.Refunds,
+				Settlement: money(t.SettlementMinor, t.Currency), Holds: t.Holds, Releases: t.Releases, Refunds: t.Refunds, FXLegs: t.FXLegs,
 				NettingEfficiency: t.NettingEfficiency.StringFixed(6)})
 		}
 	}
@@ -210,8 +262,9 @@ func toCycle(c clearing.Cycle, v view) cycleJSON {
 	return out
 }
 
-// positionJSON is a live position in the open cycle. The escrow account has
-// no cap, so it has neither net_debit_cap nor headroom.
+// positionJSON is a live position in the open cycle. The operator's
+// accounts (escrow, fees, fx_result) have no cap, so they have neither
+// net_debit_cap nor headroom.
 type positionJSON struct {
 	Participant string  `json:"participant"`
 	Currency    string  `json:"currency"`
@@ -226,7 +279,7 @@ type positionJSON struct {
 func toPosition(p store.Position) positionJSON {
 	out := positionJSON{Participant: p.Participant, Currency: p.Currency, CycleID: p.CycleID,
 		Paid: money(p.PaidMinor, p.Currency), Received: money(p.ReceivedMinor, p.Currency), Net: money(p.NetMinor, p.Currency)}
-	if p.Participant != clearing.EscrowAccount {
+	if !clearing.OperatorAccount(p.Participant) {
 		limit, headroom := money(p.NetDebitCapMinor, p.Currency), money(p.NetDebitCapMinor+p.NetMinor, p.Currency)
 		out.NetDebitCap, out.Headroom = &limit, &headroom
 	}
@@ -273,4 +326,58 @@ type apiKeyJSON struct {
 func toAPIKey(k store.APIKey) apiKeyJSON {
 	return apiKeyJSON{ID: k.ID, Role: string(k.Role), Subject: k.Subject, Name: k.Name, CreatedBy: k.CreatedBy,
 		CreatedAt: ts(k.CreatedAt), RevokedAt: optTS(k.RevokedAt)}
+}
+
+type rateJSON struct {
+	Source     string `json:"source"`
+	Pair       string `json:"pair"`
+	Bid        string `json:"bid"`
+	Ask        string `json:"ask"`
+	Mid        string `json:"mid"`
+	AsOf       string `json:"as_of"`
+	ValidUntil string `json:"valid_until"`
+}
+
+func toRates(rs []fx.Rate) fiber.Map {
+	out := make([]rateJSON, len(rs))
+	for i, r := range rs {
+		out[i] = rateJSON{Source: r.Source, Pair: r.Pair.String(), Bid: r.Bid.String(), Ask: r.Ask.String(), Mid: r.Mid().String(),
+			AsOf: ts(r.AsOf), ValidUntil: ts(r.ValidUntil)}
+	}
+	return fiber.Map{"rates": out}
+}
+
+// quoteJSON is a quote: the bank pays sell_amount = fee + spread +
+// converted in sell_currency; converted at rate buys buy_amount in
+// buy_currency for the merchant.
+type quoteJSON struct {
+	ID           string   `json:"id"`
+	Provider     string   `json:"provider"`
+	BankID       string   `json:"bank_id"`
+	SellCurrency string   `json:"sell_currency"`
+	SellAmount   string   `json:"sell_amount"`
+	Fee          string   `json:"fee"`
+	Spread       string   `json:"spread"`
+	Converted    string   `json:"converted"`
+	BuyCurrency  string   `json:"buy_currency"`
+	BuyAmount    string   `json:"buy_amount"`
+	Rate         string   `json:"rate"`
+	Mid          string   `json:"mid"`
+	FeeBps       int      `json:"fee_bps"`
+	SpreadBps    int      `json:"spread_bps"`
+	Path         []string `json:"path"`
+	IssuedAt     string   `json:"issued_at"`
+	ExpiresAt    string   `json:"expires_at"`
+	PaymentID    string   `json:"payment_id,omitempty"`
+}
+
+func toQuote(q clearing.FXQuote) quoteJSON {
+	path := q.Path
+	if path == nil {
+		path = []string{}
+	}
+	return quoteJSON{ID: q.ID, Provider: q.Provider, BankID: q.Bank, SellCurrency: q.Sell, SellAmount: money(q.TotalMinor, q.Sell),
+		Fee: money(q.FeeMinor, q.Sell), Spread: money(q.SpreadMinor, q.Sell), Converted: money(q.ConvertedMinor, q.Sell),
+		BuyCurrency: q.Buy, BuyAmount: money(q.BuyMinor, q.Buy), Rate: q.Rate.String(), Mid: q.Mid.String(),
+		FeeBps: q.FeeBps, SpreadBps: q.SpreadBps, Path: path, IssuedAt: ts(q.IssuedAt), ExpiresAt: ts(q.ExpiresAt), PaymentID: q.PaymentID}
 }

@@ -18,6 +18,7 @@ type holdRequest struct {
 	MerchantID  string `json:"merchant_id"`
 	Amount      string `json:"amount"`
 	Currency    string `json:"currency"`
+	QuoteID     string `json:"quote_id"` // optional: convert at this quote (cross-currency)
 }
 
 type holdBatchRequest struct {
@@ -48,7 +49,7 @@ func toHold(a clearing.Actor, r holdRequest) (clearing.HoldRequest, error) {
 		return clearing.HoldRequest{}, amountError(err, "amount", "currency")
 	}
 	return clearing.HoldRequest{UETR: r.UETR, EndToEndID: r.EndToEndID, Reference: r.Reference,
-		BuyerBankID: r.BuyerBankID, MerchantID: r.MerchantID, Amount: amount}, nil
+		BuyerBankID: r.BuyerBankID, MerchantID: r.MerchantID, Amount: amount, QuoteID: r.QuoteID}, nil
 }
 
 func (h *handlers) holdPayment(c *fiber.Ctx) error {
@@ -165,8 +166,13 @@ func (h *handlers) getPayment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	legs, err := h.st.PaymentLegs(c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
 	out := toPayment(p)
 	out.Events = toEvents(p.Currency, events)
+	out.Legs = toLegs(legs)
 	return c.JSON(out)
 }
 

@@ -39,6 +39,7 @@ const (
 	bank      = clearing.RoleBank
 	merchant  = clearing.RoleMerchant
 	regulator = clearing.RoleRegulator
+	provider  = clearing.RoleFXProvider
 )
 
 // New builds the HTTP application over s.
@@ -97,6 +98,12 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Post("/payments/:id/dispute", everyone, h.dispute)
 	v1.Post("/payments/:id/refund", everyone, h.refund)
 	v1.Post("/payments/:id/resolve", everyone, h.resolve)
+
+	v1.Post("/rates", allow(operator, provider), h.postRates)
+	v1.Post("/rates/ecb", allow(operator), h.postECB)
+	v1.Get("/rates", allow(operator, bank, provider), h.listRates)
+	v1.Post("/quotes", allow(operator, bank), h.createQuote)
+	v1.Get("/quotes/:id", allow(operator, bank, provider), h.getQuote)
 
 	v1.Get("/cycles", notMerchants, h.listCycles)
 	v1.Get("/cycles/current", notMerchants, h.currentCycle)

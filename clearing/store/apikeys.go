@@ -38,7 +38,7 @@ const keyPrefix = "cck_"
 // secret, which is never stored nor shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, role clearing.Role, subject, name string, by clearing.Actor) (APIKey, string, error) {
 	if !clearing.ValidRole(role) {
-		return APIKey{}, "", clearing.Errorf(clearing.Invalid, "invalid_role", "role", "must be operator, bank, merchant or regulator, got %q", role)
+		return APIKey{}, "", clearing.Errorf(clearing.Invalid, "invalid_role", "role", "must be operator, bank, merchant, regulator or fx_provider, got %q", role)
 	}
 	if len(name) > clearing.MaxNameLen {
 		return APIKey{}, "", clearing.Errorf(clearing.Invalid, "invalid_name", "name", "at most %d characters", clearing.MaxNameLen)
@@ -77,6 +77,14 @@ func checkSubject(ctx context.Context, tx bun.Tx, role clearing.Role, subject st
 		}
 		if n == 0 {
 			return clearing.Errorf(clearing.Invalid, "unknown_participant", "subject", "no participant %q", subject)
+		}
+	case clearing.RoleFXProvider:
+		n, err := tx.NewSelect().Model((*participantRow)(nil)).Where("id = ?", subject).Where("kind = ?", clearing.FXProvider).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("look up FX provider: %w", err)
+		}
+		if n == 0 {
+			return clearing.Errorf(clearing.Invalid, "unknown_participant", "subject", "no FX provider %q", subject)
 		}
 	case clearing.RoleMerchant:
 		n, err := tx.NewSelect().Model((*merchantRow)(nil)).Where("id = ?", subject).Count(ctx)

@@ -20,7 +20,11 @@ type migration struct {
 }
 
 // migrations are applied in order and never edited once released: add a
-// new one instead.
+// new one instead. Migration 2 (cross-currency payments) adds the FX
+// columns of a payment, the quotes and the posted rates, and gives postings
+// a leg number: a cross-currency hold or refund books several postings in
+// one transition (one event), so (payment, seq) no longer identifies one.
+// SQLite cannot change a primary key, so the table is copied.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -159,6 +163,69 @@ CREATE TABLE audit_log (
 	detail TEXT NOT NULL,
 	at     {ts} NOT NULL
 );
+`}, {Version: 2, Name: "cross-currency payments", SQL: `
+ALTER TABLE payments ADD COLUMN sell_currency TEXT NOT NULL DEFAULT '';
+ALTER TABLE payments ADD COLUMN sell_minor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payments ADD COLUMN fee_minor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payments ADD COLUMN spread_minor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payments ADD COLUMN converted_minor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payments ADD COLUMN fx_provider_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE payments ADD COLUMN quote_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE payments ADD COLUMN fx_rate TEXT NOT NULL DEFAULT '';
+CREATE TABLE quotes (
+	id              TEXT PRIMARY KEY,
+	provider_id     TEXT NOT NULL REFERENCES participants (id),
+	bank_id         TEXT NOT NULL REFERENCES participants (id),
+	sell_currency   TEXT NOT NULL,
+	buy_currency    TEXT NOT NULL,
+	total_minor     BIGINT NOT NULL CHECK (total_minor > 0),
+	fee_minor       BIGINT NOT NULL CHECK (fee_minor >= 0),
+	spread_minor    BIGINT NOT NULL CHECK (spread_minor >= 0),
+	converted_minor BIGINT NOT NULL CHECK (converted_minor > 0),
+	buy_minor       BIGINT NOT NULL CHECK (buy_minor > 0),
+	rate            TEXT NOT NULL,
+	mid             TEXT NOT NULL,
+	fee_bps         INTEGER NOT NULL,
+	spread_bps      INTEGER NOT NULL,
+	path            TEXT NOT NULL,
+	issued_at       {ts} NOT NULL,
+	expires_at      {ts} NOT NULL,
+	payment_id      TEXT,
+	CHECK (fee_minor + spread_minor + converted_minor = total_minor)
+);
+CREATE UNIQUE INDEX quotes_payment ON quotes (payment_id) WHERE payment_id IS NOT NULL;
+CREATE INDEX quotes_bank ON quotes (bank_id, issued_at);
+CREATE TABLE rates (
+	id             {serial},
+	source         TEXT NOT NULL,
+	base_currency  TEXT NOT NULL,
+	quote_currency TEXT NOT NULL,
+	bid            TEXT NOT NULL,
+	ask            TEXT NOT NULL,
+	as_of          {ts} NOT NULL,
+	valid_until    {ts} NOT NULL,
+	posted_by      TEXT NOT NULL,
+	posted_at      {ts} NOT NULL
+);
+CREATE INDEX rates_valid ON rates (valid_until);
+CREATE TABLE postings_v2 (
+	payment_id   TEXT NOT NULL REFERENCES payments (id),
+	seq          INTEGER NOT NULL,
+	leg          INTEGER NOT NULL,
+	cycle_id     BIGINT NOT NULL REFERENCES cycles (id),
+	kind         TEXT NOT NULL,
+	currency     TEXT NOT NULL,
+	debit        TEXT NOT NULL,
+	credit       TEXT NOT NULL,
+	amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+	at           {ts} NOT NULL,
+	PRIMARY KEY (payment_id, seq, leg)
+);
+INSERT INTO postings_v2 (payment_id, seq, leg, cycle_id, kind, currency, debit, credit, amount_minor, at)
+	SELECT payment_id, seq, 0, cycle_id, kind, currency, debit, credit, amount_minor, at FROM postings;
+DROP TABLE postings;
+ALTER TABLE postings_v2 RENAME TO postings;
+CREATE INDEX postings_cycle ON postings (cycle_id)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

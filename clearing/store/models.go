@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -83,6 +84,14 @@ type paymentRow struct {
 	Version              int64        `bun:"version"`
 	CreatedAt            time.Time    `bun:"created_at"`
 	UpdatedAt            time.Time    `bun:"updated_at"`
+	SellCurrency         string       `bun:"sell_currency"`
+	SellMinor            int64        `bun:"sell_minor"`
+	FeeMinor             int64        `bun:"fee_minor"`
+	SpreadMinor          int64        `bun:"spread_minor"`
+	ConvertedMinor       int64        `bun:"converted_minor"`
+	FXProviderID         string       `bun:"fx_provider_id"`
+	QuoteID              string       `bun:"quote_id"`
+	FXRate               string       `bun:"fx_rate"`
 }
 
 func toPaymentRow(p clearing.Payment) paymentRow {
@@ -93,6 +102,8 @@ func toPaymentRow(p clearing.Payment) paymentRow {
 		ReleasedMinor: p.ReleasedMinor, RefundedMinor: p.RefundedMinor, State: string(p.State),
 		ReleaseAt: nullTime(p.ReleaseAt), HoldCycleID: p.HoldCycleID, Version: p.Version,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		SellCurrency: p.SellCurrency, SellMinor: p.SellMinor, FeeMinor: p.FeeMinor, SpreadMinor: p.SpreadMinor,
+		ConvertedMinor: p.ConvertedMinor, FXProviderID: p.FXProviderID, QuoteID: p.QuoteID, FXRate: p.Rate,
 	}
 }
 
@@ -103,6 +114,8 @@ func (r paymentRow) domain() clearing.Payment {
 		MerchantJurisdiction: r.MerchantJurisdiction, Currency: r.Currency, AmountMinor: r.AmountMinor,
 		ReleasedMinor: r.ReleasedMinor, RefundedMinor: r.RefundedMinor, State: clearing.State(r.State),
 		HoldCycleID: r.HoldCycleID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		SellCurrency: r.SellCurrency, SellMinor: r.SellMinor, FeeMinor: r.FeeMinor, SpreadMinor: r.SpreadMinor,
+		ConvertedMinor: r.ConvertedMinor, FXProviderID: r.FXProviderID, QuoteID: r.QuoteID, Rate: r.FXRate,
 	}
 	if !r.ReleaseAt.IsZero() {
 		p.ReleaseAt = r.ReleaseAt.Time.UTC()
@@ -137,6 +150,7 @@ type postingRow struct {
 	bun.BaseModel `bun:"table:postings,alias:po"`
 	PaymentID     string    `bun:"payment_id,pk"`
 	Seq           int       `bun:"seq,pk"`
+	Leg           int       `bun:"leg,pk"` // 0, 1, … within one transition
 	CycleID       int64     `bun:"cycle_id"`
 	Kind          string    `bun:"kind"`
 	Currency      string    `bun:"currency"`
@@ -217,4 +231,40 @@ type auditRow struct {
 	Object        string    `bun:"object"`
 	Detail        string    `bun:"detail"`
 	At            time.Time `bun:"at"`
+}
+
+type quoteRow struct {
+	bun.BaseModel  `bun:"table:quotes,alias:q"`
+	ID             string         `bun:"id,pk"`
+	ProviderID     string         `bun:"provider_id"`
+	BankID         string         `bun:"bank_id"`
+	SellCurrency   string         `bun:"sell_currency"`
+	BuyCurrency    string         `bun:"buy_currency"`
+	TotalMinor     int64          `bun:"total_minor"`
+	FeeMinor       int64          `bun:"fee_minor"`
+	SpreadMinor    int64          `bun:"spread_minor"`
+	ConvertedMinor int64          `bun:"converted_minor"`
+	BuyMinor       int64          `bun:"buy_minor"`
+	Rate           string         `bun:"rate"` // decimals as text: never a float
+	Mid            string         `bun:"mid"`
+	FeeBps         int            `bun:"fee_bps"`
+	SpreadBps      int            `bun:"spread_bps"`
+	Path           string         `bun:"path"` // JSON array of the legs' labels
+	IssuedAt       time.Time      `bun:"issued_at"`
+	ExpiresAt      time.Time      `bun:"expires_at"`
+	PaymentID      sql.NullString `bun:"payment_id"`
+}
+
+type rateRow struct {
+	bun.BaseModel `bun:"table:rates,alias:r"`
+	ID            int64     `bun:"id,pk,autoincrement"`
+	Source        string    `bun:"source"`
+	BaseCurrency  string    `bun:"base_currency"`
+	QuoteCurrency string    `bun:"quote_currency"`
+	Bid           string    `bun:"bid"`
+	Ask           string    `bun:"ask"`
+	AsOf          time.Time `bun:"as_of"`
+	ValidUntil    time.Time `bun:"valid_until"`
+	PostedBy      string    `bun:"posted_by"`
+	PostedAt      time.Time `bun:"posted_at"`
 }

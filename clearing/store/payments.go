@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/fx"
 )
 
 // MaxBatch bounds one batch of holds or actions: one transaction's worth.
@@ -60,11 +61,27 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 		if err != nil {
 			return err
 		}
+		var quoteIDs []string
+		for _, r := range reqs {
+			if r.QuoteID != "" {
+				quoteIDs = append(quoteIDs, r.QuoteID)
+			}
+		}
+		quotes, err := loadQuotes(ctx, tx, quoteIDs)
+		if err != nil {
+			return err
+		}
 		parties := map[string]bool{}
 		for _, r := range reqs {
 			parties[r.BuyerBankID] = true
-			if m, ok := merchants[r.MerchantID]; ok {
+			m, known := merchants[r.MerchantID]
+			if known {
 				parties[m.BankID] = true
+			}
+			if q, ok := quotes[r.QuoteID]; ok {
+				parties[q.Provider] = true
+			} else if known && r.QuoteID == "" && m.Currency != r.Amount.Currency.Code && s.fx.Provider != "" {
+				parties[s.fx.Provider] = true
 			}
 		}
 		// Locking every party in id order makes concurrent batches queue on
@@ -81,9 +98,10 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 		if err != nil {
 			return err
 		}
+		h := &holding{s: s, ctx: ctx, tx: tx, existing: existing, merchants: merchants, participants: participants, quotes: quotes, ledger: ledger, by: by, now: now}
 		var accepted []clearing.Transition
 		for i, r := range reqs {
-			t, err := holdOne(r, existing, merchants, participants, ledger, by, now, s.releaseAfter)
+			t, err := h.one(r)
 			if err != nil {
 				results[i].Err = err
 				continue
@@ -103,6 +121,11 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
 			return fmt.Errorf("insert payments: %w", err)
 		}
+		if len(h.made) > 0 {
+			if _, err := tx.NewInsert().Model(&h.made).Exec(ctx); err != nil {
+				return fmt.Errorf("insert quotes: %w", err)
+			}
+		}
 		return s.book(ctx, tx, cycleID, now, accepted)
 	})
 	if err != nil {
@@ -111,30 +134,93 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 	return results, nil
 }
 
-func holdOne(r clearing.HoldRequest, existing map[string]bool, merchants map[string]clearing.Merchant, participants map[string]clearing.Participant,
-	ledger positions, by clearing.Actor, now time.Time, releaseAfter time.Duration) (clearing.Transition, error) {
-	if existing[r.UETR] {
+// holding is one batch of holds in its transaction: what was loaded and
+// locked, and the quotes made at hold time, written with the payments.
+type holding struct {
+	s            *Store
+	ctx          context.Context
+	tx           bun.Tx
+	existing     map[string]bool
+	merchants    map[string]clearing.Merchant
+	participants map[string]clearing.Participant
+	quotes       map[string]clearing.FXQuote
+	ledger       positions
+	by           clearing.Actor
+	now          time.Time
+	made         []quoteRow
+}
+
+// one checks and books one hold: same-currency (clearing.Hold), or
+// cross-currency at the request's quote or at a quote made now from the
+// book (clearing.HoldFX). The buyer's bank's cap is checked in the currency
+// it pays, and a quote is claimed last, only for a hold that is accepted.
+func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
+	if h.existing[r.UETR] {
 		return clearing.Transition{}, clearing.Errorf(clearing.Conflict, "duplicate_uetr", "uetr", "a payment with UETR %s already exists", r.UETR)
 	}
-	buyer, ok := participants[r.BuyerBankID]
+	buyer, ok := h.participants[r.BuyerBankID]
 	if !ok {
 		return clearing.Transition{}, clearing.Errorf(clearing.Invalid, "unknown_participant", "buyer_bank_id", "no bank %q", r.BuyerBankID)
 	}
-	m, ok := merchants[r.MerchantID]
+	m, ok := h.merchants[r.MerchantID]
 	if !ok {
 		return clearing.Transition{}, clearing.Errorf(clearing.Invalid, "unknown_merchant", "merchant_id", "no merchant %q", r.MerchantID)
 	}
-	t, err := clearing.Hold(r, buyer, m, participants[m.BankID], by, now, releaseAfter)
+	ccy := r.Amount.Currency.Code
+	var (
+		t     clearing.Transition
+		err   error
+		claim func() error
+	)
+	switch {
+	case r.QuoteID == "" && m.Currency == ccy:
+		t, err = clearing.Hold(r, buyer, m, h.participants[m.BankID], h.by, h.now, h.s.releaseAfter)
+	case r.QuoteID != "":
+		q, ok := h.quotes[r.QuoteID]
+		if !ok {
+			return clearing.Transition{}, clearing.UnknownQuote(r.QuoteID)
+		}
+		t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.by, h.now, h.s.releaseAfter)
+		if err == nil && q.PaymentID != "" {
+			err = quoteUsed(q.ID)
+		}
+		claim = func() error { return claimQuote(h.ctx, h.tx, q.ID, r.UETR) }
+	default:
+		if !h.s.fxReady() {
+			return clearing.Transition{}, clearing.Errorf(clearing.Invalid, "currency_mismatch", "currency",
+				"merchant %s settles in %s, payment is in %s, and cross-currency payments are not available here (no FX rate book or provider is configured)", m.ID, m.Currency, ccy)
+		}
+		if err := h.s.checkProvider(h.participants, ccy, m.Currency, "currency"); err != nil {
+			return clearing.Transition{}, err
+		}
+		q, err := h.s.newQuote(r.Amount, m.Currency, buyer.ID, h.now, "currency", "amount")
+		if err != nil {
+			return clearing.Transition{}, err
+		}
+		if t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.by, h.now, h.s.releaseAfter); err != nil {
+			return clearing.Transition{}, err
+		}
+		q.PaymentID = r.UETR
+		row, err := toQuoteRow(q)
+		if err != nil {
+			return clearing.Transition{}, err
+		}
+		claim = func() error { h.made = append(h.made, row); return nil }
+	}
 	if err != nil {
 		return clearing.Transition{}, err
 	}
-	ccy := r.Amount.Currency.Code
 	settles, _ := buyer.Settles(ccy)
 	k := positionKey{buyer.ID, ccy}
-	if err := clearing.CheckNetDebitCap(buyer.ID, settles, ledger[k].net(), r.Amount.Minor); err != nil {
+	if err := clearing.CheckNetDebitCap(buyer.ID, settles, h.ledger[k].net(), r.Amount.Minor); err != nil {
 		return clearing.Transition{}, err
 	}
-	ledger.apply(t.Postings)
+	if claim != nil {
+		if err := claim(); err != nil {
+			return clearing.Transition{}, err
+		}
+	}
+	h.ledger.apply(t.Postings)
 	return t, nil
 }
 
@@ -197,7 +283,17 @@ func (s *Store) ActBatch(ctx context.Context, reqs []ActRequest) ([]Result, erro
 				results[i].Err = err
 				continue
 			}
-			t, err := p.Apply(r.Action, r.By, now)
+			a := r.Action
+			if p.NeedsFreshRate(a) {
+				// The provider converts the refund back at its rate now.
+				conv, err := s.conversion(fx.Pair{Base: p.Currency, Quote: p.SellCurrency}, p.FXProviderID, now, "")
+				if err != nil {
+					results[i].Err = err
+					continue
+				}
+				a.FreshRate = conv.Bid
+			}
+			t, err := p.Apply(a, r.By, now)
 			if err != nil {
 				results[i].Err = err
 				continue
@@ -329,8 +425,8 @@ func (s *Store) book(ctx context.Context, tx bun.Tx, cycleID int64, now time.Tim
 			events = append(events, toEventRow(e))
 		}
 		seq := t.Events[len(t.Events)-1].Seq
-		for _, p := range t.Postings {
-			postings = append(postings, postingRow{PaymentID: p.PaymentID, Seq: seq, CycleID: cycleID, Kind: string(p.Kind), Currency: p.Currency,
+		for leg, p := range t.Postings {
+			postings = append(postings, postingRow{PaymentID: p.PaymentID, Seq: seq, Leg: leg, CycleID: cycleID, Kind: string(p.Kind), Currency: p.Currency,
 				Debit: p.Debit, Credit: p.Credit, AmountMinor: p.AmountMinor, At: now})
 		}
 		deltas.apply(t.Postings)

@@ -6,16 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
 	"github.com/crossclear/crossclear/fx"
 )
 
-// TestRandomHistoriesBalance drives the real store with random holds,
-// partial releases, releases, disputes, resolutions, refunds, auto-releases
-// and cycle closes across random banks and currencies (0, 2 and 3 minor
-// units), then checks the books after every close.
+// TestRandomHistoriesBalance drives the real store with random holds (a
+// third of them cross-currency, converted by an FX provider with a fee and a
+// spread), partial releases, releases, disputes, resolutions, refunds (of
+// cross-currency payments at fresh rates the provider keeps moving),
+// auto-releases and cycle closes across random banks and currencies (0, 2
+// and 3 minor units), then checks the books after every close.
 func TestRandomHistoriesBalance(t *testing.T) {
 	for _, engine := range storetest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -29,7 +33,9 @@ func TestRandomHistoriesBalance(t *testing.T) {
 func randomHistory(t *testing.T, engine string, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	c := newClock()
-	s := storetest.Open(t, engine, store.Options{Now: c.now, ReleaseAfter: 72 * time.Hour})
+	book := &fx.Book{}
+	s := storetest.Open(t, engine, store.Options{Now: c.now, ReleaseAfter: 72 * time.Hour,
+		FX: store.FXOptions{Book: book, Provider: "FFFFGB2L", FeeBps: 25, SpreadBps: 40}})
 	currencies := []string{"EUR", "JPY", "BHD", "USD"}
 	settles := make([]clearing.SettlementCurrency, len(currencies))
 	for i, ccy := range currencies {
@@ -44,6 +50,24 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 		}
 		banks = append(banks, p.ID)
 	}
+	if _, err := s.CreateParticipant(ctx, clearing.Participant{Kind: clearing.FXProvider, BIC: "FFFFGB2L", Name: "FX", Country: "GB", Jurisdiction: "GB", Currencies: settles}, storetest.Operator); err != nil {
+		t.Fatal(err)
+	}
+	// Reference rates for the whole history; the provider's own, posted
+	// now and then, move around them and take precedence.
+	reference := map[string]decimal.Decimal{"JPY": decimal.RequireFromString("162.45"), "BHD": decimal.RequireFromString("0.4079"), "USD": decimal.RequireFromString("1.0835")}
+	postRates := func(source string, move func(decimal.Decimal) decimal.Decimal) {
+		var rs []fx.Rate
+		for ccy, r := range reference {
+			bid := move(r)
+			rs = append(rs, fx.Rate{Pair: fx.Pair{Base: "EUR", Quote: ccy}, Bid: bid, Ask: bid.Add(bid.Mul(decimal.New(1, -3))).Truncate(8), Source: source,
+				AsOf: c.now(), ValidUntil: c.now().Add(365 * 24 * time.Hour)})
+		}
+		if err := s.PostRates(ctx, rs, storetest.Operator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	postRates(fx.SourceECB, func(d decimal.Decimal) decimal.Decimal { return d })
 	var merchants []clearing.Merchant
 	for i := 0; i < 8; i++ {
 		m, err := s.CreateMerchant(ctx, clearing.Merchant{Name: fmt.Sprint("merchant ", i), Country: "DE", Currency: currencies[i%len(currencies)], Account: fmt.Sprint("ACC", i), BankID: banks[i%len(banks)]}, storetest.Operator)
@@ -53,7 +77,7 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 		merchants = append(merchants, m)
 	}
 
-	var live []string
+	var live, liveFX []string
 	refused := 0
 	for step := 0; step < 400; step++ {
 		c.advance(time.Duration(rng.IntN(3600)) * time.Second)
@@ -63,6 +87,9 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 			for n := 1 + rng.IntN(4); n > 0; n-- {
 				m := merchants[rng.IntN(len(merchants))]
 				cur := fx.MustCurrency(m.Currency)
+				if rng.IntN(3) == 0 {
+					cur = fx.MustCurrency(currencies[rng.IntN(len(currencies))]) // cross-currency, unless it happens to match
+				}
 				reqs = append(reqs, clearing.HoldRequest{BuyerBankID: banks[rng.IntN(len(banks))], MerchantID: m.ID, Amount: cur.FromMinor(1 + rng.Int64N(400_000))})
 			}
 			res, err := s.HoldBatch(ctx, reqs, storetest.Operator)
@@ -75,9 +102,15 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 					continue
 				}
 				live = append(live, r.Payment.ID)
+				if r.Payment.IsFX() {
+					liveFX = append(liveFX, r.Payment.ID)
+				}
 			}
 		case op < 16:
 			id := live[rng.IntN(len(live))]
+			if len(liveFX) > 0 && rng.IntN(3) == 0 {
+				id = liveFX[rng.IntN(len(liveFX))]
+			}
 			a := clearing.Action{Kind: []clearing.ActionKind{clearing.ActionRelease, clearing.ActionDispute, clearing.ActionRefund, clearing.ActionResolve}[rng.IntN(4)]}
 			if a.Kind == clearing.ActionRelease && rng.IntN(2) == 0 {
 				p, _, err := s.Payment(ctx, id)
@@ -97,6 +130,11 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 				}
 				refused++
 			}
+		case op < 17:
+			// The provider moves its rates up to ±5 % around the reference.
+			postRates("FFFFGB2L", func(d decimal.Decimal) decimal.Decimal {
+				return d.Mul(decimal.New(int64(950+rng.IntN(101)), -3)).Truncate(8)
+			})
 		case op < 18:
 			c.advance(24 * time.Hour)
 			if _, err := s.ReleaseDue(ctx, 1000); err != nil {
@@ -109,6 +147,17 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 	closeAndCheck(t, s)
 	if refused == 0 || len(live) < 100 {
 		t.Fatalf("the history is too tame: %d payments, %d refusals", len(live), refused)
+	}
+	var fxPayments, fxRefunded int
+	if err := s.DB().NewRaw("SELECT COUNT(*) FROM payments WHERE sell_currency <> ''").Scan(ctx, &fxPayments); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().NewRaw("SELECT COUNT(*) FROM payments WHERE sell_currency <> '' AND refunded_minor > 0").Scan(ctx, &fxRefunded); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d payments, %d cross-currency, %d of them refunded", len(live), fxPayments, fxRefunded)
+	if fxPayments < len(live)/6 || fxRefunded == 0 {
+		t.Fatalf("too few cross-currency payments: %d of %d, %d refunded", fxPayments, len(live), fxRefunded)
 	}
 }
 
@@ -136,6 +185,7 @@ func closeAndCheck(t *testing.T, s *store.Store) {
 	}
 	// the escrow balance equals what payments still hold, computed independently here
 	held := map[string]int64{}
+	fees := map[string]int64{} // what the fees account keeps: F less the refunded shares
 	for cursor := ""; ; {
 		page, err := s.Payments(ctx, store.PaymentFilter{Limit: store.MaxPage, Cursor: cursor})
 		if err != nil {
@@ -143,6 +193,10 @@ func closeAndCheck(t *testing.T, s *store.Store) {
 		}
 		for _, p := range page.Payments {
 			held[p.Currency] += p.HeldMinor()
+			if p.IsFX() {
+				_, fr, _ := p.RefundedSell()
+				fees[p.SellCurrency] += p.FeeMinor - fr
+			}
 			if p.ReleasedMinor+p.RefundedMinor+p.HeldMinor() != p.AmountMinor {
 				t.Fatalf("payment %+v does not add up", p)
 			}
@@ -154,6 +208,24 @@ func closeAndCheck(t *testing.T, s *store.Store) {
 	for _, c := range chk.Currencies {
 		if c.EscrowBalanceMinor != held[c.Currency] {
 			t.Fatalf("%s escrow %d, payments hold %d", c.Currency, c.EscrowBalanceMinor, held[c.Currency])
+		}
+	}
+	var kept []struct {
+		Currency string `bun:"currency"`
+		Minor    int64  `bun:"minor"`
+	}
+	if err := s.DB().NewRaw("SELECT currency, SUM(received_minor - paid_minor) AS minor FROM positions WHERE owner = ? GROUP BY currency", clearing.FeesAccount).Scan(ctx, &kept); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kept {
+		if k.Minor != fees[k.Currency] {
+			t.Fatalf("the fees account holds %d %s, the payments say %d", k.Minor, k.Currency, fees[k.Currency])
+		}
+		delete(fees, k.Currency)
+	}
+	for ccy, f := range fees {
+		if f != 0 {
+			t.Fatalf("the fees account has no %s, the payments say %d", ccy, f)
 		}
 	}
 }

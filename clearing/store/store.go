@@ -30,6 +30,8 @@ type Options struct {
 	ReleaseAfter time.Duration
 	// Now is the clock; tests move it. Defaults to time.Now.
 	Now func() time.Time
+	// FX prices cross-currency payments; without a Book they are refused.
+	FX FXOptions
 }
 
 // DefaultReleaseAfter is how long a held payment waits for the buyer before
@@ -42,14 +44,18 @@ type Store struct {
 	postgres     bool
 	releaseAfter time.Duration
 	clock        func() time.Time
+	fx           FXOptions
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite
 // file path (optionally prefixed with sqlite:). It does not migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
-	s := &Store{releaseAfter: opt.ReleaseAfter, clock: opt.Now}
+	s := &Store{releaseAfter: opt.ReleaseAfter, clock: opt.Now, fx: opt.FX.withDefaults()}
 	if s.releaseAfter <= 0 {
 		s.releaseAfter = DefaultReleaseAfter
+	}
+	if err := s.fx.validate(); err != nil {
+		return nil, err
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -130,6 +136,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.db.NewRaw("SELECT 1").Scan(ctx, &one)
 }
+
+// Now is the store's clock, as now.
+func (s *Store) Now() time.Time { return s.now() }
 
 // now is the store's clock at microsecond precision (what PostgreSQL keeps),
 // in UTC, so that what is written reads back equal.

@@ -21,13 +21,14 @@ Roles and their --subject:
   operator   runs the scheme, may do everything (no subject)
   bank       a partner bank: --subject is its participant id (its BIC)
   merchant   a merchant: --subject is its merchant id (mer_…)
-  regulator  read-only over one jurisdiction: --subject SG, US-NY, …`,
+  regulator  read-only over one jurisdiction: --subject SG, US-NY, …
+  fx_provider  an FX provider posting its rates: --subject is its participant id (its BIC)`,
 	example: `  crossclear apikey create --role operator --name "ops laptop"
   crossclear apikey create --role bank --subject HANSDEFF --name "Hansa Bank integration"
   crossclear apikey create --role regulator --subject SG
   KEY=$(crossclear apikey create --role operator --quiet)`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-		role := fs.String("role", "", "`ROLE` of the key: operator, bank, merchant or regulator (required)")
+		role := fs.String("role", "", "`ROLE` of the key: operator, bank, merchant, regulator or fx_provider (required)")
 		subject := fs.String("subject", "", "who the key speaks for: participant `ID`, merchant id or jurisdiction")
 		name := fs.String("name", "", "a `NAME` to recognise the key by in listings")
 		quiet := fs.Bool("quiet", false, "print only the secret, for scripts")
@@ -39,9 +40,9 @@ Roles and their --subject:
 			r := clearing.Role(strings.ToLower(*role))
 			switch {
 			case *role == "":
-				return usagef("apikey create", "--role is required: operator, bank, merchant or regulator")
+				return usagef("apikey create", "--role is required: operator, bank, merchant, regulator or fx_provider")
 			case !clearing.ValidRole(r):
-				return usagef("apikey create", "--role must be operator, bank, merchant or regulator, got %q", *role)
+				return usagef("apikey create", "--role must be operator, bank, merchant, regulator or fx_provider, got %q", *role)
 			case r == clearing.RoleOperator && *subject != "":
 				return usagef("apikey create", "an operator key has no --subject (it acts as itself)")
 			case r != clearing.RoleOperator && *subject == "":
@@ -85,6 +86,8 @@ func subjectHint(r clearing.Role) string {
 		return "the bank's participant id, its BIC"
 	case clearing.RoleMerchant:
 		return "the merchant id"
+	case clearing.RoleFXProvider:
+		return "the FX provider's participant id, its BIC"
 	default:
 		return "a jurisdiction like SG or US-NY"
 	}
@@ -92,8 +95,11 @@ func subjectHint(r clearing.Role) string {
 
 // tryPath is a request the role may make.
 func tryPath(r clearing.Role) string {
-	if r == clearing.RoleOperator {
+	switch r {
+	case clearing.RoleOperator:
 		return "cycles/current"
+	case clearing.RoleFXProvider:
+		return "rates"
 	}
 	return "payments?limit=5"
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/fx"
 )
 
 // Exit codes.
@@ -293,7 +294,7 @@ func openStore(ctx context.Context, cfg Config, create bool) (*store.Store, erro
 			return nil, fmt.Errorf("no database at %s (run 'crossclear migrate' to create it, or point --database / CROSSCLEAR_DATABASE at it)", path)
 		}
 	}
-	s, err := store.Open(ctx, cfg.Database, store.Options{ReleaseAfter: cfg.AutoReleaseAfter})
+	s, err := store.Open(ctx, cfg.Database, store.Options{ReleaseAfter: cfg.AutoReleaseAfter, FX: fxOptions(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +305,13 @@ func openStore(ctx context.Context, cfg Config, create bool) (*store.Store, erro
 		}
 	}
 	return s, nil
+}
+
+// fxOptions is the FX configuration with an empty rate book: serve fills
+// it from the rates stored in the database, then from POST /v1/rates.
+func fxOptions(cfg Config) store.FXOptions {
+	return store.FXOptions{Book: &fx.Book{}, Provider: cfg.FXProvider, FeeBps: cfg.FXFeeBps, SpreadBps: cfg.FXSpreadBps,
+		MaxRateAge: cfg.FXMaxRateAge, QuoteTTL: cfg.FXQuoteTTL}
 }
 
 // sqlitePath is the file behind a SQLite DSN ("sqlite:x.db", "file:x.db?…").

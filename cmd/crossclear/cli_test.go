@@ -152,6 +152,27 @@ func TestDemo(t *testing.T) {
 	if n := count("SELECT COUNT(*) FROM payment_events WHERE type = ?", clearing.EventAutoReleased); !strings.Contains(out, fmt.Sprintf("real time: %d payments", n)) {
 		t.Errorf("output does not report %d auto-released", n)
 	}
+	// Cross-currency: buyers' banks paying in at least four currencies for
+	// merchants settled in two or three, converted by KSTLGB2L; the summary
+	// shows its legs per currency and the fees account.
+	if n := count("SELECT COUNT(DISTINCT sell_currency) FROM payments WHERE sell_currency <> ''"); n < 4 {
+		t.Errorf("cross-currency payments in %d sell currencies", n)
+	}
+	if n := count("SELECT COUNT(DISTINCT currency) FROM payments WHERE sell_currency <> ''"); n < 2 || n > 3 {
+		t.Errorf("cross-currency payments to merchants in %d currencies", n)
+	}
+	if n := count("SELECT COUNT(*) FROM payments WHERE sell_currency <> '' AND fx_provider_id = 'KSTLGB2L' AND state = 'refunded'"); n == 0 {
+		t.Error("no cross-currency refund")
+	}
+	fxn := count("SELECT COUNT(*) FROM payments WHERE sell_currency <> ''")
+	if !strings.Contains(out, fmt.Sprintf("Cross-currency: %d payments converted by KSTLGB2L", fxn)) || !strings.Contains(out, "fees account (scheme fees kept") {
+		t.Errorf("no FX summary for %d payments:\n%s", fxn, out)
+	}
+	for _, p := range c.Result.Positions {
+		if p.Participant == "KSTLGB2L" && !strings.Contains(out, fmt.Sprintf("    %s  ", p.Currency)) {
+			t.Errorf("the FX summary does not show KSTLGB2L's %s legs", p.Currency)
+		}
+	}
 	if open, err := s.CurrentCycle(ctx); err != nil || open.ID != 2 {
 		t.Errorf("open cycle %+v %v, want 2", open, err)
 	}
@@ -177,6 +198,17 @@ func TestDemo(t *testing.T) {
 	mustRun(t, nil, "demo", "--no-serve", "--database", other, "--payments", "50")
 	if n := count2(t, other, "SELECT COUNT(*) FROM participants"); n != 6 {
 		t.Errorf("%d participants after re-running the demo, want 6", n)
+	}
+}
+
+// TestDemoECBCopy keeps the demo's built-in ECB file equal to the sample.
+func TestDemoECBCopy(t *testing.T) {
+	sample, err := os.ReadFile("../../" + demoECBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sample, demoECB) {
+		t.Fatal("cmd/crossclear/demo_ecb.xml differs from " + demoECBPath + ": copy it over")
 	}
 }
 
@@ -275,7 +307,23 @@ func TestDemoServes(t *testing.T) {
 			t.Errorf("GET %s: %d %s", c[2], code, body)
 		}
 	}
-	for _, role := range []string{"operator", "bank HANSDEFF", "merchant mer_", "regulator SG"} {
+	// The quote line posts: ask for a quote with it.
+	q := regexp.MustCompile(`curl -d '(\{[^']*\})' -H 'Authorization: Bearer (cck_[0-9a-f]{64})' (http://\S+/v1/quotes)`).FindStringSubmatch(out.String())
+	if q == nil {
+		t.Fatalf("no quote line:\n%s", out.String())
+	}
+	req, _ := http.NewRequest(http.MethodPost, q[3], strings.NewReader(q[1]))
+	req.Header.Set("Authorization", "Bearer "+q[2])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || !strings.Contains(string(body), `"buy_currency":"USD"`) {
+		t.Fatalf("quote: %d %s", res.StatusCode, body)
+	}
+	for _, role := range []string{"operator", "bank HANSDEFF", "merchant mer_", "regulator SG", "fx_provider KSTLGB2L"} {
 		if !strings.Contains(out.String(), "  "+role) {
 			t.Errorf("no %s key printed", role)
 		}
@@ -307,11 +355,11 @@ func TestMigrateTwice(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dsn := storetest.DSN(t, engine)
 			out := mustRun(t, map[string]string{"CROSSCLEAR_DATABASE": dsn}, "migrate")
-			if !strings.Contains(out, "applied migration 1") || !strings.Contains(out, "schema version 1") {
+			if !strings.Contains(out, "applied migration 1") || !strings.Contains(out, "applied migration 2") || !strings.Contains(out, "schema version 2") {
 				t.Fatalf("first migrate:\n%s", out)
 			}
 			out = mustRun(t, nil, "migrate", "--database", dsn)
-			if !strings.Contains(out, "up to date (schema version 1)") || strings.Contains(out, "applied") {
+			if !strings.Contains(out, "up to date (schema version 2)") || strings.Contains(out, "applied") {
 				t.Fatalf("second migrate:\n%s", out)
 			}
 			s := openTestStore(t, dsn)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ type Config struct {
 	CyclePeriod         time.Duration // 0: cycles close only on command
 	BodyLimitBytes      int
 	LogLevel            slog.Level
+	FXProvider          string        // participant id of the FX provider; "" refuses cross-currency payments
+	FXFeeBps            int           // scheme fee of a cross-currency payment, basis points of what the buyer pays
+	FXSpreadBps         int           // FX provider's spread, basis points of what the buyer pays
+	FXMaxRateAge        time.Duration // 0: a rate is good until its valid_until
+	FXQuoteTTL          time.Duration // how long a quote may be used
 }
 
 // configEnv names the file to read when --config is not given.
@@ -68,6 +74,21 @@ var settings = []setting{
 			c.BodyLimitBytes = n
 			return err == nil && n > 0
 		}},
+	{key: "fx_provider", def: "", meta: "BIC", expect: "the participant id (BIC) of an FX provider, like KSTLGB2L, or empty",
+		usage: "FX provider that converts cross-currency payments; empty refuses them",
+		apply: func(c *Config, v string) bool { c.FXProvider = v; return v == "" || bicLike.MatchString(v) }},
+	{key: "fx_fee_bps", def: "0", meta: "BPS", expect: "a whole number of basis points from 0 to 9999, like 30", isInt: true,
+		usage: "scheme fee of a cross-currency payment, in basis points of what the buyer's bank pays",
+		apply: func(c *Config, v string) bool { return parseBps(v, &c.FXFeeBps) }},
+	{key: "fx_spread_bps", def: "0", meta: "BPS", expect: "a whole number of basis points from 0 to 9999, like 50", isInt: true,
+		usage: "FX provider's spread on a cross-currency payment, in basis points of what the buyer's bank pays",
+		apply: func(c *Config, v string) bool { return parseBps(v, &c.FXSpreadBps) }},
+	{key: "fx_max_rate_age", def: "0", meta: "DURATION", expect: `a Go duration like "15m", or "0" to use rates until their valid_until`,
+		usage: "rates older than this are not quoted; 0 uses a rate until its valid_until",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.FXMaxRateAge, true) }},
+	{key: "fx_quote_ttl", def: "2m", meta: "DURATION", expect: `a positive Go duration like "2m"`,
+		usage: "how long a quote may be used for a payment",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.FXQuoteTTL, false) }},
 	{key: "log_level", def: "info", meta: "LEVEL", expect: "one of debug, info, warn, error",
 		usage: "least severe log level written to stderr: debug, info, warn or error",
 		apply: func(c *Config, v string) bool {
@@ -101,6 +122,14 @@ func settingKeys() []string {
 		out[i] = s.key
 	}
 	return out
+}
+
+var bicLike = regexp.MustCompile(`^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
+
+func parseBps(v string, dst *int) bool {
+	n, err := strconv.Atoi(v)
+	*dst = n
+	return err == nil && n >= 0 && n < 10000
 }
 
 func parseDuration(v string, dst *time.Duration, zeroOK bool) bool {

@@ -43,7 +43,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Database: "crossclear.db", Listen: "127.0.0.1:8080", AutoReleaseAfter: 360 * time.Hour,
-		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo}
+		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -58,6 +58,11 @@ auto_release_interval = "10s"
 cycle_period = "24h"
 body_limit_bytes = 2048
 log_level = "warn"
+fx_provider = "KSTLGB2L"
+fx_fee_bps = 30
+fx_spread_bps = 50
+fx_max_rate_age = "15m"
+fx_quote_ttl = "90s"
 `)
 	// The file over the defaults.
 	c, err := loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": file})
@@ -65,7 +70,8 @@ log_level = "warn"
 		t.Fatal(err)
 	}
 	want := Config{Database: "file.db", Listen: "127.0.0.1:1111", AutoReleaseAfter: 48 * time.Hour,
-		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn}
+		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn,
+		FXProvider: "KSTLGB2L", FXFeeBps: 30, FXSpreadBps: 50, FXMaxRateAge: 15 * time.Minute, FXQuoteTTL: 90 * time.Second}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)
 	}
@@ -129,6 +135,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "bad env", env: map[string]string{"CROSSCLEAR_AUTO_RELEASE_INTERVAL": "soon"}, want: []string{"environment CROSSCLEAR_AUTO_RELEASE_INTERVAL", "auto_release_interval", `"soon"`}},
 		{name: "bad flag", args: []string{"--body-limit-bytes", "-5"}, want: []string{"flag --body-limit-bytes", "body_limit_bytes", "positive whole number"}},
 		{name: "empty database", file: "database = \"\"\n", want: []string{"invalid database"}},
+		{name: "bad provider", file: "fx_provider = \"kestrel\"\n", want: []string{"invalid fx_provider", "BIC"}},
+		{name: "bps too large", file: "fx_fee_bps = 10000\n", want: []string{"fx_fee_bps", "0 to 9999"}},
+		{name: "negative bps", args: []string{"--fx-spread-bps", "-1"}, want: []string{"flag --fx-spread-bps", "fx_spread_bps"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{}

@@ -25,12 +25,19 @@ var demoCmd = &command{
 	summary: "seed a demo world, push payments through every path, net them, serve the API",
 	about: `
 Deletes and recreates a SQLite file, seeds five partner banks in five
-jurisdictions, an FX provider and a dozen merchants, then pushes payments
-through every path of the escrow in batches: the buyer confirms, partial
-releases then the rest, auto-release at the deadline, dispute then refund,
-dispute then release, merchant refund, and refusals at a deliberately small
-net debit cap. It checks the ledger, closes the cycle, prints the netting,
-then makes API keys and serves the API (unless --no-serve).
+jurisdictions, an FX provider and a dozen merchants, loads the ECB's euro
+reference rates (testdata/ecb/eurofxref-daily.xml, or --ecb FILE) into the
+rate book, then pushes payments through every path of the escrow in
+batches: the buyer confirms, partial releases then the rest, auto-release
+at the deadline, dispute then refund, dispute then release, merchant refund,
+and refusals at a deliberately small net debit cap. About a third of the
+payments are cross-currency: the buyer's bank pays in its home currency
+(EUR, GBP, JPY, SGD or USD), the merchant is settled in EUR, GBP or USD, and
+the FX provider KSTLGB2L converts with a 30 bps scheme fee and a 50 bps
+spread; half-way through it posts rates of its own, so later refunds convert
+back at fresher rates. It checks the ledger, closes the cycle, prints the
+netting and the FX provider's legs, then makes API keys and serves the API
+(unless --no-serve).
 
 The payments are drawn from a seeded generator: the same --seed gives the
 same payments, amounts and outcomes (only ids and times differ). The
@@ -49,6 +56,7 @@ come from the configuration as for serve.`,
 		fs.Uint64Var(&o.seed, "seed", 1, "random `SEED`: the same seed gives the same payments")
 		fs.BoolVar(&o.noServe, "no-serve", false, "stop after the summary instead of serving the API")
 		fs.BoolVar(&o.force, "force", false, "delete --database even if the demo did not create it")
+		fs.StringVar(&o.ecb, "ecb", "", "ECB reference rates `FILE` (eurofxref-daily.xml format); default "+demoECBPath+", or a built-in copy of it")
 		cf := addConfigFlags(fs, "listen", "auto_release_after", "auto_release_interval", "cycle_period", "body_limit_bytes", "log_level")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("demo", args); err != nil {
@@ -76,6 +84,7 @@ type demoOptions struct {
 	seed     uint64
 	noServe  bool
 	force    bool
+	ecb      string
 }
 
 // demoOperator is who seeds and resolves disputes in the demo; its audit
@@ -119,7 +128,8 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	// time, followed by the close.
 	ra := cfg.AutoReleaseAfter
 	d.at(ra + 24*time.Hour)
-	s, err := store.Open(ctx, o.database, store.Options{ReleaseAfter: ra, Now: d.now})
+	s, err := store.Open(ctx, o.database, store.Options{ReleaseAfter: ra, Now: d.now, FX: store.FXOptions{
+		Book: &fx.Book{}, Provider: demoFXProvider.bic, FeeBps: demoFeeBps, SpreadBps: demoSpreadBps, QuoteTTL: cfg.FXQuoteTTL}})
 	if err != nil {
 		return err
 	}
@@ -136,6 +146,11 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		return err
 	}
 	printWorld(out, w)
+	ecb, err := d.loadECB(ctx, o.ecb)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nFX rates: %s\n", ecb)
 
 	rng := rand.New(rand.NewPCG(o.seed, 0x63726f7373636c72)) // "crosscle"
 	plans := drawPlans(rng, w, o.payments)
@@ -174,13 +189,21 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		total += len(r.reqs)
 	}
 	prog = d.progress("acting on payments", total)
-	for _, r := range rounds {
+	var moved string
+	for i, r := range rounds {
 		d.at(r.ago)
+		if i == 1 {
+			// From here on refunds convert back at the provider's own rates.
+			if moved, err = d.postProviderRates(ctx, rng); err != nil {
+				return err
+			}
+		}
 		if err := d.act(ctx, r.reqs, prog); err != nil {
 			return err
 		}
 	}
 	prog.finish()
+	fmt.Fprintf(out, "  %s\n", moved)
 	for _, r := range rounds {
 		fmt.Fprintf(out, "  %-62s %5d actions\n", r.name, len(r.reqs))
 	}
@@ -207,6 +230,9 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	}
 	fmt.Fprintln(out)
 	printCycle(out, closed, w.names)
+	if err := printFX(ctx, out, s, closed, w); err != nil {
+		return err
+	}
 	if err := printOutcomes(ctx, out, s, refusals.n); err != nil {
 		return err
 	}
@@ -311,7 +337,7 @@ func (d *demo) hold(ctx context.Context, plans []*plan, ref *holdRefusals, prog 
 				}
 				return fmt.Errorf("hold %s: %w", batch[i].req.EndToEndID, r.Err)
 			}
-			batch[i].id = r.Payment.ID
+			batch[i].id, batch[i].held = r.Payment.ID, r.Payment.AmountMinor
 		}
 		prog.add(len(batch))
 	}
@@ -341,7 +367,7 @@ func (d *demo) rounds(plans []*plan) []round {
 		act := func(r *round, by clearing.Actor, a clearing.Action) {
 			r.reqs = append(r.reqs, store.ActRequest{PaymentID: p.id, Action: a, By: by})
 		}
-		amount := p.req.Amount.Minor
+		amount := p.held
 		switch p.path {
 		case pathConfirm:
 			act(&r1, buyer, clearing.Action{Kind: clearing.ActionRelease, Reason: "buyer confirmed delivery"})
@@ -439,6 +465,7 @@ func demoKeys(ctx context.Context, s *store.Store, w world) ([]demoKey, error) {
 		{label: "bank " + w.banks[0].ID, role: clearing.RoleBank, subject: w.banks[0].ID},
 		{label: "merchant " + w.merchants[0].ID, role: clearing.RoleMerchant, subject: w.merchants[0].ID},
 		{label: "regulator SG", role: clearing.RoleRegulator, subject: "SG"},
+		{label: "fx_provider " + w.fx.ID, role: clearing.RoleFXProvider, subject: w.fx.ID},
 	}
 	for i, k := range specs {
 		_, secret, err := s.CreateAPIKey(ctx, k.role, k.subject, "demo "+k.label, demoOperator)
@@ -459,7 +486,10 @@ func printKeys(w io.Writer, keys []demoKey, base string, cycleID int64, wd world
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/cycles/%d\n", keys[0].secret, base, cycleID)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?state=disputed&limit=5'\n", keys[1].secret, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/merchants/%s/payouts\n", keys[2].secret, base, wd.merchants[0].ID)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?limit=5'\n\n", keys[3].secret, base)
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?limit=5'\n", keys[3].secret, base)
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/rates\n", keys[4].secret, base)
+	fmt.Fprintf(w, "  curl -d '{\"sell_amount\":\"100.00\",\"sell_currency\":\"%s\",\"buy_currency\":\"USD\"}' -H 'Authorization: Bearer %s' %s/v1/quotes\n\n",
+		wd.home[wd.banks[0].ID], keys[1].secret, base)
 }
 
 // progress reports a long step: one updating line on a terminal, a line

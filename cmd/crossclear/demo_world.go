@@ -63,10 +63,22 @@ type world struct {
 	merchants []clearing.Merchant
 	names     map[string]string
 	buyers    map[string][]string // merchant currency → foreign banks that settle it
+	home      map[string]string   // bank → its home currency, which its buyers pay cross-currency payments in
+	fxTargets []clearing.Merchant // merchants cross-currency payments go to
 }
 
+// demoFXShare is the percentage of demo payments that are cross-currency:
+// the buyer's bank pays in its home currency, the merchant is settled in its
+// own, KSTLGB2L converts.
+const demoFXShare = 30
+
+// demoFXCurrencies are the settlement currencies of the merchants that
+// receive cross-currency payments.
+var demoFXCurrencies = map[string]bool{"EUR": true, "USD": true, "GBP": true}
+
 func seedWorld(ctx context.Context, s *store.Store, by clearing.Actor) (world, error) {
-	w := world{names: map[string]string{}, buyers: map[string][]string{}}
+	w := world{names: map[string]string{clearing.FeesAccount: "scheme fees (operator)", clearing.FXResultAccount: "FX result (operator)"},
+		buyers: map[string][]string{}, home: map[string]string{}}
 	create := func(b demoBank, kind clearing.ParticipantKind) (clearing.Participant, error) {
 		p := clearing.Participant{Kind: kind, BIC: b.bic, Name: b.name, Country: b.country, Jurisdiction: b.jurisdiction}
 		for _, ccy := range b.currencies {
@@ -93,6 +105,7 @@ func seedWorld(ctx context.Context, s *store.Store, by clearing.Actor) (world, e
 			return world{}, err
 		}
 		w.banks = append(w.banks, p)
+		w.home[p.ID] = b.currencies[0]
 	}
 	var err error
 	if w.fx, err = create(demoFXProvider, clearing.FXProvider); err != nil {
@@ -109,6 +122,9 @@ func seedWorld(ctx context.Context, s *store.Store, by clearing.Actor) (world, e
 			return world{}, fmt.Errorf("create merchant %s: %w", m.name, err)
 		}
 		w.merchants = append(w.merchants, created)
+		if demoFXCurrencies[created.Currency] {
+			w.fxTargets = append(w.fxTargets, created)
+		}
 	}
 	for _, m := range w.merchants {
 		if _, done := w.buyers[m.Currency]; done {
@@ -151,6 +167,7 @@ type plan struct {
 	req  clearing.HoldRequest
 	path path
 	id   string // the UETR once held; "" when refused
+	held int64  // what was held, in the merchant's currency (for a cross-currency payment: after conversion)
 }
 
 // drawPlans draws n payments from rng. Amounts are drawn as integer minor
@@ -162,6 +179,18 @@ func drawPlans(rng *rand.Rand, w world, n int) []*plan {
 		buyers := w.buyers[m.Currency]
 		buyer := buyers[rng.IntN(len(buyers))]
 		ccy := fx.MustCurrency(m.Currency)
+		if rng.IntN(100) < demoFXShare {
+			// Cross-currency: a bank pays in its home currency for a
+			// merchant settled in another.
+			m = w.fxTargets[rng.IntN(len(w.fxTargets))]
+			for {
+				buyer = w.banks[rng.IntN(len(w.banks))].ID
+				if w.home[buyer] != m.Currency {
+					break
+				}
+			}
+			ccy = fx.MustCurrency(w.home[buyer])
+		}
 		var lo, hi int64 // major units
 		switch r := rng.IntN(100); {
 		case r < 60:

@@ -60,6 +60,11 @@ SIGTERM shuts down gracefully: requests in flight finish, workers stop.`,
 			for _, m := range applied {
 				log.Info("applied migration", "migration", m)
 			}
+			n, err := s.LoadRates(ctx)
+			if err != nil {
+				return err
+			}
+			log.Info("FX rates loaded", "rates", n, "provider", cfg.FXProvider)
 			return serveAPI(ctx, c, cfg, s, log, time.Now, nil)
 		}
 	},

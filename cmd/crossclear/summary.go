@@ -143,7 +143,7 @@ func sortResult(r *clearing.NettingResult) {
 // participantNames maps participant ids to names for printCycle.
 func participantNames(ctx context.Context, s *store.Store) map[string]string {
 	ps, err := s.Participants(ctx, store.ParticipantFilter{})
-	names := map[string]string{}
+	names := map[string]string{clearing.FeesAccount: "scheme fees (operator)", clearing.FXResultAccount: "FX result (operator)"}
 	if err != nil {
 		return names // names are decoration; ids still print
 	}

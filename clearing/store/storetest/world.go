@@ -54,3 +54,18 @@ func Seed(t testing.TB, s *store.Store) World {
 	}
 	return w
 }
+
+// FXProviderBIC is the fixture FX provider's BIC (and id).
+const FXProviderBIC = "KSTLGB2L"
+
+// SeedFX creates the fixture FX provider, KSTLGB2L in GB, converting
+// between EUR, SGD and USD, with the fixture cap in each.
+func SeedFX(t testing.TB, s *store.Store) clearing.Participant {
+	t.Helper()
+	p, err := s.CreateParticipant(context.Background(), clearing.Participant{Kind: clearing.FXProvider, BIC: FXProviderBIC, Name: "Kestrel FX Test", Country: "GB", Jurisdiction: "GB",
+		Currencies: []clearing.SettlementCurrency{{Currency: "EUR", NetDebitCapMinor: CapMinor}, {Currency: "SGD", NetDebitCapMinor: CapMinor}, {Currency: "USD", NetDebitCapMinor: CapMinor}}}, Operator)
+	if err != nil {
+		t.Fatalf("seed FX provider: %v", err)
+	}
+	return p
+}
