@@ -34,6 +34,7 @@ func (a Actor) String() string { return string(a.Role) + ":" + a.Subject }
 var (
 	AutoReleaseWorker = Actor{Role: RoleSystem, Subject: "auto-release"}
 	CycleScheduler    = Actor{Role: RoleSystem, Subject: "cycle-scheduler"}
+	ECBRefresh        = Actor{Role: RoleSystem, Subject: "ecb-refresh"}
 )
 
 // CanSee reports whether a may read payment p. Callers that may not see a

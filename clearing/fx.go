@@ -31,6 +31,25 @@ import (
 // MaxBps bounds fee and spread: together they must leave something to convert.
 const MaxBps = 10000
 
+// FXResultCharge says who bears the FX result of cross-currency refunds:
+// the difference between the locked share C_r and the fresh conversion C′.
+type FXResultCharge string
+
+const (
+	// ChargeOperator books the FX result to the operator's FXResultAccount
+	// (the default).
+	ChargeOperator FXResultCharge = "operator"
+	// ChargeMerchant books it to the merchant's bank, in the sell currency:
+	// the merchant (through its bank) bears the rate move of what it gives
+	// back. The merchant's bank must settle the sell currency, or the hold
+	// is refused (fx_result_currency_not_settled): refusing the hold is
+	// harmless, refusing a refund later would trap the buyer's money.
+	ChargeMerchant FXResultCharge = "merchant"
+)
+
+// Valid reports whether c is one of the charges above ("" is not).
+func (c FXResultCharge) Valid() bool { return c == ChargeOperator || c == ChargeMerchant }
+
 // FXQuote is a firm price for a cross-currency payment: bank pays TotalMinor
 // (T) of Sell, of which FeeMinor (F) and SpreadMinor (S) are charged as their
 // own legs and ConvertedMinor (C) is converted at Rate (Buy per 1 Sell, the
@@ -129,7 +148,12 @@ func UnknownQuote(id string) error {
 // fx.Quote.Check (issued to this bank, not expired, for exactly this amount
 // and these currencies). That a quote is used once is the store's to ensure.
 // The caller checks the buyer's bank's net debit cap in the sell currency for T.
-func HoldFX(req HoldRequest, q FXQuote, provider, buyerBank Participant, merchant Merchant, merchantBank Participant, by Actor, now time.Time, releaseAfter time.Duration) (Transition, error) {
+//
+// charge says who will bear the FX result of the payment's refunds; it is
+// recorded on the payment (FXResultOwner), so that a later change of the
+// configuration does not change what was agreed for a payment already held.
+// With ChargeMerchant the merchant's bank must settle the sell currency.
+func HoldFX(req HoldRequest, q FXQuote, provider, buyerBank Participant, merchant Merchant, merchantBank Participant, charge FXResultCharge, by Actor, now time.Time, releaseAfter time.Duration) (Transition, error) {
 	if err := checkParties(req, buyerBank, merchant, merchantBank, true); err != nil {
 		return Transition{}, err
 	}
@@ -157,10 +181,23 @@ func HoldFX(req HoldRequest, q FXQuote, provider, buyerBank Participant, merchan
 			return Transition{}, Errorf(Invalid, "currency_not_settled", "currency", "FX provider %s does not settle %s", provider.ID, ccy)
 		}
 	}
+	bearer := FXResultAccount
+	switch charge {
+	case ChargeOperator:
+	case ChargeMerchant:
+		if _, ok := merchantBank.Settles(sell); !ok {
+			return Transition{}, Errorf(Refused, "fx_result_currency_not_settled", "currency",
+				"the FX result of refunds is charged to the merchant's bank (fx_result_charged_to = merchant), and bank %s of merchant %s does not settle %s, the currency it would be booked in",
+				merchantBank.ID, merchant.ID, sell)
+		}
+		bearer = merchantBank.ID
+	default:
+		return Transition{}, fmt.Errorf("%w: FX result charged to %q (want %q or %q)", ErrInvariant, charge, ChargeOperator, ChargeMerchant)
+	}
 	p := newPayment(req, buyerBank, merchant, merchantBank, now, releaseAfter)
 	p.Currency, p.AmountMinor = buy, q.BuyMinor
 	p.SellCurrency, p.SellMinor, p.FeeMinor, p.SpreadMinor, p.ConvertedMinor = sell, q.TotalMinor, q.FeeMinor, q.SpreadMinor, q.ConvertedMinor
-	p.FXProviderID, p.QuoteID, p.Rate = provider.ID, q.ID, q.Rate.String()
+	p.FXProviderID, p.QuoteID, p.Rate, p.FXResultOwner = provider.ID, q.ID, q.Rate.String(), bearer
 	legs := []Posting{
 		{PaymentID: p.ID, Kind: PostFee, Currency: sell, Debit: buyerBank.ID, Credit: FeesAccount, AmountMinor: q.FeeMinor},
 		{PaymentID: p.ID, Kind: PostFXSpread, Currency: sell, Debit: buyerBank.ID, Credit: provider.ID, AmountMinor: q.SpreadMinor},
@@ -170,12 +207,14 @@ func HoldFX(req HoldRequest, q FXQuote, provider, buyerBank Participant, merchan
 	return Transition{Payment: p, Events: holdEvents(p, by.String(), now), Postings: nonZero(legs)}, nil
 }
 
-// nonZero drops legs that move nothing (a fee or spread of 0 bps): a
-// posting always moves a positive amount.
+// nonZero drops legs that move nothing: a fee or spread of 0 bps, or an FX
+// result borne by the buyer's bank itself (the merchant's bank charged, and
+// it is also the buyer's). A posting always moves a positive amount between
+// two different accounts.
 func nonZero(ps []Posting) []Posting {
 	out := ps[:0]
 	for _, p := range ps {
-		if p.AmountMinor > 0 {
+		if p.AmountMinor > 0 && p.Debit != p.Credit {
 			out = append(out, p)
 		}
 	}
@@ -212,10 +251,12 @@ func (p Payment) RefundedSell() (converted, fee, spread int64) {
 
 // fxRefundLegs gives amount (M_r, buy currency) back from escrow to the FX
 // provider, which converts it back at rate (sell per 1 buy, fresh) into C′ =
-// RoundDown(M_r × rate) for the buyer's bank; the FX result account makes up
-// the difference to the locked share C_r (either way), and the fee and
-// spread shares F_r and S_r come back by their own legs. The buyer's bank
-// thus gets exactly C_r + F_r + S_r.
+// RoundDown(M_r × rate) for the buyer's bank; the payment's FX result bearer
+// (the operator's fx_result account, or the merchant's bank) makes up the
+// difference to the locked share C_r either way — fx_result when it pays a
+// shortfall, fx_result_gain when it keeps an excess — and the fee and spread
+// shares F_r and S_r come back by their own legs. The buyer's bank thus gets
+// exactly C_r + F_r + S_r.
 func (p Payment) fxRefundLegs(amount int64, rate decimal.Decimal) ([]Posting, error) {
 	if rate.Sign() <= 0 {
 		return nil, Errorf(Refused, "fx_rate_required", "rate", "refunding cross-currency payment %s needs a fresh %s/%s rate", p.ID, p.Currency, p.SellCurrency)
@@ -230,15 +271,15 @@ func (p Payment) fxRefundLegs(amount int64, rate decimal.Decimal) ([]Posting, er
 	after.RefundedMinor += amount
 	c1, f1, s1 := after.RefundedSell()
 	cr, fr, sr := c1-c0, f1-f0, s1-s0
-	buyer, provider := p.BuyerBankID, p.FXProviderID
+	buyer, provider, bearer := p.BuyerBankID, p.FXProviderID, p.FXResultBearer()
 	legs := []Posting{
 		{PaymentID: p.ID, Kind: PostFXGiveBack, Currency: p.Currency, Debit: EscrowAccount, Credit: provider, AmountMinor: amount},
 		{PaymentID: p.ID, Kind: PostFXConvertBack, Currency: sell.Code, Debit: provider, Credit: buyer, AmountMinor: back.Minor},
 	}
 	if d := cr - back.Minor; d >= 0 {
-		legs = append(legs, Posting{PaymentID: p.ID, Kind: PostFXResult, Currency: sell.Code, Debit: FXResultAccount, Credit: buyer, AmountMinor: d})
+		legs = append(legs, Posting{PaymentID: p.ID, Kind: PostFXResult, Currency: sell.Code, Debit: bearer, Credit: buyer, AmountMinor: d})
 	} else {
-		legs = append(legs, Posting{PaymentID: p.ID, Kind: PostFXResult, Currency: sell.Code, Debit: buyer, Credit: FXResultAccount, AmountMinor: -d})
+		legs = append(legs, Posting{PaymentID: p.ID, Kind: PostFXResultGain, Currency: sell.Code, Debit: buyer, Credit: bearer, AmountMinor: -d})
 	}
 	legs = append(legs,
 		Posting{PaymentID: p.ID, Kind: PostFeeBack, Currency: sell.Code, Debit: FeesAccount, Credit: buyer, AmountMinor: fr},

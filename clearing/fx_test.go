@@ -3,6 +3,7 @@ package clearing
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func fxQuote(t *testing.T) FXQuote {
 func holdFX(t *testing.T, q FXQuote) Transition {
 	t.Helper()
 	req := HoldRequest{UETR: testUETR, BuyerBankID: "p_buyer", MerchantID: "m_eur", Amount: sgd(q.TotalMinor), QuoteID: q.ID}
-	tr, err := HoldFX(req, q, fxProvider(), buyerBank(), eurMerchant(), merchantBank(), Actor{Role: RoleBank, Subject: "p_buyer"}, t0, releaseWindow)
+	tr, err := HoldFX(req, q, fxProvider(), buyerBank(), eurMerchant(), merchantBank(), ChargeOperator, Actor{Role: RoleBank, Subject: "p_buyer"}, t0, releaseWindow)
 	if err != nil {
 		t.Fatalf("HoldFX: %v", err)
 	}
@@ -98,7 +99,7 @@ func TestHoldFXBooksTheFourLegs(t *testing.T) {
 		Currency: "EUR", AmountMinor: 67_902, State: Held,
 		ReleaseAt: t0.Add(releaseWindow), Version: 1, CreatedAt: t0, UpdatedAt: t0,
 		SellCurrency: "SGD", SellMinor: 100_000, FeeMinor: 300, SpreadMinor: 500, ConvertedMinor: 99_200,
-		FXProviderID: "p_fx", QuoteID: q.ID, Rate: "0.6845",
+		FXProviderID: "p_fx", QuoteID: q.ID, Rate: "0.6845", FXResultOwner: FXResultAccount,
 	}
 	if p != want {
 		t.Fatalf("payment\n got  %+v\n want %+v", p, want)
@@ -159,7 +160,7 @@ func TestHoldFXRefusals(t *testing.T) {
 			if tt.quote != nil {
 				qq = tt.quote(q)
 			}
-			tr, err := HoldFX(tt.req, qq, tt.provider, buyerBank(), tt.merchant, merchantBank(), by, tt.at, releaseWindow)
+			tr, err := HoldFX(tt.req, qq, tt.provider, buyerBank(), tt.merchant, merchantBank(), ChargeOperator, by, tt.at, releaseWindow)
 			wantError(t, err, tt.kind, tt.code, tt.field)
 			if !reflect.DeepEqual(tr, Transition{}) {
 				t.Fatalf("refused hold returned %+v", tr)
@@ -169,7 +170,7 @@ func TestHoldFXRefusals(t *testing.T) {
 	// A quote that does not add up is a bug, not the caller's fault.
 	broken := q
 	broken.FeeMinor++
-	_, err := HoldFX(base, broken, fxProvider(), buyerBank(), eurMerchant(), merchantBank(), by, t0, releaseWindow)
+	_, err := HoldFX(base, broken, fxProvider(), buyerBank(), eurMerchant(), merchantBank(), ChargeOperator, by, t0, releaseWindow)
 	wantInvariant(t, err)
 	// A same-currency Hold still refuses a merchant in another currency.
 	_, err = Hold(base, buyerBank(), eurMerchant(), merchantBank(), by, t0, releaseWindow)
@@ -209,7 +210,7 @@ func TestFXRefundAfterPartialRelease(t *testing.T) {
 	// A fresh rate above the locked one: the buyer's bank gives the excess to the FX result account.
 	tr = apply(t, p, Action{Kind: ActionRefund, FreshRate: decimal.RequireFromString("1.4700")}, t0.Add(2*time.Hour))
 	// RoundDown(379.02 × 1.47) = 557.1594 → 557.15 > 553.73: 3.42 back.
-	if got := tr.Postings[1:3]; got[0].AmountMinor != 55_715 || got[1] != (Posting{PaymentID: testUETR, Kind: PostFXResult, Currency: "SGD", Debit: "p_buyer", Credit: FXResultAccount, AmountMinor: 342}) {
+	if got := tr.Postings[1:3]; got[0].AmountMinor != 55_715 || got[1] != (Posting{PaymentID: testUETR, Kind: PostFXResultGain, Currency: "SGD", Debit: "p_buyer", Credit: FXResultAccount, AmountMinor: 342}) {
 		t.Fatalf("fresh rate above: %+v", tr.Postings)
 	}
 }
@@ -242,6 +243,103 @@ func TestShareUp(t *testing.T) {
 	} {
 		if got := ShareUp(tt.x, tt.part, tt.whole); got != tt.want {
 			t.Errorf("ShareUp(%d, %d, %d) = %d, want %d", tt.x, tt.part, tt.whole, got, tt.want)
+		}
+	}
+}
+
+// sgdMerchantBank is the merchant's bank settling SGD too: it can bear the
+// FX result of refunds in the buyer's currency.
+func sgdMerchantBank() Participant {
+	b := merchantBank()
+	b.Currencies = append(b.Currencies, SettlementCurrency{"SGD", 1_000_000_00})
+	return b
+}
+
+// With the FX result charged to the merchant, the worked example's refund
+// books the 2.26 SGD between the merchant's bank and the buyer's bank, and
+// an excess the other way, as fx_result_gain; the buyer's bank gets the
+// same either way.
+func TestFXResultChargedToTheMerchant(t *testing.T) {
+	q := fxQuote(t)
+	req := HoldRequest{UETR: testUETR, BuyerBankID: "p_buyer", MerchantID: "m_eur", Amount: sgd(q.TotalMinor), QuoteID: q.ID}
+	by := Actor{Role: RoleBank, Subject: "p_buyer"}
+	// A merchant's bank that does not settle SGD cannot bear it: the hold is refused.
+	_, err := HoldFX(req, q, fxProvider(), buyerBank(), eurMerchant(), merchantBank(), ChargeMerchant, by, t0, releaseWindow)
+	e := wantError(t, err, Refused, "fx_result_currency_not_settled", "currency")
+	if !strings.Contains(e.Msg, "bank p_merch of merchant m_eur does not settle SGD") || !strings.Contains(e.Msg, "fx_result_charged_to = merchant") {
+		t.Fatalf("message %s", e.Msg)
+	}
+	if _, err := HoldFX(req, q, fxProvider(), buyerBank(), eurMerchant(), merchantBank(), "", by, t0, releaseWindow); !errors.Is(err, ErrInvariant) {
+		t.Fatalf("no charge: %v", err)
+	}
+	tr, err := HoldFX(req, q, fxProvider(), buyerBank(), eurMerchant(), sgdMerchantBank(), ChargeMerchant, by, t0, releaseWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tr.Payment
+	if p.FXResultOwner != "p_merch" || p.FXResultBearer() != "p_merch" {
+		t.Fatalf("bearer %q", p.FXResultOwner)
+	}
+	p = apply(t, p, Action{Kind: ActionRelease, AmountMinor: 30_000}, t0.Add(time.Hour)).Payment
+	short := apply(t, p, Action{Kind: ActionRefund, FreshRate: decimal.RequireFromString("1.4550")}, t0.Add(2*time.Hour))
+	if got := short.Postings[2]; got != (Posting{PaymentID: testUETR, Kind: PostFXResult, Currency: "SGD", Debit: "p_merch", Credit: "p_buyer", AmountMinor: 226}) {
+		t.Fatalf("shortfall leg %+v", got)
+	}
+	gain := apply(t, p, Action{Kind: ActionRefund, FreshRate: decimal.RequireFromString("1.4700")}, t0.Add(2*time.Hour))
+	if got := gain.Postings[2]; got != (Posting{PaymentID: testUETR, Kind: PostFXResultGain, Currency: "SGD", Debit: "p_buyer", Credit: "p_merch", AmountMinor: 342}) {
+		t.Fatalf("excess leg %+v", got)
+	}
+	// The cycle result shows who bore what.
+	res, err := Net(append(append([]Posting(nil), tr.Postings...), short.Postings...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []FXResult{{Bearer: "p_merch", Currency: "SGD", PaidMinor: 226, NetMinor: -226, Legs: 1}}; !reflect.DeepEqual(res.FXResults, want) {
+		t.Fatalf("FX results %+v", res.FXResults)
+	}
+	// A merchant's bank that is also the buyer's bears its own result: no leg.
+	m := eurMerchant()
+	m.BankID = "p_buyer"
+	buyer := buyerBank()
+	buyer.Currencies = append(buyer.Currencies, SettlementCurrency{"EUR", 1_000_00})
+	tr, err = HoldFX(req, q, fxProvider(), buyer, m, buyer, ChargeMerchant, by, t0, releaseWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refund := apply(t, tr.Payment, Action{Kind: ActionRefund, FreshRate: decimal.RequireFromString("1.4550")}, t0.Add(time.Hour))
+	for _, x := range refund.Postings {
+		if x.Kind == PostFXResult || x.Kind == PostFXResultGain || x.Debit == x.Credit {
+			t.Fatalf("leg %+v", x)
+		}
+	}
+}
+
+// FX result legs name their bearer: fx_result is paid by it, fx_result_gain
+// received by it, and an fx_result leg credited to the fx_result account
+// (booked before fx_result_gain existed) is a gain of that account.
+func TestFXResultsInTheNetting(t *testing.T) {
+	legs := []Posting{
+		{PaymentID: "a", Kind: PostFXResult, Currency: "SGD", Debit: FXResultAccount, Credit: "p_buyer", AmountMinor: 226},
+		{PaymentID: "b", Kind: PostFXResultGain, Currency: "SGD", Debit: "p_buyer", Credit: FXResultAccount, AmountMinor: 100},
+		{PaymentID: "c", Kind: PostFXResult, Currency: "SGD", Debit: "p_buyer", Credit: FXResultAccount, AmountMinor: 5},
+		{PaymentID: "d", Kind: PostFXResult, Currency: "SGD", Debit: "p_merch", Credit: "p_buyer", AmountMinor: 7},
+		{PaymentID: "e", Kind: PostFXResultGain, Currency: "EUR", Debit: "p_buyer", Credit: "p_merch", AmountMinor: 3},
+	}
+	res, err := Net(legs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FXResult{
+		{Bearer: "p_merch", Currency: "EUR", ReceivedMinor: 3, NetMinor: 3, Legs: 1},
+		{Bearer: FXResultAccount, Currency: "SGD", PaidMinor: 226, ReceivedMinor: 105, NetMinor: -121, Legs: 3},
+		{Bearer: "p_merch", Currency: "SGD", PaidMinor: 7, NetMinor: -7, Legs: 1},
+	}
+	if !reflect.DeepEqual(res.FXResults, want) {
+		t.Fatalf("FX results\n got  %+v\n want %+v", res.FXResults, want)
+	}
+	for _, c := range res.Currencies {
+		if c.FXLegs == 0 {
+			t.Fatalf("%+v", c)
 		}
 	}
 }

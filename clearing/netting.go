@@ -38,6 +38,34 @@ type CurrencyTotals struct {
 type NettingResult struct {
 	Currencies []CurrencyTotals // by currency code
 	Positions  []NetPosition    // by currency, then participant
+	FXResults  []FXResult       // by currency, then bearer; empty when no cross-currency refund was booked
+}
+
+// FXResult is what one bearer (the operator's fx_result account, or a
+// merchant's bank when the FX result is charged to the merchant) made up or
+// kept on the cross-currency refunds of a cycle, in one sell currency: the
+// locked share of the conversion minus the fresh conversion back. It is
+// already inside the bearer's net position; it is shown on its own so that
+// it is visible whoever bears it.
+type FXResult struct {
+	Bearer        string
+	Currency      string
+	PaidMinor     int64 // shortfalls made up to buyers' banks (fx_result legs)
+	ReceivedMinor int64 // excesses kept (fx_result_gain legs)
+	NetMinor      int64 // received − paid: negative is a cost to the bearer
+	Legs          int
+}
+
+// FXResultBearer says which side of an FX result posting bears the result,
+// and whether it paid (a shortfall) or received (an excess). fx_result legs
+// are paid by the bearer; fx_result_gain legs received by it. An fx_result
+// leg credited to the fx_result account was booked before fx_result_gain
+// existed and is an excess kept by that account.
+func FXResultBearer(p Posting) (bearer string, paid bool) {
+	if p.Kind == PostFXResultGain || p.Credit == FXResultAccount {
+		return p.Credit, false
+	}
+	return p.Debit, true
 }
 
 // Netting accumulates postings and nets them per currency and account in
@@ -54,6 +82,7 @@ type Netting struct {
 	ownerIndex map[string]int32
 	owners     []netOwner // owners[0] is EscrowAccount, interned up front
 	accounts   []netAccount
+	fxResults  map[[2]string]*FXResult // (bearer, currency): few, only refunds book them
 }
 
 // netOwner is one account owner: a participant id or EscrowAccount.
@@ -101,6 +130,9 @@ func (n *Netting) add(p *Posting) error {
 		t.Releases++
 	case PostRefund, PostFXGiveBack:
 		t.Refunds++
+	case PostFXResult, PostFXResultGain:
+		t.FXLegs++
+		n.fxResult(p)
 	default:
 		t.FXLegs++
 	}
@@ -108,6 +140,26 @@ func (n *Netting) add(p *Posting) error {
 	n.accounts[n.account(p.Debit, c)].paid += p.AmountMinor
 	n.accounts[n.account(p.Credit, c)].received += p.AmountMinor
 	return nil
+}
+
+// fxResult adds an FX result leg to its bearer's total.
+func (n *Netting) fxResult(p *Posting) {
+	bearer, paid := FXResultBearer(*p)
+	k := [2]string{bearer, p.Currency}
+	r := n.fxResults[k]
+	if r == nil {
+		if n.fxResults == nil {
+			n.fxResults = map[[2]string]*FXResult{}
+		}
+		r = &FXResult{Bearer: bearer, Currency: p.Currency}
+		n.fxResults[k] = r
+	}
+	if paid {
+		r.PaidMinor += p.AmountMinor
+	} else {
+		r.ReceivedMinor += p.AmountMinor
+	}
+	r.Legs++
 }
 
 // currency interns a currency code.
@@ -196,6 +248,17 @@ func (n *Netting) Result() (NettingResult, error) {
 			NetMinor:      a.received - a.paid,
 		})
 	}
+	for _, r := range n.fxResults {
+		x := *r
+		x.NetMinor = x.ReceivedMinor - x.PaidMinor
+		res.FXResults = append(res.FXResults, x)
+	}
+	slices.SortFunc(res.FXResults, func(a, b FXResult) int {
+		if c := strings.Compare(a.Currency, b.Currency); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Bearer, b.Bearer)
+	})
 	return res, nil
 }
 

@@ -70,6 +70,9 @@ func equalResults(t *testing.T, got, want NettingResult) {
 	if !reflect.DeepEqual(got.Positions, want.Positions) {
 		t.Errorf("positions\n got  %+v\n want %+v", got.Positions, want.Positions)
 	}
+	if !reflect.DeepEqual(got.FXResults, want.FXResults) {
+		t.Errorf("FX results\n got  %+v\n want %+v", got.FXResults, want.FXResults)
+	}
 }
 
 func TestNetByHand(t *testing.T) {

@@ -33,9 +33,27 @@ type Participant struct {
 	Country      string // ISO 3166-1 alpha-2
 	Jurisdiction string // the regulator's jurisdiction code: "SG", "US-NY"
 	Currencies   []SettlementCurrency
-	Status       Status
-	CreatedAt    time.Time
+	// NetDebitCapTotal is an optional multi-currency net debit cap, in the
+	// reporting currency: the deepest total debit across currencies (each
+	// debit position converted at the book's mid rate) a hold may take the
+	// participant to within one cycle. Checked next to the per-currency caps.
+	NetDebitCapTotal TotalCap
+	Status           Status
+	CreatedAt        time.Time
 }
+
+// TotalCap is a multi-currency net debit cap: Minor units of Currency.
+// The zero TotalCap is no cap.
+type TotalCap struct {
+	Currency string // "" when there is no cap
+	Minor    int64  // ≥ 0
+}
+
+// Set reports whether there is a cap.
+func (c TotalCap) Set() bool { return c.Currency != "" }
+
+// Amount is the cap as money.
+func (c TotalCap) Amount() fx.Amount { return fx.MustCurrency(c.Currency).FromMinor(c.Minor) }
 
 // SettlementCurrency is a currency a participant settles in, with the net
 // debit cap that bounds its position in that currency within one cycle.
@@ -113,6 +131,16 @@ func (p Participant) Validate() error {
 		if c.NetDebitCapMinor < 0 || c.NetDebitCapMinor > fx.MaxMinor {
 			return Errorf(Invalid, "invalid_net_debit_cap", "currencies", "net debit cap for %s must be between 0 and %d minor units", c.Currency, fx.MaxMinor)
 		}
+	}
+	if t := p.NetDebitCapTotal; t.Set() {
+		if _, err := fx.LookupCurrency(t.Currency); err != nil {
+			return Errorf(Invalid, "unknown_currency", "net_debit_cap_total", "%v", err)
+		}
+		if t.Minor < 0 || t.Minor > fx.MaxMinor {
+			return Errorf(Invalid, "invalid_net_debit_cap", "net_debit_cap_total", "must be between 0 and %d minor units", fx.MaxMinor)
+		}
+	} else if t.Minor != 0 {
+		return Errorf(Invalid, "invalid_net_debit_cap", "net_debit_cap_total", "a cap of %d minor units needs a currency", t.Minor)
 	}
 	return nil
 }

@@ -69,6 +69,21 @@ type Payment struct {
 	FXProviderID   string // the participant that converted
 	QuoteID        string // the quote the conversion was locked at
 	Rate           string // Currency per 1 SellCurrency, as quoted (a decimal, never a float)
+	// FXResultOwner is the account that bears the FX result of this
+	// payment's refunds (locked minus fresh conversion, in SellCurrency):
+	// FXResultAccount (the operator's) or the merchant's bank, as configured
+	// when the payment was held. "" reads as FXResultAccount (payments held
+	// before the choice existed).
+	FXResultOwner string
+}
+
+// FXResultBearer is the account that bears the FX result of the payment's
+// refunds: FXResultOwner, or the operator's FXResultAccount when unset.
+func (p Payment) FXResultBearer() string {
+	if p.FXResultOwner == "" {
+		return FXResultAccount
+	}
+	return p.FXResultOwner
 }
 
 // IsFX reports whether the payment is cross-currency.
@@ -125,7 +140,8 @@ const (
 	// The legs of a cross-currency refund.
 	PostFXGiveBack    PostingKind = "fx_give_back"    // escrow → FX provider, buy currency
 	PostFXConvertBack PostingKind = "fx_convert_back" // FX provider → buyer's bank, sell currency, at a fresh rate
-	PostFXResult      PostingKind = "fx_result"       // fx_result ↔ buyer's bank: locked minus fresh conversion
+	PostFXResult      PostingKind = "fx_result"       // bearer → buyer's bank: the fresh conversion fell short of the locked share
+	PostFXResultGain  PostingKind = "fx_result_gain"  // buyer's bank → bearer: the fresh conversion exceeded the locked share
 	PostFeeBack       PostingKind = "fee_back"        // fees → buyer's bank
 	PostFXSpreadBack  PostingKind = "fx_spread_back"  // FX provider → buyer's bank
 )
@@ -136,7 +152,8 @@ const EscrowAccount = "escrow"
 
 // FeesAccount receives the scheme fees of cross-currency payments, and
 // FXResultAccount absorbs the difference between the locked and the fresh
-// conversion of a cross-currency refund. Both are the operator's, like the
+// conversion of a cross-currency refund (unless the merchant's bank is
+// configured to bear it: FXResultBearer). Both are the operator's, like the
 // escrow; participant ids are BICs, so the names cannot clash.
 const (
 	FeesAccount     = "fees"

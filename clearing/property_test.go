@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -240,8 +241,17 @@ func (w *world) holdFX() {
 	if m.Status != Active {
 		want = append(want, "merchant_suspended")
 	}
+	// Who bears the FX result of refunds: the operator, or (half the time)
+	// the merchant's bank, which must then settle the sell currency.
+	charge, bearer := ChargeOperator, FXResultAccount
+	if r.IntN(2) == 0 {
+		charge, bearer = ChargeMerchant, mbank.ID
+		if _, ok := mbank.Settles(sell); !ok {
+			want = append(want, "fx_result_currency_not_settled")
+		}
+	}
 	req := HoldRequest{UETR: w.uetr(), BuyerBankID: buyer.ID, MerchantID: m.ID, Amount: amount, QuoteID: q.ID}
-	tr, err := HoldFX(req, q, w.fx, buyer, m, mbank, Actor{Role: RoleBank, Subject: buyer.ID}, at, time.Duration(1+r.IntN(72))*time.Hour)
+	tr, err := HoldFX(req, q, w.fx, buyer, m, mbank, charge, Actor{Role: RoleBank, Subject: buyer.ID}, at, time.Duration(1+r.IntN(72))*time.Hour)
 	if !w.expect("FX hold", err, want...) {
 		return
 	}
@@ -257,7 +267,8 @@ func (w *world) holdFX() {
 			w.t.Fatalf("FX hold leg %+v", x)
 		}
 	}
-	if !p.IsFX() || p.HeldMinor() != q.BuyMinor || sold != q.TotalMinor || delivered != q.BuyMinor || p.Currency != m.Currency || p.SellMinor != q.TotalMinor {
+	if !p.IsFX() || p.HeldMinor() != q.BuyMinor || sold != q.TotalMinor || delivered != q.BuyMinor || p.Currency != m.Currency || p.SellMinor != q.TotalMinor ||
+		p.FXResultBearer() != bearer {
 		w.t.Fatalf("FX hold %+v", tr)
 	}
 	w.payments = append(w.payments, p)
@@ -460,7 +471,7 @@ func (w *world) check() {
 			}
 		}
 		k := count[c.Currency]
-		fxLegs := k[PostFee] + k[PostFXSpread] + k[PostFXConversion] + k[PostFXConvertBack] + k[PostFXResult] + k[PostFeeBack] + k[PostFXSpreadBack]
+		fxLegs := k[PostFee] + k[PostFXSpread] + k[PostFXConversion] + k[PostFXConvertBack] + k[PostFXResult] + k[PostFXResultGain] + k[PostFeeBack] + k[PostFXSpreadBack]
 		if c.GrossMinor != gross[c.Currency] || c.SettlementMinor != settlement || c.Holds != k[PostHold]+k[PostFXDelivery] || c.Releases != k[PostRelease] ||
 			c.Refunds != k[PostRefund]+k[PostFXGiveBack] || c.FXLegs != fxLegs ||
 			!c.NettingEfficiency.Equal(Efficiency(settlement, c.GrossMinor)) || c.SettlementMinor > c.GrossMinor {
@@ -471,6 +482,7 @@ func (w *world) check() {
 	// still hold, and every bank's net is what it paid in holds and got
 	// back in releases (as the merchant's bank) and refunds (as the buyer's).
 	want := map[acct]int64{}
+	fxResults := map[acct]int64{} // by (bearer, sell currency): what the FX result legs say
 	for _, p := range w.payments {
 		if p.ReleasedMinor+p.RefundedMinor+p.HeldMinor() != p.AmountMinor || p.ReleasedMinor < 0 || p.RefundedMinor < 0 {
 			t.Fatalf("payment %s: released %d + refunded %d + held %d != %d", p.ID, p.ReleasedMinor, p.RefundedMinor, p.HeldMinor(), p.AmountMinor)
@@ -496,7 +508,13 @@ func (w *world) check() {
 			want[acct{FeesAccount, p.SellCurrency}] += p.FeeMinor - fr
 			want[acct{p.FXProviderID, p.Currency}] += p.RefundedMinor - p.AmountMinor
 			want[acct{p.FXProviderID, p.SellCurrency}] += p.SpreadMinor + p.ConvertedMinor - sr - w.back[p.ID]
-			want[acct{FXResultAccount, p.SellCurrency}] += w.back[p.ID] - cr
+			// The bearer (the operator's fx_result, or the merchant's bank)
+			// made up C_r − C′; a merchant's bank that is also the buyer's
+			// books nothing, and the sum still holds.
+			want[acct{p.FXResultBearer(), p.SellCurrency}] += w.back[p.ID] - cr
+			if p.FXResultBearer() != p.BuyerBankID {
+				fxResults[acct{p.FXResultBearer(), p.SellCurrency}] += w.back[p.ID] - cr
+			}
 		} else {
 			want[acct{p.BuyerBankID, p.Currency}] += p.RefundedMinor - p.AmountMinor
 		}
@@ -534,6 +552,27 @@ func (w *world) check() {
 		if want[a] != n && n != 0 {
 			t.Fatalf("account %s/%s nets %d, payments say %d", a.owner, a.ccy, n, want[a])
 		}
+	}
+	// The cycle's FX results, per bearer, are what the refunds made up or kept.
+	got := map[acct]int64{}
+	for i, x := range res.FXResults {
+		if i > 0 && (res.FXResults[i-1].Currency > x.Currency || (res.FXResults[i-1].Currency == x.Currency && res.FXResults[i-1].Bearer >= x.Bearer)) {
+			t.Fatalf("FX results out of order: %+v", res.FXResults)
+		}
+		if x.NetMinor != x.ReceivedMinor-x.PaidMinor || x.Legs == 0 {
+			t.Fatalf("FX result %+v", x)
+		}
+		if x.NetMinor != 0 {
+			got[acct{x.Bearer, x.Currency}] = x.NetMinor
+		}
+	}
+	for a, n := range fxResults {
+		if n == 0 {
+			delete(fxResults, a)
+		}
+	}
+	if !reflect.DeepEqual(got, fxResults) {
+		t.Fatalf("FX results %v, the payments say %v", got, fxResults)
 	}
 	// Netting incrementally, with a Result in the middle, gives the same.
 	n := NewNetting()

@@ -121,6 +121,21 @@ func (h *handlers) listPositions(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"positions": toPositions(ps)})
 }
 
+// exposure converts the open cycle's positions of the participants the
+// caller may see into the reporting currency: the operator sees everyone,
+// a bank itself, a regulator its jurisdiction's participants.
+func (h *handlers) exposure(c *fiber.Ctx) error {
+	f, err := scopeOf(c, h.st).participants()
+	if err != nil {
+		return err
+	}
+	rep, err := h.st.Exposures(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toExposure(rep))
+}
+
 func toPositions(ps []store.Position) []positionJSON {
 	out := make([]positionJSON, len(ps))
 	for i, p := range ps {

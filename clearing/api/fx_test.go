@@ -50,7 +50,7 @@ type quote struct {
 type fxPayment struct {
 	payment
 	FX *struct {
-		SellCurrency, SellAmount, Fee, Spread, Converted, Rate, Provider, QuoteID, Refunded string
+		SellCurrency, SellAmount, Fee, Spread, Converted, Rate, Provider, QuoteID, Refunded, FXResultAccount string
 	}
 	Legs []struct {
 		Seq, Leg                                  int
@@ -147,7 +147,7 @@ func TestCrossCurrencyPaymentOverTheAPI(t *testing.T) {
 		if got := legLines(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("legs\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
-		if p.State != "refunded" || p.Refunded != "379.02" || p.FX.Refunded != "558.21" {
+		if p.State != "refunded" || p.Refunded != "379.02" || p.FX.Refunded != "558.21" || p.FX.FXResultAccount != "fx_result" {
 			t.Fatalf("after the refund: %s", r.Body)
 		}
 		// Without a quote the hold is priced now; positions show the operator's accounts without caps.
@@ -170,12 +170,27 @@ func TestCrossCurrencyPaymentOverTheAPI(t *testing.T) {
 		if seen != 2 {
 			t.Fatalf("positions %+v", pos)
 		}
-		var cyc struct{ Currencies []map[string]any }
-		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil).into(t, &cyc)
+		var cyc struct {
+			Currencies []map[string]any
+			FXResults  []struct{ Bearer, Currency, Paid, Received, Net string }
+		}
+		r = e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil)
+		check(r, "Cycle")
+		r.into(t, &cyc)
 		var led struct{ OK bool }
 		e.must(http.StatusOK, e.op, "GET", "/v1/ledger/check", nil).into(t, &led)
 		if !led.OK || len(cyc.Currencies) != 2 {
 			t.Fatalf("ledger %v, cycle %v", led, cyc)
+		}
+		// The FX result shows in the cycle result, to those who may see its bearer.
+		if len(cyc.FXResults) != 1 || cyc.FXResults[0].Bearer != "fx_result" || cyc.FXResults[0].Currency != "SGD" || cyc.FXResults[0].Paid != "2.26" ||
+			cyc.FXResults[0].Received != "0.00" || cyc.FXResults[0].Net != "-2.26" {
+			t.Fatalf("FX results %s", r.Body)
+		}
+		for _, key := range []string{e.bankSG, e.regSG} {
+			if body := e.must(http.StatusOK, key, "GET", "/v1/cycles/1", nil).Body; strings.Contains(string(body), "fx_results") {
+				t.Fatalf("%s sees the operator's FX result: %s", e.name(key), body)
+			}
 		}
 	})
 }

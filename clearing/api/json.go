@@ -47,6 +47,9 @@ type participantJSON struct {
 	Currencies   []currencyJSON `json:"currencies"`
 	Status       string         `json:"status"`
 	CreatedAt    string         `json:"created_at"`
+	// The multi-currency net debit cap, when the participant has one.
+	NetDebitCapTotal         *string `json:"net_debit_cap_total,omitempty"`
+	NetDebitCapTotalCurrency *string `json:"net_debit_cap_total_currency,omitempty"`
 }
 
 type currencyJSON struct {
@@ -59,6 +62,10 @@ func toParticipant(p clearing.Participant) participantJSON {
 		Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: ts(p.CreatedAt), Currencies: []currencyJSON{}}
 	for _, c := range p.Currencies {
 		out.Currencies = append(out.Currencies, currencyJSON{Currency: c.Currency, NetDebitCap: money(c.NetDebitCapMinor, c.Currency)})
+	}
+	if t := p.NetDebitCapTotal; t.Set() {
+		amount, ccy := money(t.Minor, t.Currency), t.Currency
+		out.NetDebitCapTotal, out.NetDebitCapTotalCurrency = &amount, &ccy
 	}
 	return out
 }
@@ -115,7 +122,8 @@ type fxJSON struct {
 	Rate         string `json:"rate"`
 	Provider     string `json:"provider"`
 	QuoteID      string `json:"quote_id"`
-	Refunded     string `json:"refunded"` // given back to the buyer's bank, in sell_currency
+	Refunded     string `json:"refunded"`          // given back to the buyer's bank, in sell_currency
+	ResultOwner  string `json:"fx_result_account"` // who bears the FX result of refunds: fx_result or the merchant's bank
 }
 
 // legJSON is one posting of a payment.
@@ -158,7 +166,8 @@ func toFX(p clearing.Payment) *fxJSON {
 	c, f, s := p.RefundedSell()
 	ccy := p.SellCurrency
 	return &fxJSON{SellCurrency: ccy, SellAmount: money(p.SellMinor, ccy), Fee: money(p.FeeMinor, ccy), Spread: money(p.SpreadMinor, ccy),
-		Converted: money(p.ConvertedMinor, ccy), Rate: p.Rate, Provider: p.FXProviderID, QuoteID: p.QuoteID, Refunded: money(c+f+s, ccy)}
+		Converted: money(p.ConvertedMinor, ccy), Rate: p.Rate, Provider: p.FXProviderID, QuoteID: p.QuoteID, Refunded: money(c+f+s, ccy),
+		ResultOwner: p.FXResultBearer()}
 }
 
 type eventJSON struct {
@@ -213,6 +222,18 @@ type cycleJSON struct {
 	ClosedBy   string            `json:"closed_by,omitempty"`
 	Currencies []totalsJSON      `json:"currencies,omitempty"` // scheme totals: operators and regulators only
 	Positions  []netPositionJSON `json:"positions,omitempty"`  // net positions the caller may see
+	FXResults  []fxResultJSON    `json:"fx_results,omitempty"` // FX results of refunds, by bearer, of the bearers the caller may see
+}
+
+// fxResultJSON is what one bearer made up (paid) or kept (received) on the
+// cross-currency refunds of a cycle, in one sell currency.
+type fxResultJSON struct {
+	Bearer   string `json:"bearer"`
+	Currency string `json:"currency"`
+	Paid     string `json:"paid"`
+	Received string `json:"received"`
+	Net      string `json:"net"`
+	Legs     int    `json:"legs"`
 }
 
 type totalsJSON struct {
@@ -258,6 +279,81 @@ func toCycle(c clearing.Cycle, v view) cycleJSON {
 		out.Positions = append(out.Positions, netPositionJSON{Participant: p.Participant, Currency: p.Currency,
 			Paid: money(p.PaidMinor, p.Currency), Received: money(p.ReceivedMinor, p.Currency), Net: money(p.NetMinor, p.Currency),
 			SettledAt: optTS(p.SettledAt), SettledBy: p.SettledBy})
+	}
+	for _, r := range c.Result.FXResults {
+		if !v.owner(r.Bearer) {
+			continue
+		}
+		out.FXResults = append(out.FXResults, fxResultJSON{Bearer: r.Bearer, Currency: r.Currency, Paid: money(r.PaidMinor, r.Currency),
+			Received: money(r.ReceivedMinor, r.Currency), Net: money(r.NetMinor, r.Currency), Legs: r.Legs})
+	}
+	return out
+}
+
+// exposureReportJSON is GET /v1/exposure: the open cycle's positions of the
+// participants the caller may see, converted into the reporting currency.
+type exposureReportJSON struct {
+	ReportingCurrency string         `json:"reporting_currency"`
+	CycleID           int64          `json:"cycle_id"`
+	At                string         `json:"at"`
+	Participants      []exposureJSON `json:"participants"`
+}
+
+// exposureJSON is one participant's exposure. Totals are in the reporting
+// currency and absent when a position they need could not be converted.
+type exposureJSON struct {
+	Participant              string             `json:"participant"`
+	Positions                []exposureLineJSON `json:"positions"`
+	TotalDebit               *string            `json:"total_debit,omitempty"`
+	Net                      *string            `json:"net,omitempty"`
+	Complete                 bool               `json:"complete"`
+	NetDebitCapTotal         *string            `json:"net_debit_cap_total,omitempty"`
+	NetDebitCapTotalCurrency *string            `json:"net_debit_cap_total_currency,omitempty"`
+	Headroom                 *string            `json:"headroom,omitempty"`
+}
+
+// exposureLineJSON is one currency position converted: net × rate =
+// converted (in the reporting currency), rounded once against the
+// participant; or, without a usable rate, missing_rate says why.
+type exposureLineJSON struct {
+	Currency    string   `json:"currency"`
+	Net         string   `json:"net"`
+	Rate        *string  `json:"rate,omitempty"`
+	Path        []string `json:"path,omitempty"`
+	Converted   *string  `json:"converted,omitempty"`
+	MissingRate string   `json:"missing_rate,omitempty"`
+}
+
+func toExposure(r store.ExposureReport) exposureReportJSON {
+	out := exposureReportJSON{ReportingCurrency: r.Currency, CycleID: r.CycleID, At: ts(r.At), Participants: make([]exposureJSON, 0, len(r.Participants))}
+	opt := func(minor int64, ccy string, ok bool) *string {
+		if !ok {
+			return nil
+		}
+		s := money(minor, ccy)
+		return &s
+	}
+	for _, e := range r.Participants {
+		x := exposureJSON{Participant: e.Participant, Positions: make([]exposureLineJSON, 0, len(e.Lines)), Complete: e.NetKnown,
+			TotalDebit: opt(e.DebitMinor, e.Currency, e.DebitKnown), Net: opt(e.NetMinor, e.Currency, e.NetKnown)}
+		for _, l := range e.Lines {
+			line := exposureLineJSON{Currency: l.Currency, Net: money(l.NetMinor, l.Currency), MissingRate: l.Missing}
+			if l.Converted {
+				line.Converted = opt(l.ConvertedMinor, e.Currency, true)
+				if l.Rate.Sign() > 0 {
+					rate := l.Rate.String()
+					line.Rate, line.Path = &rate, l.Path
+				}
+			}
+			x.Positions = append(x.Positions, line)
+		}
+		if e.Cap.Set() {
+			ccy := e.Cap.Currency
+			x.NetDebitCapTotal, x.NetDebitCapTotalCurrency = opt(e.Cap.Minor, ccy, true), &ccy
+			h, ok := e.Headroom()
+			x.Headroom = opt(h, ccy, ok)
+		}
+		out.Participants = append(out.Participants, x)
 	}
 	return out
 }

@@ -17,6 +17,9 @@ type createParticipantRequest struct {
 	Country      string                 `json:"country"`
 	Jurisdiction string                 `json:"jurisdiction"`
 	Currencies   []settlementCurrencyIn `json:"currencies"`
+	// NetDebitCapTotal is an optional multi-currency net debit cap, in
+	// the reporting currency.
+	NetDebitCapTotal string `json:"net_debit_cap_total"`
 }
 
 type settlementCurrencyIn struct {
@@ -47,6 +50,17 @@ func (h *handlers) createParticipant(c *fiber.Ctx) error {
 			return clearing.Errorf(clearing.Invalid, "invalid_net_debit_cap", field+"net_debit_cap", "must not be negative, got %s", in.NetDebitCap)
 		}
 		p.Currencies = append(p.Currencies, clearing.SettlementCurrency{Currency: in.Currency, NetDebitCapMinor: capAmount.Minor})
+	}
+	if req.NetDebitCapTotal != "" {
+		ccy := h.st.FX().ReportingCurrency
+		total, err := fx.ParseAmount(req.NetDebitCapTotal, ccy)
+		if err != nil {
+			return amountError(err, "net_debit_cap_total", "net_debit_cap_total")
+		}
+		if total.Minor < 0 {
+			return clearing.Errorf(clearing.Invalid, "invalid_net_debit_cap", "net_debit_cap_total", "must not be negative, got %s", req.NetDebitCapTotal)
+		}
+		p.NetDebitCapTotal = clearing.TotalCap{Currency: ccy, Minor: total.Minor}
 	}
 	created, err := h.st.CreateParticipant(c.UserContext(), p, actor(c))
 	if err != nil {

@@ -111,6 +111,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/cycles/:id", notMerchants, h.getCycle)
 	v1.Post("/cycles/:id/settlements", allow(operator), h.settlePosition)
 	v1.Get("/positions", notMerchants, h.listPositions)
+	v1.Get("/exposure", notMerchants, h.exposure)
 	v1.Get("/ledger/check", allow(operator), h.checkLedger)
 
 	v1.Post("/api-keys", allow(operator), h.createAPIKey)

@@ -142,7 +142,13 @@ func storeResult(ctx context.Context, tx bun.Tx, cycleID int64, r clearing.Netti
 	if err != nil {
 		return fmt.Errorf("encode totals: %w", err)
 	}
-	q := tx.NewUpdate().Model((*cycleRow)(nil)).Set("totals = ?", string(totals)).Where("id = ?", cycleID)
+	var fxResults []byte
+	if len(r.FXResults) > 0 {
+		if fxResults, err = json.Marshal(r.FXResults); err != nil {
+			return fmt.Errorf("encode FX results: %w", err)
+		}
+	}
+	q := tx.NewUpdate().Model((*cycleRow)(nil)).Set("totals = ?", string(totals)).Set("fx_results = ?", string(fxResults)).Where("id = ?", cycleID)
 	if len(r.Positions) == 0 {
 		q.Set("state = ?", clearing.CycleSettled).Set("settled_at = ?", now) // nothing to settle
 	}
@@ -220,6 +226,11 @@ func cycleHeader(row cycleRow) (clearing.Cycle, error) {
 		c.Result = &clearing.NettingResult{}
 		if err := json.Unmarshal([]byte(row.Totals), &c.Result.Currencies); err != nil {
 			return clearing.Cycle{}, fmt.Errorf("decode cycle %d totals: %w", row.ID, err)
+		}
+		if row.FXResults != "" {
+			if err := json.Unmarshal([]byte(row.FXResults), &c.Result.FXResults); err != nil {
+				return clearing.Cycle{}, fmt.Errorf("decode cycle %d FX results: %w", row.ID, err)
+			}
 		}
 	}
 	return c, nil

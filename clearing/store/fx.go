@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -27,12 +30,20 @@ type FXOptions struct {
 	MaxRateAge  time.Duration // rates older than this are stale; 0: only their valid_until counts
 	QuoteTTL    time.Duration // how long a quote may be used; default DefaultQuoteTTL
 	ECBValidity time.Duration // how long ECB reference rates are used; default DefaultECBValidity
+	// ResultChargedTo says who bears the FX result of cross-currency
+	// refunds: clearing.ChargeOperator (default) or clearing.ChargeMerchant.
+	ResultChargedTo clearing.FXResultCharge
+	// ReportingCurrency is what exposure is converted into, and the
+	// currency of new multi-currency net debit caps; default
+	// DefaultReportingCurrency.
+	ReportingCurrency string
 }
 
 // Defaults of FXOptions.
 const (
-	DefaultQuoteTTL    = 2 * time.Minute
-	DefaultECBValidity = 96 * time.Hour // a Friday's rates still price Monday morning
+	DefaultQuoteTTL          = 2 * time.Minute
+	DefaultECBValidity       = 96 * time.Hour // a Friday's rates still price Monday morning
+	DefaultReportingCurrency = "USD"
 )
 
 func (o FXOptions) withDefaults() FXOptions {
@@ -41,6 +52,12 @@ func (o FXOptions) withDefaults() FXOptions {
 	}
 	if o.ECBValidity <= 0 {
 		o.ECBValidity = DefaultECBValidity
+	}
+	if o.ResultChargedTo == "" {
+		o.ResultChargedTo = clearing.ChargeOperator
+	}
+	if o.ReportingCurrency == "" {
+		o.ReportingCurrency = DefaultReportingCurrency
 	}
 	return o
 }
@@ -51,6 +68,12 @@ func (o FXOptions) validate() error {
 	}
 	if o.MaxRateAge < 0 {
 		return fmt.Errorf("fx: max rate age %s is negative", o.MaxRateAge)
+	}
+	if !o.ResultChargedTo.Valid() {
+		return fmt.Errorf("fx: the FX result is charged to %q: want %q or %q", o.ResultChargedTo, clearing.ChargeOperator, clearing.ChargeMerchant)
+	}
+	if _, err := fx.LookupCurrency(o.ReportingCurrency); err != nil {
+		return fmt.Errorf("fx: reporting currency: %w", err)
 	}
 	return nil
 }
@@ -125,14 +148,37 @@ func (s *Store) PostRates(ctx context.Context, rates []fx.Rate, by clearing.Acto
 // LoadRates puts the stored rates that are still valid into the book, in
 // the order they were posted, so that a restarted process quotes as the
 // last one did. It returns how many it loaded.
-func (s *Store) LoadRates(ctx context.Context) (int, error) {
+func (s *Store) LoadRates(ctx context.Context) (int, error) { return s.loadRates(ctx, false) }
+
+// RateReloadOverlap is how far before the previous load ReloadRates looks
+// again: a rate posted by another process whose transaction committed
+// after that load, or whose clock runs up to this much behind ours, is
+// still picked up. Loading a rate twice changes nothing (fx.Book.Put).
+const RateReloadOverlap = 5 * time.Minute
+
+// ReloadRates puts into the book the valid rates posted (by any process
+// sharing the database) since the previous load, less RateReloadOverlap;
+// the first call loads them all, like LoadRates. serve calls it on a timer
+// (fx_rates_reload_interval), so that every process quotes from the rates
+// posted to any of them. It returns how many rates it read.
+func (s *Store) ReloadRates(ctx context.Context) (int, error) { return s.loadRates(ctx, true) }
+
+func (s *Store) loadRates(ctx context.Context, incremental bool) (int, error) {
 	if s.fx.Book == nil {
 		return 0, nil
 	}
+	s.ratesMu.Lock()
+	defer s.ratesMu.Unlock()
+	now := s.now()
 	var rows []rateRow
-	if err := s.db.NewSelect().Model(&rows).Where("valid_until > ?", s.now()).OrderExpr("id").Scan(ctx); err != nil {
+	q := s.db.NewSelect().Model(&rows).Where("valid_until > ?", now).OrderExpr("id")
+	if incremental && !s.ratesLoaded.IsZero() {
+		q.Where("posted_at > ?", s.ratesLoaded.Add(-RateReloadOverlap))
+	}
+	if err := q.Scan(ctx); err != nil {
 		return 0, fmt.Errorf("load rates: %w", err)
 	}
+	s.ratesLoaded = now
 	rates := make([]fx.Rate, 0, len(rows))
 	for _, r := range rows {
 		bid, err1 := decimal.NewFromString(r.Bid)
@@ -147,6 +193,96 @@ func (s *Store) LoadRates(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	return len(rates), s.fx.Book.Put(rates...)
+}
+
+// RefreshECB loads the ECB's euro reference rates from source (an http(s)
+// URL or a file in the eurofxref-daily.xml format) and posts those newer
+// than the book's ECB rates, so that every process sharing the database
+// quotes from them after its next reload. It returns how many it posted: 0
+// when the book already has that day's rates. A source whose rates have all
+// expired is an error, so that a stuck feed is noticed.
+func (s *Store) RefreshECB(ctx context.Context, source string, client *http.Client) (int, error) {
+	if s.fx.Book == nil {
+		return 0, s.errNoFX("fx_not_configured", "")
+	}
+	rates, err := fx.LoadECB(ctx, source, client, s.fx.ECBValidity)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	have := map[fx.Pair]time.Time{}
+	for _, r := range s.fx.Book.Rates() {
+		if r.Source == fx.SourceECB {
+			have[r.Pair] = r.AsOf
+		}
+	}
+	newest := map[fx.Pair]fx.Rate{}
+	var latest time.Time
+	for _, r := range rates {
+		if r.ValidUntil.After(latest) {
+			latest = r.ValidUntil
+		}
+		if !r.ValidUntil.After(now) {
+			continue
+		}
+		if n, ok := newest[r.Pair]; ok && !r.AsOf.After(n.AsOf) {
+			continue
+		}
+		newest[r.Pair] = r
+	}
+	if len(newest) == 0 {
+		return 0, fmt.Errorf("ECB rates from %s: all %d have expired (the newest were valid until %s)", source, len(rates), latest.UTC().Format(time.RFC3339))
+	}
+	var fresh []fx.Rate
+	for _, r := range newest {
+		if t, ok := have[r.Pair]; ok && !r.AsOf.After(t) {
+			continue
+		}
+		fresh = append(fresh, r)
+	}
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	slices.SortFunc(fresh, func(a, b fx.Rate) int { return strings.Compare(a.Pair.String(), b.Pair.String()) })
+	return len(fresh), s.PostRates(ctx, fresh, clearing.ECBRefresh)
+}
+
+// midRates looks up mid rates for exposure at now, from the configured
+// provider's rates first, else the ECB's, like quotes; each pair is looked
+// up once per call of the returned function's owner (a batch, a report).
+func (s *Store) midRates(now time.Time) clearing.MidRates {
+	type found struct {
+		m   clearing.MidRate
+		err error
+	}
+	cache := map[fx.Pair]found{}
+	return func(from, to string) (clearing.MidRate, error) {
+		pair := fx.Pair{Base: from, Quote: to}
+		if f, ok := cache[pair]; ok {
+			return f.m, f.err
+		}
+		m, err := s.midRate(pair, now)
+		cache[pair] = found{m, err}
+		return m, err
+	}
+}
+
+func (s *Store) midRate(pair fx.Pair, now time.Time) (clearing.MidRate, error) {
+	if s.fx.Book == nil {
+		return clearing.MidRate{}, fmt.Errorf("no %s rate: no FX rate book is configured", pair)
+	}
+	var whys []string
+	for _, source := range []string{s.fx.Provider, fx.SourceECB} {
+		if source == "" {
+			continue
+		}
+		c, err := s.fx.Book.Lookup(pair, source, now, s.fx.MaxRateAge)
+		if err == nil {
+			return clearing.MidRate{Mid: c.Mid(), Path: c.Path}, nil
+		}
+		whys = append(whys, err.Error())
+	}
+	return clearing.MidRate{}, fmt.Errorf("no usable %s rate: %s", pair, strings.Join(whys, "; "))
 }
 
 // QuoteRequest asks for a quote: Bank pays Sell, the merchant side gets Buy.

@@ -173,6 +173,9 @@ func TestCrossCurrencyPaymentBooksDocsFXLegs(t *testing.T) {
 		if sums["EUR"] != 0 || sums["SGD"] != 0 {
 			t.Fatalf("nets sum to %v", sums)
 		}
+		if fmt.Sprint(cyc.Result.FXResults) != "[{fx_result SGD 226 0 -226 1}]" {
+			t.Fatalf("FX results %+v", cyc.Result.FXResults)
+		}
 		for _, c := range cyc.Result.Currencies {
 			if c.Currency == "SGD" && (c.Holds != 0 || c.FXLegs != 7 || c.GrossMinor != 100_000+55_821) {
 				t.Fatalf("SGD totals %+v", c)

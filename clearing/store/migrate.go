@@ -24,7 +24,12 @@ type migration struct {
 // columns of a payment, the quotes and the posted rates, and gives postings
 // a leg number: a cross-currency hold or refund books several postings in
 // one transition (one event), so (payment, seq) no longer identifies one.
-// SQLite cannot change a primary key, so the table is copied.
+// SQLite cannot change a primary key, so the table is copied. Migration 3
+// (exposure and FX results) adds a participant's multi-currency net debit
+// cap (its amount and currency, empty for none), who bears a cross-currency
+// payment's FX result (empty reads as the operator's fx_result account), a
+// closed cycle's FX results per bearer (JSON, like its totals), and an index
+// for reloading the rates posted since a time.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -226,17 +231,32 @@ INSERT INTO postings_v2 (payment_id, seq, leg, cycle_id, kind, currency, debit, 
 DROP TABLE postings;
 ALTER TABLE postings_v2 RENAME TO postings;
 CREATE INDEX postings_cycle ON postings (cycle_id)
+`}, {Version: 3, Name: "exposure and FX results", SQL: `
+ALTER TABLE participants ADD COLUMN net_debit_cap_total_minor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE participants ADD COLUMN net_debit_cap_total_currency TEXT NOT NULL DEFAULT '';
+ALTER TABLE payments ADD COLUMN fx_result_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE cycles ADD COLUMN fx_results TEXT NOT NULL DEFAULT '';
+CREATE INDEX rates_posted ON rates (posted_at)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own
 // transaction. Several processes may call it at once: PostgreSQL serialises
 // them with an advisory lock, SQLite with its write lock.
 func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
+	if applied, err = s.migrate(ctx, migrations); err != nil {
+		return applied, err
+	}
+	return applied, s.ensureOpenCycle(ctx)
+}
+
+// migrate applies ms (a prefix of migrations; tests stop early to upgrade
+// an old schema).
+func (s *Store) migrate(ctx context.Context, ms []migration) (applied []string, err error) {
 	create := `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at {ts} NOT NULL)`
 	if _, err := s.db.ExecContext(ctx, s.dialectSQL(create)); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
-	for _, m := range migrations {
+	for _, m := range ms {
 		done := false
 		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			if s.postgres {
@@ -268,7 +288,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 			applied = append(applied, fmt.Sprintf("%d %s", m.Version, m.Name))
 		}
 	}
-	return applied, s.ensureOpenCycle(ctx)
+	return applied, nil
 }
 
 // SchemaVersion is the newest applied migration, 0 for an empty database.

@@ -22,6 +22,8 @@ type participantRow struct {
 	Jurisdiction  string    `bun:"jurisdiction"`
 	Status        string    `bun:"status"`
 	CreatedAt     time.Time `bun:"created_at"`
+	CapTotalMinor int64     `bun:"net_debit_cap_total_minor"`
+	CapTotalCcy   string    `bun:"net_debit_cap_total_currency"` // '' is no multi-currency cap
 }
 
 type participantCurrencyRow struct {
@@ -35,6 +37,7 @@ func (r participantRow) domain(cs []participantCurrencyRow) clearing.Participant
 	p := clearing.Participant{
 		ID: r.ID, Kind: clearing.ParticipantKind(r.Kind), BIC: r.BIC, Name: r.Name, Country: r.Country,
 		Jurisdiction: r.Jurisdiction, Status: clearing.Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
+		NetDebitCapTotal: clearing.TotalCap{Currency: r.CapTotalCcy, Minor: r.CapTotalMinor},
 	}
 	for _, c := range cs {
 		if c.ParticipantID == r.ID {
@@ -92,6 +95,7 @@ type paymentRow struct {
 	FXProviderID         string       `bun:"fx_provider_id"`
 	QuoteID              string       `bun:"quote_id"`
 	FXRate               string       `bun:"fx_rate"`
+	FXResultOwner        string       `bun:"fx_result_owner"`
 }
 
 func toPaymentRow(p clearing.Payment) paymentRow {
@@ -104,6 +108,7 @@ func toPaymentRow(p clearing.Payment) paymentRow {
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		SellCurrency: p.SellCurrency, SellMinor: p.SellMinor, FeeMinor: p.FeeMinor, SpreadMinor: p.SpreadMinor,
 		ConvertedMinor: p.ConvertedMinor, FXProviderID: p.FXProviderID, QuoteID: p.QuoteID, FXRate: p.Rate,
+		FXResultOwner: p.FXResultOwner,
 	}
 }
 
@@ -116,6 +121,7 @@ func (r paymentRow) domain() clearing.Payment {
 		HoldCycleID: r.HoldCycleID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		SellCurrency: r.SellCurrency, SellMinor: r.SellMinor, FeeMinor: r.FeeMinor, SpreadMinor: r.SpreadMinor,
 		ConvertedMinor: r.ConvertedMinor, FXProviderID: r.FXProviderID, QuoteID: r.QuoteID, Rate: r.FXRate,
+		FXResultOwner: r.FXResultOwner,
 	}
 	if !r.ReleaseAt.IsZero() {
 		p.ReleaseAt = r.ReleaseAt.Time.UTC()
@@ -177,7 +183,8 @@ type cycleRow struct {
 	ClosedAt      bun.NullTime `bun:"closed_at"`
 	SettledAt     bun.NullTime `bun:"settled_at"`
 	ClosedBy      string       `bun:"closed_by"`
-	Totals        string       `bun:"totals"` // JSON of []clearing.CurrencyTotals once closed
+	Totals        string       `bun:"totals"`     // JSON of []clearing.CurrencyTotals once closed
+	FXResults     string       `bun:"fx_results"` // JSON of []clearing.FXResult once closed ('' before migration 3 or without any)
 }
 
 type netPositionRow struct {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -148,6 +149,7 @@ type holding struct {
 	by           clearing.Actor
 	now          time.Time
 	made         []quoteRow
+	mids         clearing.MidRates // mid rates for multi-currency caps, looked up once per batch
 }
 
 // one checks and books one hold: same-currency (clearing.Hold), or
@@ -180,7 +182,7 @@ func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
 		if !ok {
 			return clearing.Transition{}, clearing.UnknownQuote(r.QuoteID)
 		}
-		t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.by, h.now, h.s.releaseAfter)
+		t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.s.fx.ResultChargedTo, h.by, h.now, h.s.releaseAfter)
 		if err == nil && q.PaymentID != "" {
 			err = quoteUsed(q.ID)
 		}
@@ -197,7 +199,7 @@ func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
 		if err != nil {
 			return clearing.Transition{}, err
 		}
-		if t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.by, h.now, h.s.releaseAfter); err != nil {
+		if t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.s.fx.ResultChargedTo, h.by, h.now, h.s.releaseAfter); err != nil {
 			return clearing.Transition{}, err
 		}
 		q.PaymentID = r.UETR
@@ -215,6 +217,9 @@ func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
 	if err := clearing.CheckNetDebitCap(buyer.ID, settles, h.ledger[k].net(), r.Amount.Minor); err != nil {
 		return clearing.Transition{}, err
 	}
+	if err := h.checkTotalCap(buyer, r.Amount, t.Postings); err != nil {
+		return clearing.Transition{}, err
+	}
 	if claim != nil {
 		if err := claim(); err != nil {
 			return clearing.Transition{}, err
@@ -222,6 +227,37 @@ func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
 	}
 	h.ledger.apply(t.Postings)
 	return t, nil
+}
+
+// checkTotalCap checks the buyer's bank's multi-currency net debit cap, if
+// it has one: its positions in every currency (the batch's earlier holds
+// included) are converted into the cap's currency at the book's mid rates
+// without and with the hold's postings. The bank's row is locked, so racing
+// holds queue here as they do for the per-currency caps.
+func (h *holding) checkTotalCap(bank clearing.Participant, amount fx.Amount, postings []clearing.Posting) error {
+	if !bank.NetDebitCapTotal.Set() {
+		return nil
+	}
+	before := map[string]int64{}
+	for k, f := range h.ledger {
+		if k.owner == bank.ID {
+			before[k.currency] = f.net()
+		}
+	}
+	after := maps.Clone(before)
+	for _, p := range postings {
+		if p.Debit == bank.ID {
+			after[p.Currency] -= p.AmountMinor
+		}
+		if p.Credit == bank.ID {
+			after[p.Currency] += p.AmountMinor
+		}
+	}
+	if h.mids == nil {
+		h.mids = h.s.midRates(h.now)
+	}
+	ccy := bank.NetDebitCapTotal.Currency
+	return clearing.CheckNetDebitCapTotal(bank, amount, clearing.NewExposure(bank.ID, ccy, before, h.mids), clearing.NewExposure(bank.ID, ccy, after, h.mids))
 }
 
 // Act runs one action on one payment.

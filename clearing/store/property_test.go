@@ -19,7 +19,9 @@ import (
 // spread), partial releases, releases, disputes, resolutions, refunds (of
 // cross-currency payments at fresh rates the provider keeps moving),
 // auto-releases and cycle closes across random banks and currencies (0, 2
-// and 3 minor units), then checks the books after every close.
+// and 3 minor units), then checks the books after every close. Seed 1
+// books the FX result of refunds to the operator, seed 2 charges it to the
+// merchant's bank.
 func TestRandomHistoriesBalance(t *testing.T) {
 	for _, engine := range storetest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -34,8 +36,12 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	c := newClock()
 	book := &fx.Book{}
+	charge := clearing.ChargeOperator
+	if seed%2 == 0 {
+		charge = clearing.ChargeMerchant
+	}
 	s := storetest.Open(t, engine, store.Options{Now: c.now, ReleaseAfter: 72 * time.Hour,
-		FX: store.FXOptions{Book: book, Provider: "FFFFGB2L", FeeBps: 25, SpreadBps: 40}})
+		FX: store.FXOptions{Book: book, Provider: "FFFFGB2L", FeeBps: 25, SpreadBps: 40, ResultChargedTo: charge}})
 	currencies := []string{"EUR", "JPY", "BHD", "USD"}
 	settles := make([]clearing.SettlementCurrency, len(currencies))
 	for i, ccy := range currencies {
@@ -159,6 +165,18 @@ func randomHistory(t *testing.T, engine string, seed uint64) {
 	if fxPayments < len(live)/6 || fxRefunded == 0 {
 		t.Fatalf("too few cross-currency payments: %d of %d, %d refunded", fxPayments, len(live), fxRefunded)
 	}
+	// Every cross-currency payment records the configured bearer.
+	var bearers []string
+	if err := s.DB().NewRaw("SELECT DISTINCT CASE WHEN fx_result_owner = merchant_bank_id THEN 'merchant' ELSE fx_result_owner END FROM payments WHERE sell_currency <> ''").Scan(ctx, &bearers); err != nil {
+		t.Fatal(err)
+	}
+	want := clearing.FXResultAccount
+	if charge == clearing.ChargeMerchant {
+		want = "merchant"
+	}
+	if len(bearers) != 1 || bearers[0] != want {
+		t.Fatalf("FX result bearers %v, want %s", bearers, want)
+	}
 }
 
 func closeAndCheck(t *testing.T, s *store.Store) {
@@ -182,6 +200,37 @@ func closeAndCheck(t *testing.T, s *store.Store) {
 	chk, err := s.CheckLedger(ctx)
 	if err != nil || !chk.OK {
 		t.Fatalf("after cycle %d: %+v %v", cyc.ID, chk, err)
+	}
+	// The cycle's FX results are the FX result legs of its refunds, each
+	// borne by the account its payment recorded at hold time.
+	var legs []struct {
+		Bearer   string `bun:"bearer"`
+		Currency string `bun:"currency"`
+		Kind     string `bun:"kind"`
+		Minor    int64  `bun:"minor"`
+	}
+	if err := s.DB().NewRaw("SELECT p.fx_result_owner AS bearer, po.currency, po.kind, po.amount_minor AS minor FROM postings po JOIN payments p ON p.id = po.payment_id WHERE po.cycle_id = ? AND po.kind IN (?, ?)",
+		cyc.ID, clearing.PostFXResult, clearing.PostFXResultGain).Scan(ctx, &legs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, l := range legs {
+		if l.Kind == string(clearing.PostFXResult) {
+			want[l.Bearer+" "+l.Currency] -= l.Minor
+		} else {
+			want[l.Bearer+" "+l.Currency] += l.Minor
+		}
+	}
+	reloaded, err := s.Cycle(ctx, cyc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range reloaded.Result.FXResults {
+		got[r.Bearer+" "+r.Currency] = r.NetMinor
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(cyc.Result.FXResults) != len(reloaded.Result.FXResults) {
+		t.Fatalf("cycle %d FX results %v (stored %v), the legs say %v", cyc.ID, cyc.Result.FXResults, got, want)
 	}
 	// the escrow balance equals what payments still hold, computed independently here
 	held := map[string]int64{}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -45,6 +46,9 @@ type Store struct {
 	releaseAfter time.Duration
 	clock        func() time.Time
 	fx           FXOptions
+
+	ratesMu     sync.Mutex // serialises rate loads, so that ratesLoaded only moves forward
+	ratesLoaded time.Time  // when the rates were last loaded into the book
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite

@@ -311,7 +311,8 @@ func openStore(ctx context.Context, cfg Config, create bool) (*store.Store, erro
 // it from the rates stored in the database, then from POST /v1/rates.
 func fxOptions(cfg Config) store.FXOptions {
 	return store.FXOptions{Book: &fx.Book{}, Provider: cfg.FXProvider, FeeBps: cfg.FXFeeBps, SpreadBps: cfg.FXSpreadBps,
-		MaxRateAge: cfg.FXMaxRateAge, QuoteTTL: cfg.FXQuoteTTL}
+		MaxRateAge: cfg.FXMaxRateAge, QuoteTTL: cfg.FXQuoteTTL, ResultChargedTo: clearing.FXResultCharge(cfg.FXResultChargedTo),
+		ReportingCurrency: cfg.ReportingCurrency}
 }
 
 // sqlitePath is the file behind a SQLite DSN ("sqlite:x.db", "file:x.db?…").

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/fx"
 )
 
 // Config is crossclear's configuration. Each key is read, lowest first,
@@ -32,6 +35,11 @@ type Config struct {
 	FXSpreadBps         int           // FX provider's spread, basis points of what the buyer pays
 	FXMaxRateAge        time.Duration // 0: a rate is good until its valid_until
 	FXQuoteTTL          time.Duration // how long a quote may be used
+	FXResultChargedTo   string        // "operator" or "merchant": who bears the FX result of cross-currency refunds
+	ReportingCurrency   string        // what exposure is converted into, and the currency of multi-currency caps
+	FXRatesReload       time.Duration // how often serve reloads the rates posted by any process; 0: never
+	FXECBURL            string        // ECB reference rates (file or URL) serve refreshes on a schedule; "" for none
+	FXECBRefresh        time.Duration // how often serve refreshes them
 }
 
 // configEnv names the file to read when --config is not given.
@@ -89,6 +97,28 @@ var settings = []setting{
 	{key: "fx_quote_ttl", def: "2m", meta: "DURATION", expect: `a positive Go duration like "2m"`,
 		usage: "how long a quote may be used for a payment",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.FXQuoteTTL, false) }},
+	{key: "fx_result_charged_to", def: "operator", meta: "WHO", expect: `"operator" or "merchant"`,
+		usage: "who bears the FX result of a cross-currency refund (locked minus fresh conversion): operator (the fx_result account) or merchant (the merchant's bank, in the buyer's currency)",
+		apply: func(c *Config, v string) bool {
+			c.FXResultChargedTo = v
+			return clearing.FXResultCharge(v).Valid()
+		}},
+	{key: "reporting_currency", def: "USD", meta: "CCY", expect: "an ISO 4217 currency code like USD or EUR",
+		usage: "currency exposure is converted into (at the rate book's mid rates), and of multi-currency net debit caps",
+		apply: func(c *Config, v string) bool {
+			c.ReportingCurrency = v
+			_, err := fx.LookupCurrency(v)
+			return err == nil
+		}},
+	{key: "fx_rates_reload_interval", def: "30s", meta: "DURATION", expect: `a Go duration like "30s", or "0" never to reload`,
+		usage: "how often serve reloads the FX rates posted to any process sharing the database; 0 never does",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.FXRatesReload, true) }},
+	{key: "fx_ecb_url", def: "", meta: "URL", expect: "an http(s) URL or a file path of the ECB's eurofxref-daily.xml, or empty",
+		usage: "ECB euro reference rates (eurofxref-daily.xml format, an http(s) URL or a file) that serve loads at start and then every fx_ecb_refresh_interval; empty: none",
+		apply: func(c *Config, v string) bool { c.FXECBURL = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "fx_ecb_refresh_interval", def: "1h", meta: "DURATION", expect: `a positive Go duration like "1h"`,
+		usage: "how often serve refreshes the ECB rates from fx_ecb_url",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.FXECBRefresh, false) }},
 	{key: "log_level", def: "info", meta: "LEVEL", expect: "one of debug, info, warn, error",
 		usage: "least severe log level written to stderr: debug, info, warn or error",
 		apply: func(c *Config, v string) bool {

@@ -43,7 +43,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Database: "crossclear.db", Listen: "127.0.0.1:8080", AutoReleaseAfter: 360 * time.Hour,
-		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute}
+		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute,
+		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -63,6 +64,11 @@ fx_fee_bps = 30
 fx_spread_bps = 50
 fx_max_rate_age = "15m"
 fx_quote_ttl = "90s"
+fx_result_charged_to = "merchant"
+reporting_currency = "EUR"
+fx_rates_reload_interval = "0"
+fx_ecb_url = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+fx_ecb_refresh_interval = "2h"
 `)
 	// The file over the defaults.
 	c, err := loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": file})
@@ -71,7 +77,8 @@ fx_quote_ttl = "90s"
 	}
 	want := Config{Database: "file.db", Listen: "127.0.0.1:1111", AutoReleaseAfter: 48 * time.Hour,
 		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn,
-		FXProvider: "KSTLGB2L", FXFeeBps: 30, FXSpreadBps: 50, FXMaxRateAge: 15 * time.Minute, FXQuoteTTL: 90 * time.Second}
+		FXProvider: "KSTLGB2L", FXFeeBps: 30, FXSpreadBps: 50, FXMaxRateAge: 15 * time.Minute, FXQuoteTTL: 90 * time.Second,
+		FXResultChargedTo: "merchant", ReportingCurrency: "EUR", FXRatesReload: 0, FXECBURL: "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml", FXECBRefresh: 2 * time.Hour}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)
 	}
@@ -138,6 +145,11 @@ func TestConfigErrors(t *testing.T) {
 		{name: "bad provider", file: "fx_provider = \"kestrel\"\n", want: []string{"invalid fx_provider", "BIC"}},
 		{name: "bps too large", file: "fx_fee_bps = 10000\n", want: []string{"fx_fee_bps", "0 to 9999"}},
 		{name: "negative bps", args: []string{"--fx-spread-bps", "-1"}, want: []string{"flag --fx-spread-bps", "fx_spread_bps"}},
+		{name: "FX result charged to nobody", file: "fx_result_charged_to = \"buyer\"\n", want: []string{`invalid fx_result_charged_to "buyer"`, `"operator" or "merchant"`}},
+		{name: "lower-case reporting currency", env: map[string]string{"CROSSCLEAR_REPORTING_CURRENCY": "usd"}, want: []string{"environment CROSSCLEAR_REPORTING_CURRENCY", "reporting_currency", "ISO 4217"}},
+		{name: "unknown reporting currency", args: []string{"--reporting-currency", "XYZ"}, want: []string{"flag --reporting-currency", "reporting_currency"}},
+		{name: "negative reload", file: "fx_rates_reload_interval = \"-30s\"\n", want: []string{"fx_rates_reload_interval", `"0" never to reload`}},
+		{name: "zero ECB refresh", file: "fx_ecb_refresh_interval = \"0\"\n", want: []string{"fx_ecb_refresh_interval", "positive"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
 )
 
 var cycleCloseCmd = &command{
@@ -51,12 +52,18 @@ var cycleShowCmd = &command{
 	summary: "print a settlement cycle (default: the open one)",
 	about: `
 Prints cycle ID: per currency the gross, the counts, every account's net
-position including the escrow, Σ nets and the netting efficiency. Without
-ID it prints the open cycle's running positions.`,
-	example: `  crossclear cycle show        # the open cycle, so far
+position including the escrow, Σ nets and the netting efficiency, and who
+bore the FX results of cross-currency refunds. Without ID (or with the open
+cycle's) it prints the open cycle's running positions and every
+participant's exposure: its positions converted into reporting_currency at
+the mid rates of the rates stored in the database (fx_provider's own first,
+else the ECB's), with the rate and path used, the total debit, the net and
+its multi-currency net debit cap.`,
+	example: `  crossclear cycle show        # the open cycle, so far, with the exposure
+  crossclear cycle show --reporting-currency EUR
   crossclear cycle show 12     # a closed cycle's netting`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-		cf := addConfigFlags(fs, "database", "log_level")
+		cf := addConfigFlags(fs, "database", "reporting_currency", "fx_provider", "fx_max_rate_age", "log_level")
 		return func(ctx context.Context, c *cli, args []string) error {
 			var id int64
 			switch len(args) {
@@ -91,7 +98,19 @@ ID it prints the open cycle's running positions.`,
 			if err != nil {
 				return err
 			}
-			printCycle(c.stdout, cy, participantNames(ctx, s))
+			names := participantNames(ctx, s)
+			printCycle(c.stdout, cy, names)
+			if cy.State != clearing.CycleOpen {
+				return nil
+			}
+			if _, err := s.LoadRates(ctx); err != nil {
+				return err
+			}
+			rep, err := s.Exposures(ctx, store.ParticipantFilter{})
+			if err != nil {
+				return err
+			}
+			printExposure(c.stdout, rep, names)
 			return nil
 		}
 	},

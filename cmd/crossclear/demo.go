@@ -128,8 +128,12 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	// time, followed by the close.
 	ra := cfg.AutoReleaseAfter
 	d.at(ra + 24*time.Hour)
+	// The demo's world has merchants whose banks settle only their own
+	// currency, so the operator bears the FX result of refunds.
+	cfg.FXResultChargedTo = string(clearing.ChargeOperator)
 	s, err := store.Open(ctx, o.database, store.Options{ReleaseAfter: ra, Now: d.now, FX: store.FXOptions{
-		Book: &fx.Book{}, Provider: demoFXProvider.bic, FeeBps: demoFeeBps, SpreadBps: demoSpreadBps, QuoteTTL: cfg.FXQuoteTTL}})
+		Book: &fx.Book{}, Provider: demoFXProvider.bic, FeeBps: demoFeeBps, SpreadBps: demoSpreadBps, QuoteTTL: cfg.FXQuoteTTL,
+		ResultChargedTo: clearing.ChargeOperator, ReportingCurrency: cfg.ReportingCurrency}})
 	if err != nil {
 		return err
 	}
@@ -223,6 +227,11 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		return fmt.Errorf("the ledger does not balance: %s", strings.Join(chk.Problems, "; "))
 	}
 	fmt.Fprintf(out, "\nLedger check: OK, the books balance in %d currencies (escrow = what payments still hold)\n", len(chk.Currencies))
+	exposure, err := s.Exposures(ctx, store.ParticipantFilter{})
+	if err != nil {
+		return err
+	}
+	printExposure(out, exposure, w.names)
 
 	closed, err := s.CloseCycle(ctx, demoOperator)
 	if err != nil {

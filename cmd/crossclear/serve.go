@@ -29,6 +29,12 @@ API on --listen together with the background workers:
                    once it is that old; the age is read from the database,
                    so restarts keep the rhythm and several serve processes
                    on one database close each cycle once
+  rate reload      every fx_rates_reload_interval, loads the FX rates posted
+                   to any serve process on the database into this one's
+                   rate book, so that all of them quote the same rates
+  ECB refresh      when fx_ecb_url is set, loads the ECB's reference rates
+                   from it at start and every fx_ecb_refresh_interval, and
+                   posts the new ones (once per ECB day) for every process
 
 Requests authenticate with 'Authorization: Bearer <secret>'; make the first
 operator key with 'crossclear apikey create --role operator'. SIGINT or
@@ -91,6 +97,15 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	fmt.Fprintf(c.stdout, "  health        %s/healthz  %s/readyz\n", base, base)
 	fmt.Fprintf(c.stdout, "  database      %s\n", engineName(s, cfg.Database))
 	fmt.Fprintf(c.stdout, "  auto-release  %s after the hold, checked every %s\n", cfg.AutoReleaseAfter, cfg.AutoReleaseInterval)
+	if cfg.FXRatesReload > 0 {
+		fmt.Fprintf(c.stdout, "  FX rates      reloaded from the database every %s", cfg.FXRatesReload)
+	} else {
+		fmt.Fprintf(c.stdout, "  FX rates      never reloaded from the database (fx_rates_reload_interval = 0)")
+	}
+	if cfg.FXECBURL != "" {
+		fmt.Fprintf(c.stdout, "; ECB reference rates from %s every %s", cfg.FXECBURL, cfg.FXECBRefresh)
+	}
+	fmt.Fprintf(c.stdout, "; FX result charged to the %s; exposure in %s\n", cfg.FXResultChargedTo, cfg.ReportingCurrency)
 	if cfg.CyclePeriod > 0 {
 		fmt.Fprintf(c.stdout, "  cycles        closed every %s (by age of the open cycle)\n", cfg.CyclePeriod)
 	} else {
@@ -110,6 +125,16 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if cfg.CyclePeriod > 0 {
 		wg.Go(func() {
 			(&worker.CycleScheduler{Store: s, Period: cfg.CyclePeriod, Now: now, Logger: log}).Run(workCtx)
+		})
+	}
+	if cfg.FXRatesReload > 0 {
+		wg.Go(func() {
+			(&worker.RateReloader{Store: s, Interval: cfg.FXRatesReload, Logger: log}).Run(workCtx)
+		})
+	}
+	if cfg.FXECBURL != "" {
+		wg.Go(func() {
+			(&worker.ECBRefresh{Store: s, Source: cfg.FXECBURL, Interval: cfg.FXECBRefresh, Logger: log}).Run(workCtx)
 		})
 	}
 

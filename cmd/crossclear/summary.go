@@ -43,6 +43,84 @@ func printCycle(w io.Writer, c clearing.Cycle, names map[string]string) {
 		}
 		printCurrency(w, c.State == clearing.CycleOpen, t, ps, names)
 	}
+	printFXResults(w, c.Result.FXResults, names)
+}
+
+// printFXResults shows who bore the FX results of the cycle's
+// cross-currency refunds: the operator's fx_result account, or merchants'
+// banks when fx_result_charged_to = merchant. They are part of the nets
+// above; this says which part.
+func printFXResults(w io.Writer, rs []clearing.FXResult, names map[string]string) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFX results of cross-currency refunds (locked share minus fresh conversion back; part of the nets above)")
+	for _, r := range rs {
+		label := r.Bearer
+		if n := names[r.Bearer]; n != "" {
+			label = fmt.Sprintf("%-9s %s", r.Bearer, n)
+		}
+		fmt.Fprintf(w, "     %s  %-40s  made up %s · kept %s · net %s (%d legs)\n", r.Currency, truncate(label, 40),
+			money(r.Currency, r.PaidMinor), money(r.Currency, r.ReceivedMinor), signed(r.Currency, r.NetMinor), r.Legs)
+	}
+}
+
+// printExposure shows each participant's open-cycle exposure in the
+// reporting currency: its positions converted at the book's mid rates, the
+// rate and path used, the total debit, the net and the multi-currency cap.
+// Participants without positions or a cap are left out.
+func printExposure(w io.Writer, rep store.ExposureReport, names map[string]string) {
+	ccy := rep.Currency
+	fmt.Fprintf(w, "\nExposure in %s (cycle %d, at the rate book's mid rates as of %s; each position converted and rounded once, a debit\n", ccy, rep.CycleID, stamp(rep.At))
+	fmt.Fprintln(w, "away from zero and a credit toward zero; credits in one currency do not offset debits in another in the total debit)")
+	var wn, wr, wc int // column widths, over every line
+	for _, e := range rep.Participants {
+		for _, l := range e.Lines {
+			wn = max(wn, len(signed(l.Currency, l.NetMinor)+" "+l.Currency))
+			if l.Converted && l.NetMinor != 0 {
+				wr, wc = max(wr, len(l.Rate.String())), max(wc, len(signed(ccy, l.ConvertedMinor)+" "+ccy))
+			}
+		}
+	}
+	shown := 0
+	for _, e := range rep.Participants {
+		if len(e.Lines) == 0 && !e.Cap.Set() {
+			continue
+		}
+		shown++
+		label := e.Participant
+		if n := names[e.Participant]; n != "" {
+			label = fmt.Sprintf("%-9s %s", e.Participant, n)
+		}
+		total := func(minor int64, known bool) string {
+			if !known {
+				return "unknown (a position has no usable rate)"
+			}
+			return money(ccy, minor) + " " + ccy
+		}
+		line := fmt.Sprintf("  %s: total debit %s · net %s", label, total(e.DebitMinor, e.DebitKnown), total(e.NetMinor, e.NetKnown))
+		if e.Cap.Set() {
+			line += fmt.Sprintf(" · multi-currency cap %s %s", money(e.Cap.Currency, e.Cap.Minor), e.Cap.Currency)
+			if h, ok := e.Headroom(); ok {
+				line += fmt.Sprintf(", headroom %s %s", money(ccy, h), ccy)
+			}
+		}
+		fmt.Fprintln(w, line)
+		for _, l := range e.Lines {
+			net := signed(l.Currency, l.NetMinor) + " " + l.Currency
+			switch {
+			case !l.Converted:
+				fmt.Fprintf(w, "     %*s  not converted: %s\n", wn, net, l.Missing)
+			case l.NetMinor == 0:
+				fmt.Fprintf(w, "     %*s\n", wn, net)
+			default:
+				fmt.Fprintf(w, "     %*s × %-*s = %*s  via %s\n", wn, net, wr, l.Rate.String(), wc, signed(ccy, l.ConvertedMinor)+" "+ccy, strings.Join(l.Path, " + "))
+			}
+		}
+	}
+	if shown == 0 {
+		fmt.Fprintln(w, "  No participant has a position or a multi-currency cap.")
+	}
 }
 
 func printCurrency(w io.Writer, open bool, t clearing.CurrencyTotals, ps []clearing.NetPosition, names map[string]string) {

@@ -1,0 +1,15 @@
+package store
+
+import "context"
+
+// MigrateTo applies the migrations up to version only, for tests that
+// upgrade an old schema.
+func (s *Store) MigrateTo(ctx context.Context, version int64) ([]string, error) {
+	var ms []migration
+	for _, m := range migrations {
+		if m.Version <= version {
+			ms = append(ms, m)
+		}
+	}
+	return s.migrate(ctx, ms)
+}
