@@ -39,7 +39,8 @@ type command struct {
 }
 
 // commands is the list `crossclear help` prints, in that order.
-var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, apikeyCreateCmd, versionCmd}
+var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd,
+	ratesLoadECBCmd, ratesListCmd, quoteCmd, apikeyCreateCmd, versionCmd}
 
 // operatorCLI is who the command line acts as: whoever can run it can read
 // the database, so it is the operator.
@@ -342,4 +343,28 @@ func noArgs(cmd string, args []string) error {
 		return usagef(cmd, "unexpected argument %q", args[0])
 	}
 	return nil
+}
+
+// fieldError rewrites an error of the store that names a request field
+// (bank_id, sell_amount) to name what the operator typed instead: flags
+// maps each field to its flag ("--bank"), or to "" to drop the field (a
+// positional argument). Invalid input is a usage error (exit code 2); a
+// refusal, a missing record or anything else stays an error (exit code 1).
+func fieldError(cmd string, err error, flags map[string]string) error {
+	ce, ok := clearing.AsError(err)
+	if !ok {
+		return err
+	}
+	msg := ce.Msg
+	if name, known := flags[ce.Field]; known {
+		if name != "" {
+			msg = name + ": " + msg
+		}
+	} else if ce.Field != "" {
+		msg = ce.Field + ": " + msg
+	}
+	if ce.Kind == clearing.Invalid {
+		return usagef(cmd, "%s", msg)
+	}
+	return errors.New(msg)
 }

@@ -1,6 +1,6 @@
 // Command crossclear runs the crossclear clearing service: the HTTP API
 // with its background workers (serve), a demonstration (demo), and the
-// operator's tools (migrate, cycle, ledger, apikey). Run `crossclear help`.
+// operator's tools (migrate, cycle, ledger, payment, rates, quote, apikey). Run `crossclear help`.
 package main
 
 import (
