@@ -1,5 +1,8 @@
-// Package messages will speak ISO 20022 on the wire: decode inbound
-// pacs.008/pain.001 files, encode pacs.002/pacs.009/camt.053/camt.054/pacs.004,
-// and sign what leaves. Nothing lives here yet; the clearing core is reached
-// over its JSON API until it does.
+// Package messages speaks ISO 20022 on the wire. messages/iso splits
+// inbound files (a bare Document, or an AppHdr and a Document in any
+// envelope), decodes pacs.008.001.08/.09 and pain.001.001.10 with
+// moov-io/iso20022 while reading every amount from the text itself,
+// validates them against crossclear's rules, and encodes what crossclear
+// sends back (pacs.002.001.10 with a head.001.001.02 header) with its own
+// types. messages/signing signs what leaves.
 package messages

@@ -22,6 +22,10 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// For an uploaded ISO 20022 file: the line of the file and the ISO
+	// reason code (FF01, DU01…); Field is then the element.
+	Line   int    `json:"line,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // apiError is an error that already knows its HTTP status: the errors this

@@ -14,6 +14,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/messages/iso/isotest"
 )
 
 type openAPIDoc struct {
@@ -178,6 +179,17 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check(e.must(http.StatusOK, "", "GET", "/healthz", nil), "Health")
 	check(e.must(http.StatusOK, "", "GET", "/readyz", nil), "Ready")
 	check(e.must(http.StatusUnprocessableEntity, e.bankSG, "POST", "/v1/payments", map[string]any{"merchant_id": mer, "amount": "1", "currency": "XXX1"}), "Error")
+	upload := isotest.Pacs008{MsgID: "SCHEMA-1", Txs: []isotest.Tx{{UETR: isotest.UETR(900)}, {UETR: isotest.UETR(901), CdtrAgt: "BNPAFRPP"}}}.Bytes()
+	check(e.must(http.StatusCreated, e.bankSG, "POST", "/v1/files", upload, xmlType), "FileUpload")
+	check(e.must(http.StatusOK, e.bankSG, "POST", "/v1/files", upload, xmlType), "FileUpload")
+	check(e.must(http.StatusCreated, e.bankSG, "POST", "/v1/files", isotest.Pacs008{MsgID: "SCHEMA-2", CtrlSum: "1", Txs: []isotest.Tx{{}}}.Bytes(), xmlType), "FileUpload")
+	check(e.must(http.StatusBadRequest, e.bankSG, "POST", "/v1/files", "<Document>", xmlType), "Error")
+	files := e.must(http.StatusOK, e.bankSG, "GET", "/v1/files", nil)
+	check(files, "MailboxFileList")
+	var fl struct{ Files []struct{ ID string } }
+	files.into(t, &fl)
+	check(e.must(http.StatusOK, e.bankSG, "POST", "/v1/files/"+fl.Files[0].ID+"/ack", nil), "MailboxFile")
+	check(e.must(http.StatusOK, e.bankSG, "GET", "/v1/files", nil), "MailboxFileList")
 
 	served := e.must(http.StatusOK, "", "GET", "/openapi.json", nil)
 	onDisk, _ := os.ReadFile("openapi.json")

@@ -18,9 +18,11 @@ import (
 
 // Config tunes the HTTP server.
 type Config struct {
-	BodyLimit int          // bytes; default 1 MiB
-	Version   string       // reported by /healthz
-	Logger    *slog.Logger // nil discards
+	BodyLimit   int          // bytes; default 1 MiB
+	FileLimit   int          // bytes of an uploaded ISO 20022 file; default 32 MiB
+	OperatorBIC string       // crossclear's BIC in the files it writes; default inbound.DefaultOperatorBIC
+	Version     string       // reported by /healthz
+	Logger      *slog.Logger // nil discards
 }
 
 // DefaultBodyLimit bounds a request body: a batch of a few thousand holds.
@@ -47,6 +49,9 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
+	if cfg.FileLimit <= 0 {
+		cfg.FileLimit = DefaultFileLimit
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -54,7 +59,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	h := &handlers{st: s, cfg: cfg, log: log}
 	app := fiber.New(fiber.Config{
 		AppName:               "crossclear",
-		BodyLimit:             cfg.BodyLimit,
+		BodyLimit:             max(cfg.BodyLimit, cfg.FileLimit), // limitBody keeps the JSON routes to BodyLimit
 		DisableStartupMessage: true,
 		// Errors raised before any middleware runs (a body over the limit,
 		// oversized headers) still get the JSON error body.
@@ -63,6 +68,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	app.Use(requestid.New())
 	app.Use(observe(log))
 	app.Use(recover.New())
+	app.Use(limitBody(cfg))
 
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
@@ -113,6 +119,11 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/positions", notMerchants, h.listPositions)
 	v1.Get("/exposure", notMerchants, h.exposure)
 	v1.Get("/ledger/check", allow(operator), h.checkLedger)
+
+	v1.Post("/files", allow(bank), h.uploadFile)
+	v1.Get("/files", allow(operator, bank), h.listFiles)
+	v1.Get("/files/:id", allow(operator, bank), h.getFile)
+	v1.Post("/files/:id/ack", allow(bank), h.ackFile)
 
 	v1.Post("/api-keys", allow(operator), h.createAPIKey)
 	v1.Get("/api-keys", everyone, h.listAPIKeys)

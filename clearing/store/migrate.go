@@ -11,8 +11,8 @@ import (
 )
 
 // migration is one frozen schema step. SQL is shared by both engines; the
-// few words that differ are written {ts} (timestamp with time zone) and
-// {serial} (an auto-incrementing primary key).
+// few words that differ are written {ts} (timestamp with time zone),
+// {serial} (an auto-incrementing primary key) and {blob} (bytes).
 type migration struct {
 	Version int64
 	Name    string
@@ -29,7 +29,10 @@ type migration struct {
 // cap (its amount and currency, empty for none), who bears a cross-currency
 // payment's FX result (empty reads as the operator's fx_result account), a
 // closed cycle's FX results per bearer (JSON, like its totals), and an index
-// for reloading the rates posted since a time.
+// for reloading the rates posted since a time. Migration 4 (ISO 20022
+// files) keeps each file a bank uploads, unique per (sender, MsgId), with
+// the answer it got, and each bank's mailbox of outbound files: immutable
+// bytes with their SHA-256, acknowledged_at the only column that changes.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -237,6 +240,34 @@ ALTER TABLE participants ADD COLUMN net_debit_cap_total_currency TEXT NOT NULL D
 ALTER TABLE payments ADD COLUMN fx_result_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE cycles ADD COLUMN fx_results TEXT NOT NULL DEFAULT '';
 CREATE INDEX rates_posted ON rates (posted_at)
+`}, {Version: 4, Name: "ISO 20022 files and mailboxes", SQL: `
+CREATE TABLE inbound_files (
+	id          TEXT PRIMARY KEY,
+	sender      TEXT NOT NULL REFERENCES participants (id),
+	msg_id      TEXT NOT NULL,
+	message     TEXT NOT NULL,
+	sha256      TEXT NOT NULL,
+	size        BIGINT NOT NULL,
+	status      TEXT NOT NULL,
+	accepted    INTEGER NOT NULL,
+	rejected    INTEGER NOT NULL,
+	reply_id    TEXT NOT NULL,
+	result      TEXT NOT NULL,
+	received_at {ts} NOT NULL
+);
+CREATE UNIQUE INDEX inbound_files_msg ON inbound_files (sender, msg_id);
+CREATE TABLE mailbox_files (
+	id              TEXT PRIMARY KEY,
+	bank_id         TEXT NOT NULL REFERENCES participants (id),
+	kind            TEXT NOT NULL,
+	in_reply_to     TEXT NOT NULL,
+	content         {blob} NOT NULL,
+	size            BIGINT NOT NULL,
+	sha256          TEXT NOT NULL,
+	created_at      {ts} NOT NULL,
+	acknowledged_at {ts}
+);
+CREATE INDEX mailbox_files_bank ON mailbox_files (bank_id, created_at)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own
@@ -299,11 +330,11 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 }
 
 func (s *Store) dialectSQL(q string) string {
-	ts, serial := "TIMESTAMP", "INTEGER PRIMARY KEY AUTOINCREMENT"
+	ts, serial, blob := "TIMESTAMP", "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"
 	if s.postgres {
-		ts, serial = "TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+		ts, serial, blob = "TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BYTEA"
 	}
-	return strings.NewReplacer("{ts}", ts, "{serial}", serial).Replace(q)
+	return strings.NewReplacer("{ts}", ts, "{serial}", serial, "{blob}", blob).Replace(q)
 }
 
 func firstLine(s string) string {

@@ -40,7 +40,7 @@ func TestMigration3UpgradesAVersion2Database(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			applied, err := s.Migrate(ctx)
+			applied, err := s.MigrateTo(ctx, 3)
 			if err != nil || len(applied) != 1 || applied[0] != "3 exposure and FX results" {
 				t.Fatalf("upgrade: %v %v", applied, err)
 			}

@@ -52,7 +52,24 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 	}
 	var results []Result
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		results = make([]Result, len(reqs))
+		var err error
+		results, err = s.holdBatchTx(ctx, tx, reqs, by)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// holdBatchTx is HoldBatch inside the caller's transaction: every request
+// has its UETR.
+func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, by clearing.Actor) ([]Result, error) {
+	results := make([]Result, len(reqs))
+	if len(reqs) == 0 {
+		return results, nil
+	}
+	err := func() error {
 		now := s.now()
 		cycleID, err := s.openCycleID(ctx, tx)
 		if err != nil {
@@ -128,7 +145,7 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 			}
 		}
 		return s.book(ctx, tx, cycleID, now, accepted)
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -355,11 +355,11 @@ func TestMigrateTwice(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dsn := storetest.DSN(t, engine)
 			out := mustRun(t, map[string]string{"CROSSCLEAR_DATABASE": dsn}, "migrate")
-			if !strings.Contains(out, "applied migration 1") || !strings.Contains(out, "applied migration 3") || !strings.Contains(out, "schema version 3") {
+			if !strings.Contains(out, "applied migration 1") || !strings.Contains(out, "applied migration 4") || !strings.Contains(out, "schema version 4") {
 				t.Fatalf("first migrate:\n%s", out)
 			}
 			out = mustRun(t, nil, "migrate", "--database", dsn)
-			if !strings.Contains(out, "up to date (schema version 3)") || strings.Contains(out, "applied") {
+			if !strings.Contains(out, "up to date (schema version 4)") || strings.Contains(out, "applied") {
 				t.Fatalf("second migrate:\n%s", out)
 			}
 			s := openTestStore(t, dsn)

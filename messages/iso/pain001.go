@@ -1,0 +1,160 @@
+package iso
+
+import (
+	"encoding/xml"
+
+	"github.com/moov-io/iso20022/pkg/pain_v10"
+)
+
+// pain.001.001.10 (CstmrCdtTrfInitn): GrpHdr, then PmtInf+ each holding
+// CdtTrfTxInf+. The debtor, its account and its agent (the bank that
+// uploads the file) are on the PmtInf; every transaction gets them.
+
+func decodePain001v10(doc []byte) (*Message, error) {
+	parts, rootLine, err := cut(doc, "CstmrCdtTrfInitn", func(p []string) bool {
+		return (len(p) == 1 && (p[0] == "GrpHdr" || p[0] == "PmtInf")) || (len(p) == 2 && p[0] == "PmtInf" && p[1] == "CdtTrfTxInf")
+	})
+	if err != nil {
+		return nil, err
+	}
+	var grp *part
+	m := &Message{}
+	type block struct {
+		x   pain_v10.PaymentInstruction34
+		err error
+	}
+	blocks := map[*part]*block{}
+	pmtIdx := map[*part]int{}
+	for _, p := range parts {
+		switch {
+		case p.name == "GrpHdr":
+			if grp != nil {
+				return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", p.line, "a second GrpHdr")
+			}
+			grp = p
+			var g pain_v10.GroupHeader95
+			if err := xml.Unmarshal(p.xml, &g); err != nil {
+				return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", p.line, "the group header does not decode as %s: %v", Pain001v10, err)
+			}
+			m.MsgID, m.CreDtTm, m.NbOfTxs, m.CtrlSum = p.text("MsgId"), p.text("CreDtTm"), p.text("NbOfTxs"), p.text("CtrlSum")
+			m.InitiatingParty = partyPain(&g.InitgPty)
+			m.lines = prefixLines("GrpHdr", p)
+		case p.name == "PmtInf":
+			b := &block{}
+			b.err = xml.Unmarshal(p.xml, &b.x)
+			blocks[p] = b
+			pmtIdx[p] = len(m.PaymentInfos)
+			pi := PaymentInfo{ID: p.text("PmtInfId"), NbOfTxs: p.text("NbOfTxs"), CtrlSum: p.text("CtrlSum"), First: len(m.Transactions), Line: p.line, lines: p.lines()}
+			m.PaymentInfos = append(m.PaymentInfos, pi)
+		default: // a transaction of the last PmtInf
+			pi := &m.PaymentInfos[pmtIdx[p.parent]]
+			b := blocks[p.parent]
+			i := len(m.Transactions)
+			t := Transaction{Index: i, Line: p.line, PaymentInfoID: pi.ID, prefix: indexed("PmtInf", pmtIdx[p.parent]) + "/" + indexed("CdtTrfTxInf", pi.Count), lines: p.lines()}
+			pi.Count++
+			t.Amount, _ = amountAt(p, "Amt/InstdAmt")
+			if _, eqvt := p.get("Amt/EqvtAmt"); eqvt {
+				t.Amount = Amount{}
+				t.lines["Amt/InstdAmt"] = p.elems["Amt/EqvtAmt"].line
+			}
+			t.ExchangeRate = p.text("XchgRateInf/XchgRate")
+			t.SettlementDate = p.parent.text("ReqdExctnDt/Dt")
+			if t.SettlementDate == "" {
+				t.SettlementDate = p.parent.text("ReqdExctnDt/DtTm")
+			}
+			var x pain_v10.CreditTransferTransaction40
+			switch err := xml.Unmarshal(p.xml, &x); {
+			case b.err != nil:
+				decodeProblem(&t, Pain001v10, b.err)
+			case err != nil:
+				decodeProblem(&t, Pain001v10, err)
+			default:
+				t.InstrID, t.EndToEndID, t.UETR = sp(x.PmtId.InstrId), string(x.PmtId.EndToEndId), sp(x.PmtId.UETR)
+				t.ChargeBearer = sp(x.ChrgBr)
+				if t.ChargeBearer == "" {
+					t.ChargeBearer = sp(b.x.ChrgBr)
+				}
+				t.DebtorAgent = agentPain(&b.x.DbtrAgt)
+				t.Debtor = partyPain(&b.x.Dbtr)
+				t.DebtorAccount = accountPain(&b.x.DbtrAcct)
+				t.CreditorAgent, t.Creditor, t.CreditorAccount = agentPain(x.CdtrAgt), partyPain(x.Cdtr), accountPain(x.CdtrAcct)
+				if x.RmtInf != nil {
+					for _, u := range x.RmtInf.Ustrd {
+						t.Unstructured = append(t.Unstructured, string(u))
+					}
+				}
+				// The debtor agent is the uploading bank: it instructs.
+				t.InstructingAgent = t.DebtorAgent
+			}
+			// Lines of the PmtInf's elements serve the transaction's errors.
+			for k, e := range p.parent.elems {
+				if _, ok := t.lines["../"+k]; !ok {
+					t.lines["../"+k] = e.line
+				}
+			}
+			m.Transactions = append(m.Transactions, t)
+		}
+	}
+	if grp == nil {
+		return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", rootLine, "the message has no GrpHdr")
+	}
+	return m, nil
+}
+
+func agentPain(a *pain_v10.BranchAndFinancialInstitutionIdentification6) *Agent {
+	if a == nil {
+		return nil
+	}
+	f := a.FinInstnId
+	out := &Agent{BIC: sp(f.BICFI), LEI: sp(f.LEI), Name: sp(f.Nm)}
+	if c := f.ClrSysMmbId; c != nil {
+		out.MemberID = string(c.MmbId)
+		if c.ClrSysId != nil {
+			out.ClrSys = string(c.ClrSysId.Cd)
+			if out.ClrSys == "" {
+				out.ClrSys = string(c.ClrSysId.Prtry)
+			}
+		}
+	}
+	if *out == (Agent{}) {
+		return nil
+	}
+	return out
+}
+
+func partyPain(p *pain_v10.PartyIdentification135) *Party {
+	if p == nil {
+		return nil
+	}
+	out := &Party{Name: sp(p.Nm), Country: sp(p.CtryOfRes)}
+	if p.PstlAdr != nil && p.PstlAdr.Ctry != nil {
+		out.Country = sp(p.PstlAdr.Ctry)
+	}
+	if id := p.Id; id != nil {
+		switch o := id.OrgId; {
+		case sp(o.AnyBIC) != "":
+			out.ID = sp(o.AnyBIC)
+		case sp(o.LEI) != "":
+			out.ID = sp(o.LEI)
+		case len(o.Othr) > 0:
+			out.ID = string(o.Othr[0].Id)
+		case len(id.PrvtId.Othr) > 0:
+			out.ID = string(id.PrvtId.Othr[0].Id)
+		}
+	}
+	if *out == (Party{}) {
+		return nil
+	}
+	return out
+}
+
+func accountPain(a *pain_v10.CashAccount38) *Account {
+	if a == nil {
+		return nil
+	}
+	out := &Account{IBAN: string(a.Id.IBAN), Other: string(a.Id.Othr.Id), Currency: sp(a.Ccy)}
+	if *out == (Account{}) {
+		return nil
+	}
+	return out
+}
