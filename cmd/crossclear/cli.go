@@ -288,6 +288,16 @@ func wrap(text string, width int) []string {
 // openStore opens the configured database. Unless create is set, a SQLite
 // file must already exist (so that a typo does not create an empty one)
 // and the schema must be migrated.
+// openExisting loads the configuration and opens its existing, migrated
+// database: what every command that only works on data does.
+func (cf *configFlags) openExisting(ctx context.Context, c *cli) (*store.Store, error) {
+	cfg, err := cf.load(c.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, false)
+}
+
 func openStore(ctx context.Context, cfg Config, create bool) (*store.Store, error) {
 	if !create && !store.IsPostgres(cfg.Database) {
 		path := sqlitePath(cfg.Database)

@@ -26,11 +26,7 @@ closes the cycle at the same moment, exactly one close happens.`,
 			if err := noArgs("cycle close", args); err != nil {
 				return err
 			}
-			cfg, err := cf.load(c.getenv)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(ctx, cfg, false)
+			s, err := cf.openExisting(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -77,11 +73,7 @@ its multi-currency net debit cap.`,
 			default:
 				return usagef("cycle show", "expected at most one cycle ID, got %d arguments", len(args))
 			}
-			cfg, err := cf.load(c.getenv)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(ctx, cfg, false)
+			s, err := cf.openExisting(ctx, c)
 			if err != nil {
 				return err
 			}

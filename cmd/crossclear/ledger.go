@@ -23,11 +23,7 @@ problem is printed), so it can run from cron or a health check.`,
 			if err := noArgs("ledger check", args); err != nil {
 				return err
 			}
-			cfg, err := cf.load(c.getenv)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(ctx, cfg, false)
+			s, err := cf.openExisting(ctx, c)
 			if err != nil {
 				return err
 			}

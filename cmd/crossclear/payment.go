@@ -40,11 +40,7 @@ payment moved per account and currency (Σ = 0 in each currency).`,
 			case strings.TrimSpace(args[0]) == "":
 				return usagef("payment show", "the payment ID is empty")
 			}
-			cfg, err := cf.load(c.getenv)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(ctx, cfg, false)
+			s, err := cf.openExisting(ctx, c)
 			if err != nil {
 				return err
 			}

@@ -46,11 +46,7 @@ Prints how many rates (pairs) were stored and of which day.`,
 				return usagef("rates load-ecb", "the FILE or URL is empty")
 			}
 			source := args[0]
-			cfg, err := cf.load(c.getenv)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(ctx, cfg, false)
+			s, err := cf.openExisting(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -139,11 +135,7 @@ derived from these when quoting and are not listed.`,
 				}
 				pair = p
 			}
-			cfg, err := cf.load(c.getenv)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(ctx, cfg, false)
+			s, err := cf.openExisting(ctx, c)
 			if err != nil {
 				return err
 			}
