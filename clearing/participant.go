@@ -38,8 +38,11 @@ type Participant struct {
 	// debit position converted at the book's mid rate) a hold may take the
 	// participant to within one cycle. Checked next to the per-currency caps.
 	NetDebitCapTotal TotalCap
-	Status           Status
-	CreatedAt        time.Time
+	// RequireSignedFiles refuses the participant's uploads that carry no
+	// signature by one of its registered keys.
+	RequireSignedFiles bool
+	Status             Status
+	CreatedAt          time.Time
 }
 
 // TotalCap is a multi-currency net debit cap: Minor units of Currency.

@@ -1,9 +1,14 @@
 package api
 
 import (
+	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -11,6 +16,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/messages/inbound"
 	"github.com/crossclear/crossclear/messages/iso"
+	"github.com/crossclear/crossclear/messages/signing"
 )
 
 // ISO 20022 files: a bank uploads a pacs.008 or pain.001 as the raw body
@@ -27,6 +33,8 @@ var fileErrorStatus = map[string]int{
 	"malformed_file":      http.StatusBadRequest,
 	"unsupported_message": http.StatusUnprocessableEntity,
 	"duplicate_message":   http.StatusConflict,
+	"signature_required":  http.StatusUnprocessableEntity,
+	"bad_signature":       http.StatusBadRequest,
 }
 
 // limitBody keeps the JSON routes to BodyLimit while the application
@@ -44,16 +52,20 @@ func limitBody(cfg Config) fiber.Handler {
 	}
 }
 
+// HeaderSignature carries an upload's detached signature (the FILE.sig
+// JSON, base64) when the file is the raw body; a multipart upload sends it
+// as the "signature" part beside the "file" part.
+const HeaderSignature = "X-Crossclear-Signature"
+
 func (h *handlers) uploadFile(c *fiber.Ctx) error {
-	raw := c.Body()
-	if len(raw) == 0 {
-		return newError(http.StatusBadRequest, "required", "body", "send the ISO 20022 file as the request body")
+	raw, sig, err := uploadedFile(c)
+	if err != nil {
+		return err
 	}
-	raw = append([]byte(nil), raw...) // fasthttp reuses the buffer
 	a := actor(c)
 	lim := iso.DefaultLimits
 	lim.MaxBytes = int64(h.cfg.FileLimit)
-	res, err := inbound.Receive(c.UserContext(), h.st, a.Subject, raw, inbound.Config{OperatorBIC: h.cfg.OperatorBIC, Limits: lim}, a)
+	res, err := inbound.Receive(c.UserContext(), h.st, a.Subject, raw, inbound.Config{OperatorBIC: h.cfg.OperatorBIC, Limits: lim, Signature: sig}, a)
 	var fe *inbound.FileError
 	if errors.As(err, &fe) {
 		e := newError(fileErrorStatus[fe.Code], fe.Code, fe.Err.Element, "%s", fe.Err.Error())
@@ -63,6 +75,7 @@ func (h *handlers) uploadFile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	h.seal(c)
 	status := http.StatusCreated
 	if res.Replayed {
 		status = http.StatusOK
@@ -70,6 +83,64 @@ func (h *handlers) uploadFile(c *fiber.Ctx) error {
 	}
 	c.Location("/v1/files/" + res.Reply.ID)
 	return c.Status(status).JSON(res)
+}
+
+// uploadedFile reads the file and its optional signature from a raw body
+// (signature in HeaderSignature) or a multipart form ("file", "signature").
+func uploadedFile(c *fiber.Ctx) (raw, sig []byte, err error) {
+	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
+		form, err := c.MultipartForm()
+		if err != nil {
+			return nil, nil, newError(http.StatusBadRequest, "malformed_multipart", "body", "a multipart upload needs a \"file\" part: %v", err)
+		}
+		part := func(name string) ([]byte, error) {
+			fhs := form.File[name]
+			if len(fhs) == 0 {
+				if v := form.Value[name]; len(v) > 0 {
+					return []byte(v[0]), nil
+				}
+				return nil, nil
+			}
+			f, err := fhs[0].Open()
+			if err != nil {
+				return nil, fmt.Errorf("open multipart part %s: %w", name, err)
+			}
+			defer f.Close()
+			return io.ReadAll(f)
+		}
+		if raw, err = part("file"); err != nil {
+			return nil, nil, err
+		}
+		if sig, err = part("signature"); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		raw = append([]byte(nil), c.Body()...) // fasthttp reuses the buffer
+		if h := c.Get(HeaderSignature); h != "" {
+			if sig, err = base64.StdEncoding.DecodeString(h); err != nil {
+				return nil, nil, newError(http.StatusBadRequest, "bad_signature", HeaderSignature, "%s must be the base64 of the FILE.sig JSON: %v", HeaderSignature, err)
+			}
+		}
+	}
+	if len(raw) == 0 {
+		return nil, nil, newError(http.StatusBadRequest, "required", "body", "send the ISO 20022 file as the request body (or as the \"file\" part of a multipart form)")
+	}
+	return raw, sig, nil
+}
+
+// seal signs what the request just put into a mailbox, so that the answer
+// is usually downloadable at once; when the signer is down the file waits
+// for the outbox worker and the upload still succeeds.
+func (h *handlers) seal(c *fiber.Ctx) {
+	if h.cfg.Sealer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
+	defer cancel()
+	if _, err := h.cfg.Sealer.SealPending(ctx); err != nil {
+		h.log.Warn("file left unsigned in the outbox", "err", err)
+		h.cfg.Sealer.Kick()
+	}
 }
 
 type mailboxFileJSON struct {
@@ -81,18 +152,34 @@ type mailboxFileJSON struct {
 	SHA256         string  `json:"sha256"`
 	CreatedAt      string  `json:"created_at"`
 	AcknowledgedAt *string `json:"acknowledged_at,omitempty"`
+	// SignedAt is when the file was signed and released; operators also
+	// see files still waiting for the signer, without it.
+	SignedAt  *string           `json:"signed_at,omitempty"`
+	Signature *signatureRefJSON `json:"signature,omitempty"`
+}
+
+// signatureRefJSON names the key that signed a file; the signature itself
+// is GET /v1/files/:id/signature.
+type signatureRefJSON struct {
+	Key       string `json:"key"`
+	Version   int    `json:"version"`
+	Algorithm string `json:"algorithm"`
 }
 
 func toMailboxFile(f store.MailboxFile) mailboxFileJSON {
-	return mailboxFileJSON{ID: f.ID, BankID: f.BankID, Kind: f.Kind, InReplyTo: f.InReplyTo, Size: f.Size, SHA256: f.SHA256,
-		CreatedAt: ts(f.CreatedAt), AcknowledgedAt: optTS(f.AcknowledgedAt)}
+	out := mailboxFileJSON{ID: f.ID, BankID: f.BankID, Kind: f.Kind, InReplyTo: f.InReplyTo, Size: f.Size, SHA256: f.SHA256,
+		CreatedAt: ts(f.CreatedAt), AcknowledgedAt: optTS(f.AcknowledgedAt), SignedAt: optTS(f.SealedAt)}
+	if sig, err := signing.ParseSignature(f.Signature); err == nil {
+		out.Signature = &signatureRefJSON{Key: sig.Key, Version: sig.Version, Algorithm: sig.Algorithm}
+	}
+	return out
 }
 
 func (h *handlers) listFiles(c *fiber.Ctx) error {
 	a := actor(c)
 	f := store.MailboxFilter{BankID: a.Subject}
 	if a.Role == clearing.RoleOperator {
-		f.BankID = c.Query("bank_id")
+		f.BankID, f.Unsealed = c.Query("bank_id"), true
 	}
 	switch c.Query("acknowledged") {
 	case "":
@@ -127,6 +214,10 @@ func (h *handlers) mailboxFile(c *fiber.Ctx) (store.MailboxFile, error) {
 	if a := actor(c); a.Role != clearing.RoleOperator && f.BankID != a.Subject {
 		return store.MailboxFile{}, clearing.Errorf(clearing.NotFound, "file_not_found", "id", "no file %s", id)
 	}
+	if f.SealedAt.IsZero() {
+		return store.MailboxFile{}, clearing.Errorf(clearing.Conflict, "awaiting_signature", "id",
+			"file %s is waiting for its signature (the signer is unavailable); it is released once signed", id)
+	}
 	return f, nil
 }
 
@@ -141,6 +232,19 @@ func (h *handlers) getFile(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderETag, `"`+f.SHA256+`"`)
 	c.Set("X-Content-SHA256", f.SHA256)
 	return c.Send(f.Content)
+}
+
+// getFileSignature sends the file's detached signature (FILE.sig JSON):
+// verify it with the published keys of GET /v1/signing-keys, or offline
+// with 'crossclear keys verify'.
+func (h *handlers) getFileSignature(c *fiber.Ctx) error {
+	f, err := h.mailboxFile(c)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+f.ID+"."+strings.ReplaceAll(f.Kind, ".", "-")+`.xml.sig"`)
+	return c.Send(f.Signature)
 }
 
 func (h *handlers) ackFile(c *fiber.Ctx) error {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/messages/outbox"
+	"github.com/crossclear/crossclear/messages/signing"
 )
 
 // env is one running server over a fresh seeded store, with a key for
@@ -34,6 +37,7 @@ type env struct {
 	merDE, merSG, merUS string // Berlin Books, Lion City Gadgets, Hudson Crafts
 	regSG, regDE        string // regulators of SG and DE
 	fxp                 string // the FX provider KSTLGB2L (only in FX environments)
+	sealer              *outbox.Sealer
 }
 
 // Fixture ids: see storetest.Seed.
@@ -82,8 +86,18 @@ func newEnvWith(t *testing.T, engine string, cfg api.Config, opt store.Options) 
 	return e
 }
 
-// start serves the app on a real listener, as production does.
+// start serves the app on a real listener, as production does. Unless
+// cfg brings its own, files are signed by a development key.
 func (e *env) start(cfg api.Config) {
+	if cfg.Sealer == nil {
+		dev, err := signing.OpenDevSigner(filepath.Join(e.t.TempDir(), "dev.key"), "test")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		cfg.Sealer = &outbox.Sealer{Store: e.st, Signer: dev}
+		cfg.SigningKeys = map[string]signing.Signer{"files": dev}
+	}
+	e.sealer = cfg.Sealer
 	app := api.New(e.st, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

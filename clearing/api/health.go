@@ -16,7 +16,10 @@ func (h *handlers) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": h.cfg.Version})
 }
 
-// readyz says whether requests can be served: the database answers.
+// readyz says whether requests can be served: the database answers. It
+// also reports the outbox: while the signer is down the service still
+// takes payments and files (200), but says "degraded" and how many files
+// wait unsigned, so that monitoring can page someone.
 func (h *handlers) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
@@ -24,7 +27,21 @@ func (h *handlers) readyz(c *fiber.Ctx) error {
 		h.log.Warn("not ready", "err", err)
 		return newError(http.StatusServiceUnavailable, "not_ready", "", "the database is not answering")
 	}
-	return c.JSON(fiber.Map{"status": "ready", "engine": h.st.Engine()})
+	out := fiber.Map{"status": "ready", "engine": h.st.Engine()}
+	if h.cfg.Sealer == nil {
+		out["status"], out["outbox"] = "degraded", fiber.Map{"degraded": true, "error": "no signer configured: files wait unsigned"}
+		return c.JSON(out)
+	}
+	health, err := h.cfg.Sealer.Health(ctx)
+	if err != nil {
+		h.log.Warn("not ready", "err", err)
+		return newError(http.StatusServiceUnavailable, "not_ready", "", "the database is not answering")
+	}
+	if health.Degraded {
+		out["status"] = "degraded"
+	}
+	out["outbox"] = health
+	return c.JSON(out)
 }
 
 // metricsHandler serves the default Prometheus registry.

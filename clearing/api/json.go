@@ -50,6 +50,8 @@ type participantJSON struct {
 	// The multi-currency net debit cap, when the participant has one.
 	NetDebitCapTotal         *string `json:"net_debit_cap_total,omitempty"`
 	NetDebitCapTotalCurrency *string `json:"net_debit_cap_total_currency,omitempty"`
+	// RequireSignedFiles refuses the bank's unsigned uploads.
+	RequireSignedFiles bool `json:"require_signed_files"`
 }
 
 type currencyJSON struct {
@@ -59,7 +61,8 @@ type currencyJSON struct {
 
 func toParticipant(p clearing.Participant) participantJSON {
 	out := participantJSON{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
-		Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: ts(p.CreatedAt), Currencies: []currencyJSON{}}
+		Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: ts(p.CreatedAt), Currencies: []currencyJSON{},
+		RequireSignedFiles: p.RequireSignedFiles}
 	for _, c := range p.Currencies {
 		out.Currencies = append(out.Currencies, currencyJSON{Currency: c.Currency, NetDebitCap: money(c.NetDebitCapMinor, c.Currency)})
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/messages/outbox"
+	"github.com/crossclear/crossclear/messages/signing"
 )
 
 // Config tunes the HTTP server.
@@ -23,6 +25,12 @@ type Config struct {
 	OperatorBIC string       // crossclear's BIC in the files it writes; default inbound.DefaultOperatorBIC
 	Version     string       // reported by /healthz
 	Logger      *slog.Logger // nil discards
+	// Sealer signs the files written into mailboxes; without one they wait
+	// unsigned and no bank can download them (fail closed).
+	Sealer *outbox.Sealer
+	// SigningKeys are crossclear's signers by purpose ("files",
+	// "checkpoints"), whose public keys GET /v1/signing-keys publishes.
+	SigningKeys map[string]signing.Signer
 }
 
 // DefaultBodyLimit bounds a request body: a batch of a few thousand holds.
@@ -86,6 +94,11 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/participants/:id", notMerchants, h.getParticipant)
 	v1.Post("/participants/:id/suspend", allow(operator), h.setParticipantStatus(clearing.Suspended))
 	v1.Post("/participants/:id/reactivate", allow(operator), h.setParticipantStatus(clearing.Active))
+	v1.Post("/participants/:id/keys", allow(operator, bank), h.addBankKey)
+	v1.Get("/participants/:id/keys", notMerchants, h.listBankKeys)
+	v1.Post("/participants/:id/keys/:key/:version/revoke", allow(operator, bank), h.revokeBankKey)
+	v1.Post("/participants/:id/require-signed-files", allow(operator, bank), h.requireSignedFiles)
+	v1.Get("/signing-keys", everyone, h.signingKeys)
 
 	v1.Post("/merchants", allow(operator, bank), h.createMerchant)
 	v1.Get("/merchants", everyone, h.listMerchants)
@@ -123,6 +136,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Post("/files", allow(bank), h.uploadFile)
 	v1.Get("/files", allow(operator, bank), h.listFiles)
 	v1.Get("/files/:id", allow(operator, bank), h.getFile)
+	v1.Get("/files/:id/signature", allow(operator, bank), h.getFileSignature)
 	v1.Post("/files/:id/ack", allow(bank), h.ackFile)
 
 	v1.Post("/api-keys", allow(operator), h.createAPIKey)

@@ -30,6 +30,7 @@ type InboundFile struct {
 	Rejected   int
 	ReplyID    string // the mailbox file answering it
 	Result     []byte // the API's answer, replayed for an identical re-upload
+	Signature  []byte // the verified signature the bank sent with it (signing.Signature JSON), nil for none
 	ReceivedAt time.Time
 }
 
@@ -44,6 +45,8 @@ type MailboxFile struct {
 	SHA256         string
 	CreatedAt      time.Time
 	AcknowledgedAt time.Time // zero until the bank acknowledges it
+	Signature      []byte    // the detached signature (signing.Signature JSON); nil until sealed
+	SealedAt       time.Time // zero until signed: only then may the bank fetch it
 }
 
 type inboundFileRow struct {
@@ -59,12 +62,17 @@ type inboundFileRow struct {
 	Rejected      int       `bun:"rejected"`
 	ReplyID       string    `bun:"reply_id"`
 	Result        string    `bun:"result"`
+	Signature     string    `bun:"signature"`
 	ReceivedAt    time.Time `bun:"received_at"`
 }
 
 func (r inboundFileRow) domain() InboundFile {
-	return InboundFile{ID: r.ID, Sender: r.Sender, MsgID: r.MsgID, Message: r.Message, SHA256: r.SHA256, Size: r.Size, Status: r.Status,
+	f := InboundFile{ID: r.ID, Sender: r.Sender, MsgID: r.MsgID, Message: r.Message, SHA256: r.SHA256, Size: r.Size, Status: r.Status,
 		Accepted: r.Accepted, Rejected: r.Rejected, ReplyID: r.ReplyID, Result: []byte(r.Result), ReceivedAt: r.ReceivedAt.UTC()}
+	if r.Signature != "" {
+		f.Signature = []byte(r.Signature)
+	}
+	return f
 }
 
 type mailboxFileRow struct {
@@ -78,12 +86,17 @@ type mailboxFileRow struct {
 	SHA256         string       `bun:"sha256"`
 	CreatedAt      time.Time    `bun:"created_at"`
 	AcknowledgedAt bun.NullTime `bun:"acknowledged_at"`
+	Signature      string       `bun:"signature"`
+	SealedAt       bun.NullTime `bun:"sealed_at"`
 }
 
 func (r mailboxFileRow) domain() MailboxFile {
 	f := MailboxFile{ID: r.ID, BankID: r.BankID, Kind: r.Kind, InReplyTo: r.InReplyTo, Content: r.Content, Size: r.Size, SHA256: r.SHA256, CreatedAt: r.CreatedAt.UTC()}
 	if !r.AcknowledgedAt.IsZero() {
 		f.AcknowledgedAt = r.AcknowledgedAt.Time.UTC()
+	}
+	if !r.SealedAt.IsZero() {
+		f.SealedAt, f.Signature = r.SealedAt.Time.UTC(), []byte(r.Signature)
 	}
 	return f
 }
@@ -144,7 +157,7 @@ func (s *Store) ReceiveFile(ctx context.Context, in InboundFile, holds []clearin
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		now := s.now()
 		row := inboundFileRow{ID: in.ID, Sender: in.Sender, MsgID: in.MsgID, Message: in.Message, SHA256: in.SHA256, Size: in.Size,
-			Status: "processing", ReplyID: "", Result: "", ReceivedAt: now}
+			Status: "processing", ReplyID: "", Result: "", Signature: string(in.Signature), ReceivedAt: now}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			if isUniqueViolation(err) {
 				return ErrDuplicateMessage
@@ -175,12 +188,12 @@ func (s *Store) ReceiveFile(ctx context.Context, in InboundFile, holds []clearin
 		if err != nil {
 			return err
 		}
-		m.ID, m.InReplyTo, m.CreatedAt = newID("mbx"), in.ID, now
-		m.Size, m.SHA256 = int64(len(m.Content)), SHA256Hex(m.Content)
-		mrow := mailboxFileRow{ID: m.ID, BankID: m.BankID, Kind: m.Kind, InReplyTo: m.InReplyTo, Content: m.Content, Size: m.Size, SHA256: m.SHA256, CreatedAt: now}
-		if _, err := tx.NewInsert().Model(&mrow).Exec(ctx); err != nil {
-			return fmt.Errorf("insert mailbox file: %w", err)
+		m.InReplyTo = in.ID
+		written, err := s.putMailboxFiles(ctx, tx, m)
+		if err != nil {
+			return err
 		}
+		m = written[0]
 		row.Status, row.Accepted, row.Rejected, row.ReplyID, row.Result = fin.Status, fin.Accepted, fin.Rejected, m.ID, string(fin.Result)
 		if _, err := tx.NewUpdate().Model(&row).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update inbound file: %w", err)
@@ -198,6 +211,7 @@ func (s *Store) ReceiveFile(ctx context.Context, in InboundFile, holds []clearin
 type MailboxFilter struct {
 	BankID         string // "" for every bank (operators)
 	Unacknowledged bool
+	Unsealed       bool // include files still waiting for a signature (operators)
 	Limit          int
 }
 
@@ -210,6 +224,9 @@ func (s *Store) MailboxFiles(ctx context.Context, f MailboxFilter) ([]MailboxFil
 	}
 	if f.Unacknowledged {
 		q.Where("acknowledged_at IS NULL")
+	}
+	if !f.Unsealed {
+		q.Where("sealed_at IS NOT NULL")
 	}
 	if f.Limit <= 0 || f.Limit > MaxPage {
 		f.Limit = MaxPage

@@ -33,6 +33,19 @@ type migration struct {
 // files) keeps each file a bank uploads, unique per (sender, MsgId), with
 // the answer it got, and each bank's mailbox of outbound files: immutable
 // bytes with their SHA-256, acknowledged_at the only column that changes.
+// Migration 5 (signed files) gives a mailbox file its detached signature
+// and sealed_at: a file is written unsigned in the transaction that
+// produces it and its bank sees it only once sealed (signed), so nothing
+// unsigned leaves while the signer is down; files written before it are
+// sealed by the first sealer pass. It also keeps the signature a bank sent
+// with an upload, the public keys banks register and whether a bank's
+// uploads must be signed. Migration 7 (regulator reports) keeps the
+// regulator log: an RFC 6962 Merkle tree (merkle_leaves, one stored hash
+// per perfect subtree in merkle_nodes, the head row that appends lock, the
+// signed checkpoints by size); each report with its sequence number per
+// (jurisdiction, kind), its leaf and its files (signed once sealed); the
+// regulators' push endpoints, the push outbox and every delivery attempt;
+// and the gateway's access log.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -268,6 +281,111 @@ CREATE TABLE mailbox_files (
 	acknowledged_at {ts}
 );
 CREATE INDEX mailbox_files_bank ON mailbox_files (bank_id, created_at)
+`}, {Version: 5, Name: "signed files", SQL: `
+ALTER TABLE mailbox_files ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+ALTER TABLE mailbox_files ADD COLUMN sealed_at {ts};
+CREATE INDEX mailbox_files_unsealed ON mailbox_files (created_at) WHERE sealed_at IS NULL;
+ALTER TABLE inbound_files ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+ALTER TABLE participants ADD COLUMN require_signed_files BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE TABLE bank_keys (
+	bank_id        TEXT NOT NULL REFERENCES participants (id),
+	key_name       TEXT NOT NULL,
+	version        BIGINT NOT NULL,
+	algorithm      TEXT NOT NULL,
+	public_key_pem TEXT NOT NULL,
+	created_at     {ts} NOT NULL,
+	revoked_at     {ts},
+	PRIMARY KEY (bank_id, key_name, version)
+)
+`}, {Version: 7, Name: "regulator reports", SQL: `
+CREATE TABLE merkle_head (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	size       BIGINT NOT NULL,
+	root       {blob} NOT NULL,
+	updated_at {ts} NOT NULL
+);
+CREATE TABLE merkle_leaves (
+	idx  BIGINT PRIMARY KEY,
+	data {blob} NOT NULL
+);
+CREATE TABLE merkle_nodes (
+	level INTEGER NOT NULL,
+	idx   BIGINT NOT NULL,
+	hash  {blob} NOT NULL,
+	PRIMARY KEY (level, idx)
+);
+CREATE TABLE merkle_checkpoints (
+	size      BIGINT PRIMARY KEY,
+	root      {blob} NOT NULL,
+	note      TEXT NOT NULL,
+	signed_at {ts} NOT NULL
+);
+CREATE TABLE regulator_reports (
+	id           TEXT PRIMARY KEY,
+	jurisdiction TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	period       TEXT NOT NULL,
+	seq          BIGINT NOT NULL CHECK (seq > 0),
+	items        BIGINT NOT NULL,
+	leaf_index   BIGINT NOT NULL UNIQUE REFERENCES merkle_leaves (idx),
+	created_at   {ts} NOT NULL,
+	sealed_at    {ts},
+	UNIQUE (jurisdiction, kind, period),
+	UNIQUE (jurisdiction, kind, seq)
+);
+CREATE INDEX regulator_reports_unsealed ON regulator_reports (leaf_index) WHERE sealed_at IS NULL;
+CREATE TABLE regulator_report_files (
+	report_id TEXT NOT NULL REFERENCES regulator_reports (id),
+	format    TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	content   {blob} NOT NULL,
+	sha256    TEXT NOT NULL,
+	signature TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (report_id, format)
+);
+CREATE TABLE regulator_endpoints (
+	id             TEXT PRIMARY KEY,
+	jurisdiction   TEXT NOT NULL,
+	url            TEXT NOT NULL,
+	created_by     TEXT NOT NULL,
+	created_at     {ts} NOT NULL,
+	removed_at     {ts},
+	delivered_size BIGINT NOT NULL DEFAULT 0,
+	leased_until   {ts}
+);
+CREATE INDEX regulator_endpoints_jurisdiction ON regulator_endpoints (jurisdiction);
+CREATE TABLE regulator_outbox (
+	id              {serial},
+	endpoint_id     TEXT NOT NULL REFERENCES regulator_endpoints (id),
+	report_id       TEXT NOT NULL REFERENCES regulator_reports (id),
+	leaf_index      BIGINT NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at {ts} NOT NULL,
+	delivered_at    {ts},
+	last_error      TEXT NOT NULL DEFAULT '',
+	UNIQUE (endpoint_id, report_id)
+);
+CREATE INDEX regulator_outbox_pending ON regulator_outbox (endpoint_id, leaf_index) WHERE delivered_at IS NULL;
+CREATE TABLE regulator_deliveries (
+	id          {serial},
+	outbox_id   BIGINT NOT NULL REFERENCES regulator_outbox (id),
+	attempt     INTEGER NOT NULL,
+	at          {ts} NOT NULL,
+	status_code INTEGER NOT NULL,
+	error       TEXT NOT NULL,
+	duration_ms BIGINT NOT NULL
+);
+CREATE INDEX regulator_deliveries_outbox ON regulator_deliveries (outbox_id);
+CREATE TABLE regulator_access_log (
+	id           {serial},
+	at           {ts} NOT NULL,
+	key_id       TEXT NOT NULL,
+	jurisdiction TEXT NOT NULL,
+	method       TEXT NOT NULL,
+	path         TEXT NOT NULL,
+	status       INTEGER NOT NULL,
+	remote_addr  TEXT NOT NULL
+)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

@@ -24,6 +24,7 @@ type participantRow struct {
 	CreatedAt     time.Time `bun:"created_at"`
 	CapTotalMinor int64     `bun:"net_debit_cap_total_minor"`
 	CapTotalCcy   string    `bun:"net_debit_cap_total_currency"` // '' is no multi-currency cap
+	RequireSigned bool      `bun:"require_signed_files"`
 }
 
 type participantCurrencyRow struct {
@@ -37,7 +38,8 @@ func (r participantRow) domain(cs []participantCurrencyRow) clearing.Participant
 	p := clearing.Participant{
 		ID: r.ID, Kind: clearing.ParticipantKind(r.Kind), BIC: r.BIC, Name: r.Name, Country: r.Country,
 		Jurisdiction: r.Jurisdiction, Status: clearing.Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
-		NetDebitCapTotal: clearing.TotalCap{Currency: r.CapTotalCcy, Minor: r.CapTotalMinor},
+		NetDebitCapTotal:   clearing.TotalCap{Currency: r.CapTotalCcy, Minor: r.CapTotalMinor},
+		RequireSignedFiles: r.RequireSigned,
 	}
 	for _, c := range cs {
 		if c.ParticipantID == r.ID {

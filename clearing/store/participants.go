@@ -22,7 +22,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		row := participantRow{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
 			Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: p.CreatedAt,
-			CapTotalMinor: p.NetDebitCapTotal.Minor, CapTotalCcy: p.NetDebitCapTotal.Currency}
+			CapTotalMinor: p.NetDebitCapTotal.Minor, CapTotalCcy: p.NetDebitCapTotal.Currency, RequireSigned: p.RequireSignedFiles}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			if isUniqueViolation(err) {
 				return clearing.Errorf(clearing.Conflict, "duplicate_participant", "bic", "a participant with BIC %s already exists", p.BIC)

@@ -40,6 +40,18 @@ type Config struct {
 	FXRatesReload       time.Duration // how often serve reloads the rates posted by any process; 0: never
 	FXECBURL            string        // ECB reference rates (file or URL) serve refreshes on a schedule; "" for none
 	FXECBRefresh        time.Duration // how often serve refreshes them
+	FileLimitBytes      int           // largest ISO 20022 file a bank may upload
+	OperatorBIC         string        // crossclear's own BIC: To of inbound files, From of outbound ones
+	Signer              string        // "dev" (local key file) or "vault" (transit)
+	DevKeyFile          string        // the development signer's ed25519 key (created when absent)
+	VaultAddr           string
+	VaultTokenFile      string // a file holding a Vault token; VAULT_TOKEN works too
+	VaultRoleID         string // AppRole role id (with VaultSecretIDFile) instead of a token
+	VaultSecretIDFile   string
+	VaultTransitMount   string
+	VaultKeyFiles       string        // transit key signing bank files
+	VaultKeyCheckpoints string        // transit key signing regulator checkpoints
+	SealRetryInterval   time.Duration // how often files waiting for a signature are retried
 }
 
 // configEnv names the file to read when --config is not given.
@@ -119,6 +131,52 @@ var settings = []setting{
 	{key: "fx_ecb_refresh_interval", def: "1h", meta: "DURATION", expect: `a positive Go duration like "1h"`,
 		usage: "how often serve refreshes the ECB rates from fx_ecb_url",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.FXECBRefresh, false) }},
+	{key: "file_limit_bytes", def: "33554432", meta: "BYTES", expect: "a positive whole number of bytes like 33554432 (32 MiB)", isInt: true,
+		usage: "largest ISO 20022 file a bank may upload",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.FileLimitBytes = n
+			return err == nil && n > 0
+		}},
+	{key: "operator_bic", def: "XCLRGB2L", meta: "BIC", expect: "a BIC like XCLRGB2L",
+		usage: "crossclear's own BIC: the To of the files banks send and the From of the files it sends",
+		apply: func(c *Config, v string) bool { c.OperatorBIC = v; return bicLike.MatchString(v) }},
+	{key: "signer", def: "dev", meta: "KIND", expect: `"dev" (a local key file, never for production) or "vault" (HashiCorp Vault transit)`,
+		usage: "what signs outbound files and checkpoints: dev (local ed25519 key file named dev-…) or vault",
+		apply: func(c *Config, v string) bool { c.Signer = v; return v == "dev" || v == "vault" }},
+	{key: "dev_key_file", def: "crossclear-dev.key", meta: "FILE", expect: "a file path",
+		usage: "the development signer's ed25519 private key, created when absent (signer = dev)",
+		apply: func(c *Config, v string) bool { c.DevKeyFile = v; return v != "" }},
+	{key: "vault_addr", def: "", meta: "URL", expect: `a URL like "https://vault.internal:8200"`,
+		usage: "Vault address (signer = vault); empty reads VAULT_ADDR",
+		apply: func(c *Config, v string) bool {
+			c.VaultAddr = v
+			return v == "" || strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")
+		}},
+	{key: "vault_token_file", def: "", meta: "FILE", expect: "a file path",
+		usage: "file holding the Vault token (signer = vault); empty uses VAULT_TOKEN or AppRole",
+		apply: func(c *Config, v string) bool { c.VaultTokenFile = v; return true }},
+	{key: "vault_approle_role_id", def: "", meta: "ID", expect: "an AppRole role id",
+		usage: "log in to Vault with this AppRole role id and the secret id in vault_approle_secret_id_file",
+		apply: func(c *Config, v string) bool { c.VaultRoleID = v; return true }},
+	{key: "vault_approle_secret_id_file", def: "", meta: "FILE", expect: "a file path",
+		usage: "file holding the AppRole secret id (never put the secret itself in the configuration)",
+		apply: func(c *Config, v string) bool { c.VaultSecretIDFile = v; return true }},
+	{key: "vault_transit_mount", def: "transit", meta: "PATH", expect: `a mount path like "transit"`,
+		usage: "where Vault's transit engine is mounted",
+		apply: func(c *Config, v string) bool { c.VaultTransitMount = v; return v != "" }},
+	{key: "vault_key_files", def: "crossclear-bank-files", meta: "NAME", expect: "a transit key name not starting with dev-",
+		usage: "transit key that signs the files in banks' mailboxes",
+		apply: func(c *Config, v string) bool { c.VaultKeyFiles = v; return v != "" && !strings.HasPrefix(v, "dev-") }},
+	{key: "vault_key_checkpoints", def: "crossclear-checkpoints", meta: "NAME", expect: "an ed25519 transit key name not starting with dev-",
+		usage: "transit key that signs the regulator log's checkpoints (ed25519)",
+		apply: func(c *Config, v string) bool {
+			c.VaultKeyCheckpoints = v
+			return v != "" && !strings.HasPrefix(v, "dev-")
+		}},
+	{key: "seal_retry_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
+		usage: "how often files waiting for a signature (the signer was down) are retried",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.SealRetryInterval, false) }},
 	{key: "log_level", def: "info", meta: "LEVEL", expect: "one of debug, info, warn, error",
 		usage: "least severe log level written to stderr: debug, info, warn or error",
 		apply: func(c *Config, v string) bool {

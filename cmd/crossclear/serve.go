@@ -13,6 +13,8 @@ import (
 	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/worker"
+	"github.com/crossclear/crossclear/messages/outbox"
+	"github.com/crossclear/crossclear/messages/signing"
 )
 
 var serveCmd = &command{
@@ -35,6 +37,10 @@ API on --listen together with the background workers:
   ECB refresh      when fx_ecb_url is set, loads the ECB's reference rates
                    from it at start and every fx_ecb_refresh_interval, and
                    posts the new ones (once per ECB day) for every process
+  outbox sealer    signs the files written into banks' mailboxes (Vault
+                   transit, or the development key file) and releases
+                   them; while the signer is down they wait, /readyz says
+                   "degraded", and every seal_retry_interval it tries again
 
 Requests authenticate with 'Authorization: Bearer <secret>'; make the first
 operator key with 'crossclear apikey create --role operator'. SIGINT or
@@ -84,7 +90,16 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, Version: buildVersion(), Logger: log})
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	keys, err := openSigners(workCtx, cfg, c.getenv, log)
+	if err != nil {
+		return err
+	}
+	sealer := &outbox.Sealer{Store: s, Signer: keys.Files, Logger: log}
+	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
+		Version: buildVersion(), Logger: log, Sealer: sealer,
+		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints}})
 
 	base := baseURL(ln.Addr().String())
 	if ready != nil {
@@ -96,6 +111,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	fmt.Fprintf(c.stdout, "  metrics       %s/metrics\n", base)
 	fmt.Fprintf(c.stdout, "  health        %s/healthz  %s/readyz\n", base, base)
 	fmt.Fprintf(c.stdout, "  database      %s\n", engineName(s, cfg.Database))
+	fmt.Fprintf(c.stdout, "  signing       %s\n", keys.Describe())
 	fmt.Fprintf(c.stdout, "  auto-release  %s after the hold, checked every %s\n", cfg.AutoReleaseAfter, cfg.AutoReleaseInterval)
 	if cfg.FXRatesReload > 0 {
 		fmt.Fprintf(c.stdout, "  FX rates      reloaded from the database every %s", cfg.FXRatesReload)
@@ -117,8 +133,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 
-	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	wg.Go(func() { sealer.Run(workCtx, cfg.SealRetryInterval) })
 	wg.Go(func() {
 		(&worker.AutoRelease{Store: s, Interval: cfg.AutoReleaseInterval, Logger: log}).Run(workCtx)
 	})

@@ -25,6 +25,7 @@ const DefaultOperatorBIC = "XCLRGB2L"
 type Config struct {
 	OperatorBIC string     // default DefaultOperatorBIC
 	Limits      iso.Limits // default iso.DefaultLimits
+	Signature   []byte     // the upload's detached signature (FILE.sig JSON); nil for none
 }
 
 // Result is the answer to an upload, as the API shows it (and replays it
@@ -85,7 +86,7 @@ func errJSON(e *iso.Error) *ErrorJSON {
 // MsgId was used for another file. The API answers it with a 4xx naming
 // the line and element.
 type FileError struct {
-	Code string // "malformed_file", "unsupported_message", "duplicate_message", "file_too_large"
+	Code string // "malformed_file", "unsupported_message", "duplicate_message", "file_too_large", "signature_required", "bad_signature"
 	Err  *iso.Error
 }
 
@@ -95,6 +96,10 @@ func (e *FileError) Error() string { return e.Err.Error() }
 func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg Config, by clearing.Actor) (*Result, error) {
 	if cfg.OperatorBIC == "" {
 		cfg.OperatorBIC = DefaultOperatorBIC
+	}
+	sig, err := verifySignature(ctx, st, bank, raw, cfg.Signature)
+	if err != nil {
+		return nil, err
 	}
 	m, err := iso.DecodeBytes(raw, cfg.Limits)
 	if err != nil {
@@ -141,7 +146,7 @@ func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg 
 			at = append(at, i)
 		}
 	}
-	in := store.InboundFile{ID: store.NewFileID("fil"), Sender: bank, MsgID: m.MsgID, Message: m.Name, SHA256: sum, Size: int64(len(raw))}
+	in := store.InboundFile{ID: store.NewFileID("fil"), Sender: bank, MsgID: m.MsgID, Message: m.Name, SHA256: sum, Size: int64(len(raw)), Signature: sig}
 	var res *Result
 	reply := func(results []store.Result, existing map[string]clearing.Payment) (store.MailboxFile, store.InboundFile, error) {
 		outcomes := make([]iso.TxOutcome, len(m.Transactions))

@@ -80,6 +80,19 @@ func Verify(keys []PublicKey, data []byte, sig Signature) error {
 	return fmt.Errorf("%w: %s v%d", ErrUnknownKey, sig.Key, sig.Version)
 }
 
+// Check says whether k is a usable public key: PEM that parses and agrees
+// with its algorithm, a name and a version.
+func (k PublicKey) Check() error {
+	if k.Key == "" || k.Version < 1 {
+		return fmt.Errorf("public key: a key name and a version ≥ 1 are required")
+	}
+	if k.Algorithm != Ed25519 && k.Algorithm != ECDSAP256 {
+		return fmt.Errorf("public key %s v%d: algorithm must be %s or %s, got %q", k.Key, k.Version, Ed25519, ECDSAP256, k.Algorithm)
+	}
+	_, err := parsePublicKey(k)
+	return err
+}
+
 func parsePublicKey(k PublicKey) (any, error) {
 	block, _ := pem.Decode([]byte(k.PEM))
 	if block == nil {

@@ -212,35 +212,57 @@ func publicPEM(algorithm, raw string) (string, error) {
 // LoginAppRole authenticates client with AppRole (role id, secret id read
 // from a file) and keeps the token renewed until ctx ends.
 func LoginAppRole(ctx context.Context, client *vaultapi.Client, roleID, secretIDFile string) error {
+	_, err := LoginAppRoleWatch(ctx, client, roleID, secretIDFile)
+	return err
+}
+
+// LoginAppRoleWatch is LoginAppRole that also returns a channel closed
+// when the token can no longer be renewed (or ctx ends): the caller logs
+// in again then.
+func LoginAppRoleWatch(ctx context.Context, client *vaultapi.Client, roleID, secretIDFile string) (<-chan struct{}, error) {
 	auth, err := approle.NewAppRoleAuth(roleID, &approle.SecretID{FromFile: secretIDFile})
 	if err != nil {
-		return fmt.Errorf("vault approle: %w", err)
+		return nil, fmt.Errorf("vault approle: %w", err)
 	}
 	secret, err := client.Auth().Login(ctx, auth)
 	if err != nil {
-		return fmt.Errorf("vault approle login: %w", err)
+		return nil, fmt.Errorf("vault approle login: %w", err)
 	}
 	if secret == nil || secret.Auth == nil {
-		return errors.New("vault approle login: no token returned")
+		return nil, errors.New("vault approle login: no token returned")
 	}
-	if secret.Auth.Renewable {
-		watcher, err := client.NewLifetimeWatcher(&vaultapi.LifetimeWatcherInput{Secret: secret})
-		if err != nil {
-			return fmt.Errorf("vault token renewal: %w", err)
-		}
-		go watcher.Start()
+	done := make(chan struct{})
+	if !secret.Auth.Renewable {
 		go func() {
-			defer watcher.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-watcher.DoneCh():
-					return // the token can no longer be renewed; the next login is the caller's
-				case <-watcher.RenewCh():
-				}
+			defer close(done)
+			if secret.Auth.LeaseDuration <= 0 { // a token that never expires
+				<-ctx.Done()
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(secret.Auth.LeaseDuration) * time.Second):
 			}
 		}()
+		return done, nil
 	}
-	return nil
+	watcher, err := client.NewLifetimeWatcher(&vaultapi.LifetimeWatcherInput{Secret: secret})
+	if err != nil {
+		return nil, fmt.Errorf("vault token renewal: %w", err)
+	}
+	go watcher.Start()
+	go func() {
+		defer close(done)
+		defer watcher.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-watcher.DoneCh():
+				return
+			case <-watcher.RenewCh():
+			}
+		}
+	}()
+	return done, nil
 }
