@@ -40,7 +40,8 @@ type command struct {
 
 // commands is the list `crossclear help` prints, in that order.
 var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd,
-	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, apikeyCreateCmd, versionCmd}
+	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, filesPushCmd, filesPullCmd, keysPublishCmd, keysRotateCmd, keysVerifyCmd,
+	apikeyCreateCmd, versionCmd}
 
 // operatorCLI is who the command line acts as: whoever can run it can read
 // the database, so it is the operator.

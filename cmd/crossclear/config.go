@@ -144,9 +144,9 @@ var settings = []setting{
 	{key: "signer", def: "dev", meta: "KIND", expect: `"dev" (a local key file, never for production) or "vault" (HashiCorp Vault transit)`,
 		usage: "what signs outbound files and checkpoints: dev (local ed25519 key file named dev-…) or vault",
 		apply: func(c *Config, v string) bool { c.Signer = v; return v == "dev" || v == "vault" }},
-	{key: "dev_key_file", def: "crossclear-dev.key", meta: "FILE", expect: "a file path",
-		usage: "the development signer's ed25519 private key, created when absent (signer = dev)",
-		apply: func(c *Config, v string) bool { c.DevKeyFile = v; return v != "" }},
+	{key: "dev_key_file", def: "", meta: "FILE", expect: "a file path",
+		usage: "the development signer's ed25519 private key, created when absent (signer = dev); empty: crossclear-dev.key beside the SQLite database, or in the user's config directory",
+		apply: func(c *Config, v string) bool { c.DevKeyFile = v; return true }},
 	{key: "vault_addr", def: "", meta: "URL", expect: `a URL like "https://vault.internal:8200"`,
 		usage: "Vault address (signer = vault); empty reads VAULT_ADDR",
 		apply: func(c *Config, v string) bool {

@@ -45,7 +45,7 @@ func TestConfigDefaults(t *testing.T) {
 	want := Config{Database: "crossclear.db", Listen: "127.0.0.1:8080", AutoReleaseAfter: 360 * time.Hour,
 		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute,
 		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour,
-		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", DevKeyFile: "crossclear-dev.key", VaultTransitMount: "transit",
+		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", VaultTransitMount: "transit",
 		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-checkpoints", SealRetryInterval: 5 * time.Second}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -86,7 +86,7 @@ vault_key_files = "bank-files"
 		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn,
 		FXProvider: "KSTLGB2L", FXFeeBps: 30, FXSpreadBps: 50, FXMaxRateAge: 15 * time.Minute, FXQuoteTTL: 90 * time.Second,
 		FXResultChargedTo: "merchant", ReportingCurrency: "EUR", FXRatesReload: 0, FXECBURL: "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml", FXECBRefresh: 2 * time.Hour,
-		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "vault", DevKeyFile: "crossclear-dev.key", VaultAddr: "https://vault.internal:8200",
+		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "vault", VaultAddr: "https://vault.internal:8200",
 		VaultRoleID: "role-1", VaultSecretIDFile: "/run/secrets/sid", VaultTransitMount: "transit",
 		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-checkpoints", SealRetryInterval: 5 * time.Second}
 	if c != want {

@@ -38,16 +38,20 @@ func (s signers) Describe() string {
 // ctx ends.
 func openSigners(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (signers, error) {
 	if cfg.Signer == "dev" {
-		files, err := signing.OpenDevSigner(cfg.DevKeyFile, "crossclear")
+		keyFile, err := devKeyFile(cfg)
 		if err != nil {
 			return signers{}, err
 		}
-		cp, err := signing.OpenDevSigner(devCheckpointKeyFile(cfg.DevKeyFile), "crossclear-checkpoints")
+		files, err := signing.OpenDevSigner(keyFile, "crossclear")
+		if err != nil {
+			return signers{}, err
+		}
+		cp, err := signing.OpenDevSigner(devCheckpointKeyFile(keyFile), "crossclear-checkpoints")
 		if err != nil {
 			return signers{}, err
 		}
 		log.Warn("DEVELOPMENT SIGNER: outbound files and checkpoints are signed with local key files, not Vault; their signatures name dev-… keys. Never use this in production (set signer = \"vault\").",
-			"key_file", cfg.DevKeyFile)
+			"key_file", keyFile)
 		return signers{Files: files, Checkpoints: cp, Dev: true}, nil
 	}
 	client, err := vaultClient(ctx, cfg, getenv, log)
@@ -63,6 +67,26 @@ func openSigners(ctx context.Context, cfg Config, getenv func(string) string, lo
 		return signers{}, err
 	}
 	return signers{Files: files, Checkpoints: cp, vault: client}, nil
+}
+
+// devKeyFile is where the development key lives: as configured, else
+// beside the SQLite database, else in the user's config directory.
+func devKeyFile(cfg Config) (string, error) {
+	if cfg.DevKeyFile != "" {
+		return cfg.DevKeyFile, nil
+	}
+	if !strings.HasPrefix(cfg.Database, "postgres://") && !strings.HasPrefix(cfg.Database, "postgresql://") {
+		return filepath.Join(filepath.Dir(cfg.Database), "crossclear-dev.key"), nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no place for the development key (set dev_key_file): %w", err)
+	}
+	dir = filepath.Join(dir, "crossclear")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("development key directory: %w", err)
+	}
+	return filepath.Join(dir, "crossclear-dev.key"), nil
 }
 
 // devCheckpointKeyFile sits beside the files key: crossclear-dev.key →

@@ -29,16 +29,8 @@ type Server struct {
 // the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := os.Getenv("CROSSCLEAR_VAULT_BIN")
-	if bin == "" {
-		t.Fatal("CROSSCLEAR_VAULT_BIN is not set: these tests need a real Vault; run `bash .ci/test`, which builds it from the Go module proxy (.ci/vault) and sets it")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	bin := binary(t)
+	addr := freeAddr(t)
 	cmd := exec.Command(bin, "server", "-dev", "-dev-root-token-id="+RootToken, "-dev-listen-address="+addr, "-log-level=error")
 	cmd.Env = append(os.Environ(), "VAULT_DISABLE_MLOCK=true", "HOME="+t.TempDir())
 	if err := cmd.Start(); err != nil {
@@ -63,6 +55,27 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("enable transit: %v", err)
 	}
 	return s
+}
+
+// binary is the Vault binary the test setup built.
+func binary(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("CROSSCLEAR_VAULT_BIN")
+	if bin == "" {
+		t.Fatal("CROSSCLEAR_VAULT_BIN is not set: these tests need a real Vault; run `bash .ci/test`, which builds it from the Go module proxy (.ci/vault) and sets it")
+	}
+	return bin
+}
+
+// freeAddr is a loopback address nobody listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // Client returns a client with the root token.
