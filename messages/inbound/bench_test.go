@@ -1,0 +1,86 @@
+package inbound_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/messages/inbound"
+	"github.com/crossclear/crossclear/messages/iso"
+	"github.com/crossclear/crossclear/messages/iso/isotest"
+)
+
+// BenchmarkReceivePacs008 measures the whole inbound path for a pacs.008
+// of 10,000 transactions: split, decode, validate, hold every transaction
+// in escrow and write the pacs.002, in one database transaction. It
+// reports transactions/s, MB/s of XML and the peak Go heap.
+//
+//	go test -run '^$' -bench ReceivePacs008 -benchtime 5x ./messages/inbound/
+func BenchmarkReceivePacs008(b *testing.B) {
+	const txs = 10_000
+	for _, engine := range storetest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			st := storetest.Open(b, engine, store.Options{})
+			storetest.Seed(b, st)
+			bank := clearing.Actor{Role: clearing.RoleBank, Subject: isotest.Sender}
+			lim := iso.DefaultLimits
+			var peak atomic.Uint64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				file := isotest.Pacs008{MsgID: fmt.Sprintf("BENCH-%d", i), Txs: make([]isotest.Tx, txs)}
+				for k := range file.Txs {
+					file.Txs[k] = isotest.Tx{Amount: "1.00", UETR: isotest.UETR(i*txs + k + 1)}
+				}
+				raw := file.Bytes()
+				b.SetBytes(int64(len(raw)))
+				runtime.GC()
+				stop := sampleHeap(&peak)
+				b.StartTimer()
+				res, err := inbound.Receive(context.Background(), st, isotest.Sender, raw, inbound.Config{Limits: lim}, bank)
+				b.StopTimer()
+				stop()
+				if err != nil || res.File.Accepted != txs {
+					b.Fatalf("accepted %v: %v", res, err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(txs*b.N)/b.Elapsed().Seconds(), "tx/s")
+			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+		})
+	}
+}
+
+// sampleHeap records the largest live heap seen until stop is called.
+func sampleHeap(peak *atomic.Uint64) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var m runtime.MemStats
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			for {
+				old := peak.Load()
+				if m.HeapAlloc <= old || peak.CompareAndSwap(old, m.HeapAlloc) {
+					break
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
