@@ -168,7 +168,7 @@ var settings = []setting{
 	{key: "vault_key_files", def: "crossclear-bank-files", meta: "NAME", expect: "a transit key name not starting with dev-",
 		usage: "transit key that signs the files in banks' mailboxes",
 		apply: func(c *Config, v string) bool { c.VaultKeyFiles = v; return v != "" && !strings.HasPrefix(v, "dev-") }},
-	{key: "vault_key_checkpoints", def: "crossclear-checkpoints", meta: "NAME", expect: "an ed25519 transit key name not starting with dev-",
+	{key: "vault_key_checkpoints", def: "crossclear-regulator-checkpoints", meta: "NAME", expect: "an ed25519 transit key name not starting with dev-",
 		usage: "transit key that signs the regulator log's checkpoints (ed25519)",
 		apply: func(c *Config, v string) bool {
 			c.VaultKeyCheckpoints = v

@@ -46,7 +46,7 @@ func TestConfigDefaults(t *testing.T) {
 		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute,
 		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", VaultTransitMount: "transit",
-		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-checkpoints", SealRetryInterval: 5 * time.Second}
+		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -88,7 +88,7 @@ vault_key_files = "bank-files"
 		FXResultChargedTo: "merchant", ReportingCurrency: "EUR", FXRatesReload: 0, FXECBURL: "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml", FXECBRefresh: 2 * time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "vault", VaultAddr: "https://vault.internal:8200",
 		VaultRoleID: "role-1", VaultSecretIDFile: "/run/secrets/sid", VaultTransitMount: "transit",
-		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-checkpoints", SealRetryInterval: 5 * time.Second}
+		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)
 	}

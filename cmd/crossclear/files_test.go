@@ -84,7 +84,7 @@ func TestKeysWithVault(t *testing.T) {
 	os.WriteFile(tokenFile, []byte(vaulttest.RootToken+"\n"), 0o600)
 	env := map[string]string{"CROSSCLEAR_DATABASE": dsn, "CROSSCLEAR_LISTEN": "127.0.0.1:0", "CROSSCLEAR_SIGNER": "vault",
 		"CROSSCLEAR_VAULT_ADDR": v.Addr, "CROSSCLEAR_VAULT_TOKEN_FILE": tokenFile}
-	for _, k := range []string{"crossclear-bank-files", "crossclear-checkpoints"} {
+	for _, k := range []string{"crossclear-bank-files", "crossclear-regulator-checkpoints"} {
 		if _, err := v.Client(t).Logical().Write("transit/keys/"+k, map[string]any{"type": "ed25519"}); err != nil {
 			t.Fatal(err)
 		}
