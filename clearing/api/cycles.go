@@ -71,6 +71,15 @@ func (h *handlers) closeCycle(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if h.cfg.CycleFiles != nil {
+		// The cycle is closed either way; if its files fail now, the
+		// builder's sweep writes them later.
+		if _, err := h.cfg.CycleFiles.Build(c.UserContext(), cy.ID); err != nil {
+			h.log.Error("cycle files", "cycle", cy.ID, "err", err)
+		} else {
+			h.seal(c)
+		}
+	}
 	return c.JSON(toCycle(cy, view{totals: true}))
 }
 

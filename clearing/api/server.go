@@ -14,6 +14,7 @@ import (
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/messages/cyclefiles"
 	"github.com/crossclear/crossclear/messages/outbox"
 	"github.com/crossclear/crossclear/messages/signing"
 )
@@ -31,6 +32,9 @@ type Config struct {
 	// SigningKeys are crossclear's signers by purpose ("files",
 	// "checkpoints"), whose public keys GET /v1/signing-keys publishes.
 	SigningKeys map[string]signing.Signer
+	// CycleFiles writes a cycle's pacs.009, camt.053 and camt.054 right
+	// after POST /v1/cycles/close; nil leaves them to serve's sweep.
+	CycleFiles *cyclefiles.Builder
 }
 
 // DefaultBodyLimit bounds a request body: a batch of a few thousand holds.

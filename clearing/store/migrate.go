@@ -38,8 +38,9 @@ type migration struct {
 // produces it and its bank sees it only once sealed (signed), so nothing
 // unsigned leaves while the signer is down; files written before it are
 // sealed by the first sealer pass. It also keeps the signature a bank sent
-// with an upload, the public keys banks register and whether a bank's
-// uploads must be signed. Migration 7 (regulator reports) keeps the
+// with an upload, the public keys banks register, whether a bank's
+// uploads must be signed, and when a closed cycle's outbound files
+// (pacs.009, camt.053, camt.054) were written. Migration 7 (regulator reports) keeps the
 // regulator log: an RFC 6962 Merkle tree (merkle_leaves, one stored hash
 // per perfect subtree in merkle_nodes, the head row that appends lock, the
 // signed checkpoints by size); each report with its sequence number per
@@ -296,7 +297,8 @@ CREATE TABLE bank_keys (
 	created_at     {ts} NOT NULL,
 	revoked_at     {ts},
 	PRIMARY KEY (bank_id, key_name, version)
-)
+);
+ALTER TABLE cycles ADD COLUMN files_built_at {ts}
 `}, {Version: 7, Name: "regulator reports", SQL: `
 CREATE TABLE merkle_head (
 	id         INTEGER PRIMARY KEY CHECK (id = 1),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/messages/cyclefiles"
 )
 
 var cycleCloseCmd = &command{
@@ -16,14 +17,21 @@ var cycleCloseCmd = &command{
 	about: `
 Closes the open settlement cycle, opens the next one and nets the closed
 cycle multilaterally per currency: every account's net position, Σ nets = 0,
-and how much netting saved. Safe beside running servers: if a scheduler
-closes the cycle at the same moment, exactly one close happens.`,
+and how much netting saved; then writes the cycle's ISO 20022 files into the
+banks' mailboxes (pacs.009 per net position, camt.053 per bank and currency,
+camt.054 per merchant's bank), where a serving process signs and releases
+them. Safe beside running servers: if a scheduler closes the cycle at the
+same moment, exactly one close happens, and its files are written once.`,
 	example: `  crossclear cycle close
   crossclear cycle close --database postgres://crossclear@db:5432/crossclear`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-		cf := addConfigFlags(fs, "database", "log_level")
+		cf := addConfigFlags(fs, "database", "operator_bic", "log_level")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("cycle close", args); err != nil {
+				return err
+			}
+			cfg, err := cf.load(c.getenv)
+			if err != nil {
 				return err
 			}
 			s, err := cf.openExisting(ctx, c)
@@ -37,6 +45,11 @@ closes the cycle at the same moment, exactly one close happens.`,
 			}
 			printCycle(c.stdout, closed, participantNames(ctx, s))
 			fmt.Fprintf(c.stdout, "\nCycle %d is now open.\n", closed.ID+1)
+			n, err := (&cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC}).Build(ctx, closed.ID)
+			if err != nil {
+				return fmt.Errorf("cycle %d is closed, but its files were not written (serve writes them later): %w", closed.ID, err)
+			}
+			fmt.Fprintf(c.stdout, "%d ISO 20022 files written to the banks' mailboxes; a serving process signs and releases them.\n", n)
 			return nil
 		}
 	},

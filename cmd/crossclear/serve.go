@@ -13,6 +13,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/worker"
+	"github.com/crossclear/crossclear/messages/cyclefiles"
 	"github.com/crossclear/crossclear/messages/outbox"
 	"github.com/crossclear/crossclear/messages/signing"
 )
@@ -37,6 +38,10 @@ API on --listen together with the background workers:
   ECB refresh      when fx_ecb_url is set, loads the ECB's reference rates
                    from it at start and every fx_ecb_refresh_interval, and
                    posts the new ones (once per ECB day) for every process
+  cycle files      writes each closed cycle's pacs.009 (per net position),
+                   camt.053 (per bank and currency) and camt.054 (per
+                   merchant's bank) into the mailboxes, whichever process
+                   closed it
   outbox sealer    signs the files written into banks' mailboxes (Vault
                    transit, or the development key file) and releases
                    them; while the signer is down they wait, /readyz says
@@ -82,6 +87,10 @@ SIGTERM shuts down gracefully: requests in flight finish, workers stop.`,
 	},
 }
 
+// cycleFilesSweep is how often serve looks for closed cycles without their
+// files (closed by another process, or before a crash).
+const cycleFilesSweep = 10 * time.Second
+
 // serveAPI serves the API and runs the workers on s until ctx is done,
 // then shuts down gracefully. now is the store's clock, for the scheduler;
 // ready, when set, prints more once the address is known.
@@ -97,8 +106,9 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		return err
 	}
 	sealer := &outbox.Sealer{Store: s, Signer: keys.Files, Logger: log}
+	files := &cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC, Written: sealer.Kick, Logger: log}
 	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
-		Version: buildVersion(), Logger: log, Sealer: sealer,
+		Version: buildVersion(), Logger: log, Sealer: sealer, CycleFiles: files,
 		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints}})
 
 	base := baseURL(ln.Addr().String())
@@ -135,6 +145,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 
 	var wg sync.WaitGroup
 	wg.Go(func() { sealer.Run(workCtx, cfg.SealRetryInterval) })
+	wg.Go(func() { files.Run(workCtx, cycleFilesSweep) })
 	wg.Go(func() {
 		(&worker.AutoRelease{Store: s, Interval: cfg.AutoReleaseInterval, Logger: log}).Run(workCtx)
 	})
