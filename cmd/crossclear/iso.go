@@ -16,19 +16,26 @@ var isoInspectCmd = &command{
 	about: `
 Reads FILE (a bare Document, or an AppHdr and a Document in any envelope,
 with or without namespace prefixes) the way POST /v1/files does, without a
-database: pacs.008.001.08/.09 and pain.001.001.10 as banks send them, and
-pacs.002.001.10 as crossclear answers. It prints the message, its header,
-MsgId, totals and every transaction (UETR, EndToEndId, amount and currency
-as written, agents, debtor, creditor, account, order reference), each with
-what crossclear's rules say about it: the ISO reason code, the element and
-the line. Rules that need the scheme's banks and merchants are not checked
-offline; --sender checks that the given bank instructs every transaction.
+database. For a payment (pacs.008.001.08/.09, pain.001.001.10) it prints
+the message, its header, MsgId, totals and every transaction (UETR,
+EndToEndId, amount and currency as written, agents, debtor, creditor,
+account, order reference), each with what crossclear's rules say about it:
+the ISO reason code, the element and the line. For anything else it
+prints {"message", "kind", "document", "settlement", "problems"}: the
+decoded document, whether a bank sends it (a camt.056 cancellation
+request, with the rules' problems) or crossclear does (pacs.002, pacs.009,
+camt.053, camt.054, pacs.004, camt.029); a pacs.002 or camt.054 is also
+read as a settlement confirmation, each item with its outcome or why
+crossclear could not use it. Rules that need the scheme's banks and
+merchants are not checked offline; --sender checks that the given bank
+instructs every transaction, or assigns the cancellation request.
 
 Exit status: 0 when the file decodes and breaks no rule checked, 1 when
 it does not decode (the error names the line and element) or breaks a
 rule (the JSON says which), 2 for a usage error.`,
 	example: `  crossclear iso inspect testdata/iso/pacs008-merlion.xml
-  crossclear iso inspect --sender MERLSGSG testdata/iso/pacs008-merlion.xml`,
+  crossclear iso inspect --sender MERLSGSG testdata/iso/pacs008-merlion.xml
+  crossclear iso inspect mailbox/C42-S-DBSSSGSG-EUR.xml | jq '.document.accounts[0].bal'`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		sender := fs.String("sender", "", "the uploading bank's BIC: check it instructs every transaction")
 		return func(ctx context.Context, c *cli, args []string) error {
@@ -92,15 +99,12 @@ func inspect(raw []byte, sender string) (any, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if env.MessageName() == iso.Pacs002v10 {
-		r, err := iso.DecodeStatusReport(env)
+	if kind, _ := iso.KindOf(env.MessageName()); kind != iso.KindPayment {
+		in, err := iso.Inspect(env, iso.Context{Sender: sender})
 		if err != nil {
 			return nil, false, err
 		}
-		return struct {
-			Message string `json:"message"`
-			*iso.StatusReport
-		}{iso.Pacs002v10, r}, true, nil
+		return in, in.Valid(), nil
 	}
 	m, err := iso.Decode(env)
 	if err != nil {

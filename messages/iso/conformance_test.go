@@ -31,10 +31,12 @@ func samplesDir(t *testing.T) string {
 }
 
 // TestConformance runs every file of the corpus through the splitter, the
-// decoder and the context-free rules (no bank or merchant directory: the
-// corpus's banks are not ours) and prints per file: accepted, rejected
-// with the reason, or unsupported. No file may panic, every refusal is an
-// *iso.Error, and the payment messages crossclear takes in must decode.
+// decoder of its kind (payments, cancellation requests, settlement
+// confirmations) and the context-free rules (no bank or merchant
+// directory: the corpus's banks are not ours) and prints per file:
+// accepted, rejected with the reason, or unsupported. No file may panic,
+// every refusal is an *iso.Error, and the payment messages crossclear
+// takes in must decode.
 func TestConformance(t *testing.T) {
 	dir := samplesDir(t)
 	var files []string
@@ -82,7 +84,7 @@ func conform(t *testing.T, path string) (verdict string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := iso.DecodeBytes(raw, iso.DefaultLimits)
+	f, err := iso.DecodeFileBytes(raw, iso.DefaultLimits)
 	if err != nil {
 		e, ok := iso.AsError(err)
 		if !ok {
@@ -93,21 +95,48 @@ func conform(t *testing.T, path string) (verdict string) {
 		}
 		return fmt.Sprintf("rejected: %v", err)
 	}
-	r := iso.Validate(m, iso.Context{})
-	if r.Group != nil {
-		return fmt.Sprintf("rejected: %s %s", m.Name, r.Group)
-	}
+	var group error
 	var bad []string
-	for _, tx := range r.Txs {
-		if tx.Err != nil {
-			bad = append(bad, tx.Err.Error())
+	n := 0
+	switch f.Kind {
+	case iso.KindPayment:
+		r := iso.Validate(f.Payment, iso.Context{})
+		if r.Group != nil {
+			group = r.Group
 		}
+		for _, tx := range r.Txs {
+			if tx.Err != nil {
+				bad = append(bad, tx.Err.Error())
+			}
+		}
+		n = len(r.Txs)
+	case iso.KindCancellation:
+		r := iso.ValidateCancellation(f.Cancellation, iso.Context{})
+		if r.Group != nil {
+			group = r.Group
+		}
+		for _, e := range r.Txs {
+			if e != nil {
+				bad = append(bad, e.Error())
+			}
+		}
+		n = len(r.Txs)
+	case iso.KindSettlement:
+		for _, it := range f.Settlement.Items {
+			if it.Problem != nil {
+				bad = append(bad, it.Problem.Error())
+			}
+		}
+		n = len(f.Settlement.Items)
 	}
-	if len(bad) == len(r.Txs) {
-		return fmt.Sprintf("rejected: %s, %d transaction(s): %s", m.Name, len(r.Txs), strings.Join(bad, "; "))
+	what := fmt.Sprintf("%s %s", f.Name, f.Kind)
+	switch {
+	case group != nil:
+		return fmt.Sprintf("rejected: %s %s", what, group)
+	case len(bad) == n:
+		return fmt.Sprintf("rejected: %s, %d item(s): %s", what, n, strings.Join(bad, "; "))
+	case len(bad) > 0:
+		return fmt.Sprintf("accepted: %s, %d of %d item(s); rejected: %s", what, n-len(bad), n, strings.Join(bad, "; "))
 	}
-	if len(bad) > 0 {
-		return fmt.Sprintf("accepted: %s, %d of %d transaction(s); rejected: %s", m.Name, len(r.Txs)-len(bad), len(r.Txs), strings.Join(bad, "; "))
-	}
-	return fmt.Sprintf("accepted: %s, %d transaction(s)", m.Name, len(r.Txs))
+	return fmt.Sprintf("accepted: %s, %d item(s)", what, n)
 }

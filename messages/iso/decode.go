@@ -14,8 +14,17 @@ const (
 	Pacs008v08 = "pacs.008.001.08" // SWIFT CBPR+
 	Pacs008v09 = "pacs.008.001.09"
 	Pain001v10 = "pain.001.001.10"
-	Pacs002v10 = "pacs.002.001.10" // what crossclear answers with
+	Pacs002v10 = "pacs.002.001.10" // what crossclear answers with; in: settlement confirmations
 	Head001v02 = "head.001.001.02"
+
+	Camt056v08 = "camt.056.001.08" // SWIFT CBPR+: cancellation requests
+	Camt056v09 = "camt.056.001.09"
+	Camt054v08 = "camt.054.001.08" // out: merchant credits; in: settlement confirmations
+
+	Pacs009v09 = "pacs.009.001.09" // out: a net position's settlement
+	Camt053v08 = "camt.053.001.08" // out: a bank's statement of a cycle
+	Pacs004v09 = "pacs.004.001.09" // out: a refund
+	Camt029v09 = "camt.029.001.09" // out: the answer to a camt.056
 )
 
 // Inbound lists the messages Decode accepts.

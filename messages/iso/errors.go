@@ -39,10 +39,10 @@ const (
 // line of the input it starts on (0 when unknown), the ISO reason code and
 // a sentence for a person.
 type Error struct {
-	Reason  Reason
-	Element string
-	Line    int
-	Msg     string
+	Reason  Reason `json:"reason"`
+	Element string `json:"element,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Msg     string `json:"message"`
 }
 
 func (e *Error) Error() string {

@@ -10,9 +10,14 @@ import (
 )
 
 // seeds is the fuzzers' corpus: the testdata sample, bare and enveloped
-// pacs.008 in both versions, a pain.001, and broken shapes.
+// pacs.008 in both versions, a pain.001, cancellation requests and
+// settlement confirmations, and broken shapes.
 func seeds(f *testing.F) {
 	f.Add(readSample(f))
+	f.Add(isotest.Camt056{Txs: []isotest.CxlTx{{Amount: "1.00", Info: "x"}, {UETR: isotest.Omit}}}.Bytes())
+	f.Add(isotest.Camt056{Version: "09", GroupCancel: true}.Bytes())
+	f.Add(isotest.Pacs002Settlement("S", isotest.Status{MsgID: "M", UETR: isotest.UETR(1), Status: "ACSC"}, isotest.Status{Status: "RJCT"}))
+	f.Add(isotest.Camt054Settlement("S", isotest.Booking{UETR: isotest.UETR(1), Debit: true}, isotest.Booking{}))
 	f.Add(isotest.Pacs008{Bare: true, Txs: []isotest.Tx{{}, {Amount: "1.005"}}}.Bytes())
 	f.Add(isotest.Pacs008{Version: "09", Txs: []isotest.Tx{{InstdAmt: "1.00", InstdCcy: "USD"}}}.Bytes())
 	f.Add(isotest.Pain001("P", "1.00", "2.00"))
@@ -48,33 +53,63 @@ func FuzzSplit(f *testing.F) {
 	})
 }
 
-// FuzzDecode: decoding and validating never panic; refusals are
-// *iso.Error; an accepted transaction's amount is positive and in a
-// known currency.
+// FuzzDecode: decoding a file of any kind and validating it never panic;
+// refusals are *iso.Error; an accepted payment's amount is positive and in
+// a known currency; every cancellation and confirmation item is either
+// usable or says what is wrong with it.
 func FuzzDecode(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := iso.DecodeBytes(data, fuzzLimits)
+		file, err := iso.DecodeFileBytes(data, fuzzLimits)
 		if err != nil {
 			if _, ok := iso.AsError(err); !ok && !errors.Is(err, iso.ErrUnsupported) {
 				t.Fatalf("not an *iso.Error: %v", err)
 			}
 			return
 		}
-		r := iso.Validate(m, iso.Context{Sender: isotest.Sender, Directory: directory{}})
-		if len(r.Txs) != len(m.Transactions) {
-			t.Fatalf("%d results for %d transactions", len(r.Txs), len(m.Transactions))
-		}
-		for i, tx := range r.Txs {
-			if tx.Err != nil {
-				if tx.Err.Reason == "" || tx.Err.Element == "" {
-					t.Fatalf("transaction %d: error without reason or element: %+v", i, tx.Err)
+		switch file.Kind {
+		case iso.KindPayment:
+			checkPayment(t, file.Payment)
+		case iso.KindCancellation:
+			txs := file.Cancellation.Transactions
+			r := iso.ValidateCancellation(file.Cancellation, iso.Context{Sender: isotest.Sender})
+			if len(r.Txs) != len(txs) {
+				t.Fatalf("%d results for %d transactions", len(r.Txs), len(txs))
+			}
+			for i, e := range r.Txs {
+				switch {
+				case e == nil && len(txs[i].Original.UETR) != 36:
+					t.Fatalf("transaction %d accepted without a UETR: %+v", i, txs[i])
+				case e != nil && (e.Reason == "" || e.Element == ""):
+					t.Fatalf("transaction %d: error without reason or element: %+v", i, e)
 				}
-				continue
 			}
-			if tx.Amount.Minor <= 0 || tx.Amount.Currency.Code == "" || tx.Merchant == "" {
-				t.Fatalf("transaction %d accepted with %+v", i, tx)
+		case iso.KindSettlement:
+			for _, it := range file.Settlement.Items {
+				if it.Problem == nil && it.MsgID == "" && it.EndToEndID == "" && it.UETR == "" {
+					t.Fatalf("an item naming no pacs.009 without a problem: %+v", it)
+				}
 			}
+		default:
+			t.Fatalf("kind %q", file.Kind)
 		}
 	})
+}
+
+func checkPayment(t *testing.T, m *iso.Message) {
+	r := iso.Validate(m, iso.Context{Sender: isotest.Sender, Directory: directory{}})
+	if len(r.Txs) != len(m.Transactions) {
+		t.Fatalf("%d results for %d transactions", len(r.Txs), len(m.Transactions))
+	}
+	for i, tx := range r.Txs {
+		if tx.Err != nil {
+			if tx.Err.Reason == "" || tx.Err.Element == "" {
+				t.Fatalf("transaction %d: error without reason or element: %+v", i, tx.Err)
+			}
+			continue
+		}
+		if tx.Amount.Minor <= 0 || tx.Amount.Currency.Code == "" || tx.Merchant == "" {
+			t.Fatalf("transaction %d accepted with %+v", i, tx)
+		}
+	}
 }

@@ -3,13 +3,10 @@ package iso
 import (
 	"encoding/xml"
 	"fmt"
-	"regexp"
 	"time"
 	"unicode/utf8"
 
 	"github.com/moov-io/iso20022/pkg/pacs_v10"
-
-	"github.com/crossclear/crossclear/fx"
 )
 
 // Payment statuses of a pacs.002 (ExternalPaymentTransactionStatus1Code,
@@ -67,135 +64,52 @@ type TxStatus struct {
 	SettlementDate string         `json:"intr_bk_sttlm_dt,omitempty"`  // OrgnlTxRef/IntrBkSttlmDt
 }
 
-// DateTime formats t as an ISO 20022 date-time that keeps its offset:
-// 2025-03-10T09:15:00.000+08:00 (UTC is +00:00, never a bare local time).
-func DateTime(t time.Time) string { return t.Format("2006-01-02T15:04:05.000-07:00") }
-
-var (
-	bicRe    = regexp.MustCompile(`^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
-	dateRe   = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
-	offsetRe = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
-)
-
-// EncodeError is a StatusReport the encoder refuses to write: it would not
-// be schema-valid (or would lose information).
-type EncodeError struct{ Field, Msg string }
-
-func (e *EncodeError) Error() string { return "pacs.002: " + e.Field + ": " + e.Msg }
-
-func encErr(field, format string, args ...any) error {
-	return &EncodeError{Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-func checkText(field, s string, max int, required bool) error {
-	if s == "" {
-		if required {
-			return encErr(field, "is required")
-		}
-		return nil
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return encErr(field, "is %d characters, at most %d", n, max)
-	}
-	return nil
-}
-
-func checkBIC(field, s string, required bool) error {
-	if s == "" && !required {
-		return nil
-	}
-	if !bicRe.MatchString(s) {
-		return encErr(field, "%q is not a BIC", s)
-	}
-	return nil
-}
-
-func checkDateTime(field, s string, required bool) error {
-	if s == "" && !required {
-		return nil
-	}
-	if !offsetRe.MatchString(s) {
-		return encErr(field, "%q is not a date-time with an offset", s)
-	}
-	if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-		return encErr(field, "%q: %v", s, err)
-	}
-	return nil
-}
-
 func (r *StatusReport) check() error {
-	h := r.Header
-	for _, c := range []error{
-		checkBIC("Header.From", h.From, true), checkBIC("Header.To", h.To, true),
-		checkText("Header.BizMsgIdr", h.BizMsgIdr, 35, true), checkDateTime("Header.CreDt", h.CreDt, true),
-		checkText("MsgID", r.MsgID, 35, true), checkDateTime("CreDtTm", r.CreDtTm, true),
-		checkBIC("InstructingAgent", r.InstructingAgent, false), checkBIC("InstructedAgent", r.InstructedAgent, false),
-		checkText("Original.MsgID", r.Original.MsgID, 35, true), checkText("Original.MsgNameID", r.Original.MsgNameID, 35, true),
-		checkDateTime("Original.CreDtTm", r.Original.CreDtTm, false), checkText("Original.Status", r.Original.Status, 4, false),
-	} {
-		if c != nil {
-			return c
-		}
+	c := &checker{message: Pacs002v10}
+	c.header(r.Header, Pacs002v10)
+	c.text("MsgID", r.MsgID, 35, true)
+	c.dateTime("CreDtTm", r.CreDtTm, true)
+	c.bic("InstructingAgent", r.InstructingAgent, false)
+	c.bic("InstructedAgent", r.InstructedAgent, false)
+	o := r.Original
+	c.text("Original.MsgID", o.MsgID, 35, true)
+	c.text("Original.MsgNameID", o.MsgNameID, 35, true)
+	c.dateTime("Original.CreDtTm", o.CreDtTm, false)
+	c.text("Original.Status", o.Status, 4, false)
+	if n := o.NbOfTxs; n != "" && !numeric.MatchString(n) {
+		c.fail("Original.NbOfTxs", "%q is not a number", n)
 	}
-	if h.MsgDefIdr != "" && h.MsgDefIdr != Pacs002v10 {
-		return encErr("Header.MsgDefIdr", "must be %s, got %q", Pacs002v10, h.MsgDefIdr)
-	}
-	if n := r.Original.NbOfTxs; n != "" && !numeric.MatchString(n) {
-		return encErr("Original.NbOfTxs", "%q is not a number", n)
-	}
-	if s := r.Original.CtrlSum; s != "" {
+	if s := o.CtrlSum; s != "" {
 		if _, err := plainDecimal(s); err != nil || len(s) > 19 {
-			return encErr("Original.CtrlSum", "%q is not a decimal of at most 18 digits", s)
+			c.fail("Original.CtrlSum", "%q is not a decimal of at most 18 digits", s)
 		}
 	}
-	if err := checkReasons("Original.Reasons", r.Original.Reasons); err != nil {
-		return err
-	}
+	c.reasons("Original.Reasons", o.Reasons)
 	for i, t := range r.Transactions {
-		f := func(s string) string { return fmt.Sprintf("Transactions[%d].%s", i, s) }
-		for _, c := range []error{
-			checkText(f("InstrID"), t.InstrID, 35, false), checkText(f("EndToEndID"), t.EndToEndID, 35, false), checkText(f("TxID"), t.TxID, 35, false),
-			checkText(f("Status"), t.Status, 4, true), checkDateTime(f("AcceptedAt"), t.AcceptedAt, false), checkReasons(f("Reasons"), t.Reasons),
-		} {
-			if c != nil {
-				return c
-			}
-		}
-		if t.UETR != "" && !validUETR(t.UETR) {
-			return encErr(f("UETR"), "%q is not a lower-case UUID v4", t.UETR)
-		}
-		if t.SettlementDate != "" && !dateRe.MatchString(t.SettlementDate) {
-			return encErr(f("SettlementDate"), "%q is not a date", t.SettlementDate)
-		}
+		c.in("Transactions[%d].", i)
+		c.text("InstrID", t.InstrID, 35, false)
+		c.text("EndToEndID", t.EndToEndID, 35, false)
+		c.text("TxID", t.TxID, 35, false)
+		c.uetr("UETR", t.UETR, false)
+		c.text("Status", t.Status, 4, true)
+		c.dateTime("AcceptedAt", t.AcceptedAt, false)
+		c.reasons("Reasons", t.Reasons)
+		c.date("SettlementDate", t.SettlementDate, false)
 		if a := t.Amount; a != nil {
 			if _, err := wireAmount(*a); err != nil {
-				return encErr(f("Amount"), "%v", err)
+				c.fail("Amount", "%v", err)
 			}
 		}
 	}
-	return nil
+	return c.result()
 }
 
-func checkReasons(field string, rs []StatusReason) error {
+func (c *checker) reasons(field string, rs []StatusReason) {
 	for i, r := range rs {
-		if err := checkText(fmt.Sprintf("%s[%d].Code", field, i), string(r.Code), 4, true); err != nil {
-			return err
+		if n := len(r.Code); n == 0 || n > 4 {
+			c.fail(fmt.Sprintf("%s[%d].Code", field, i), "must be 1 to 4 characters, got %q", r.Code)
 		}
 	}
-	return nil
-}
-
-// wireAmount is an amount as the schema wants it: exactly the currency's
-// minor units, no exponent, no sign.
-func wireAmount(a Amount) (string, error) {
-	amt, err := fx.ParseAmount(a.Value, a.Currency)
-	if err != nil {
-		return "", err
-	}
-	if amt.Minor < 0 {
-		return "", fmt.Errorf("%s is negative", a)
-	}
-	return amt.Value(), nil
 }
 
 // Encode writes the report as one file: a BusinessMessage element holding
@@ -204,65 +118,18 @@ func (r *StatusReport) Encode() ([]byte, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
-	w := &xmlWriter{}
-	w.buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	w.open("BusinessMessage")
-	writeAppHdr(w, r.Header, Pacs002v10)
+	w := begin(r.Header, Pacs002v10, "FIToFIPmtStsRpt", 2048+1024*len(r.Transactions))
 	r.writeDocument(w)
-	w.close("BusinessMessage")
-	return w.buf.Bytes(), nil
-}
-
-func writeAppHdr(w *xmlWriter, h AppHdr, msgDef string) {
-	w.open("AppHdr", "xmlns", NamespacePrefix+Head001v02)
-	w.open("Fr")
-	w.agent("FIId", h.From)
-	w.close("Fr")
-	w.open("To")
-	w.agent("FIId", h.To)
-	w.close("To")
-	w.leaf("BizMsgIdr", h.BizMsgIdr)
-	w.leaf("MsgDefIdr", msgDef)
-	w.leaf("BizSvc", h.BizSvc)
-	w.leaf("CreDt", h.CreDt)
-	if h.PssblDplct {
-		w.leaf("PssblDplct", "true")
-	}
-	w.close("AppHdr")
+	return w.end("FIToFIPmtStsRpt"), nil
 }
 
 func writeReasons(w *xmlWriter, rs []StatusReason) {
 	for _, r := range rs {
-		w.open("StsRsnInf")
-		w.open("Rsn")
-		w.leaf("Cd", string(r.Code))
-		w.close("Rsn")
-		for _, line := range cutRunes(r.Info, 105) {
-			w.leaf("AddtlInf", line)
-		}
-		w.close("StsRsnInf")
+		w.reasonInfo("StsRsnInf", string(r.Code), r.Info)
 	}
-}
-
-// cutRunes cuts s into pieces of at most n characters.
-func cutRunes(s string, n int) []string {
-	var out []string
-	for s != "" {
-		i, k := 0, 0
-		for i < len(s) && k < n {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-			k++
-		}
-		out = append(out, s[:i])
-		s = s[i:]
-	}
-	return out
 }
 
 func (r *StatusReport) writeDocument(w *xmlWriter) {
-	w.open("Document", "xmlns", NamespacePrefix+Pacs002v10)
-	w.open("FIToFIPmtStsRpt")
 	w.open("GrpHdr")
 	w.leaf("MsgId", r.MsgID)
 	w.leaf("CreDtTm", r.CreDtTm)
@@ -299,25 +166,17 @@ func (r *StatusReport) writeDocument(w *xmlWriter) {
 		}
 		w.close("TxInfAndSts")
 	}
-	w.close("FIToFIPmtStsRpt")
-	w.close("Document")
 }
 
 // DecodeStatusReport reads a pacs.002.001.10 with moov-io/iso20022 (the
 // amounts and the control sum from the text): what banks receive from
 // crossclear, read back for tests and for `crossclear iso inspect`.
 func DecodeStatusReport(env *Envelope) (*StatusReport, error) {
-	if env.MessageName() != Pacs002v10 {
-		return nil, unsupported("Document", env.Line, "%s is not a %s", env.MessageName(), Pacs002v10)
+	hdr, err := headerOf(env, Pacs002v10)
+	if err != nil {
+		return nil, err
 	}
-	r := &StatusReport{}
-	if env.HeaderXML != nil {
-		h, err := decodeHeader(env)
-		if err != nil {
-			return nil, err
-		}
-		r.Header = *h
-	}
+	r := &StatusReport{Header: hdr}
 	parts, _, err := cut(env.Document, "FIToFIPmtStsRpt", func(p []string) bool {
 		return len(p) == 1 && (p[0] == "GrpHdr" || p[0] == "OrgnlGrpInfAndSts" || p[0] == "TxInfAndSts")
 	})
@@ -402,7 +261,7 @@ func Reply(m *Message, group *Error, outcomes []TxOutcome, p ReplyParams) *Statu
 		CreDtTm: now, InstructingAgent: p.From, InstructedAgent: p.To,
 		Original: OriginalGroup{MsgID: m.MsgID, MsgNameID: m.Name, NbOfTxs: m.NbOfTxs},
 	}
-	if checkDateTime("", m.CreDtTm, true) == nil {
+	if validDateTime(m.CreDtTm) {
 		r.Original.CreDtTm = m.CreDtTm
 	}
 	if !numeric.MatchString(m.NbOfTxs) {
@@ -432,7 +291,7 @@ func Reply(m *Message, group *Error, outcomes []TxOutcome, p ReplyParams) *Statu
 			a := t.Amount
 			s.Amount = &a
 		}
-		if dateRe.MatchString(t.SettlementDate) {
+		if validDate(t.SettlementDate) {
 			s.SettlementDate = t.SettlementDate
 		}
 		if o.Status == StatusRejected {

@@ -1,10 +1,6 @@
 package iso_test
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -14,52 +10,6 @@ import (
 	"github.com/crossclear/crossclear/messages/iso"
 	"github.com/crossclear/crossclear/messages/iso/isotest"
 )
-
-// xsdDir holds ISO's XSDs for the CBPR+ versions moov-io/iso20022 does not
-// ship (pacs.002.001.10 among them): ../shared/iso20022/xsd beside the
-// repository, or CROSSCLEAR_ISO_XSD (.ci/test exports it). They are read
-// from there, never copied into the repository.
-func xsdDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("CROSSCLEAR_ISO_XSD")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "iso20022", "xsd")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "pacs.002.001.10.xsd")); err != nil {
-		abs, _ := filepath.Abs(dir)
-		t.Fatalf("ISO's pacs.002.001.10.xsd is missing from %s: set CROSSCLEAR_ISO_XSD to shared/iso20022/xsd (bash .ci/test does)", abs)
-	}
-	return dir
-}
-
-// schemaValid runs xmllint --schema on doc and fails the test with
-// xmllint's words when the document is not valid.
-func schemaValid(t *testing.T, xsd string, doc []byte) {
-	t.Helper()
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Fatal("xmllint is needed to check what crossclear sends against ISO's schemas: apt-get install libxml2-utils (bash .ci/test does)")
-	}
-	f := filepath.Join(t.TempDir(), "doc.xml")
-	if err := os.WriteFile(f, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", xsd, f).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "validates") {
-		t.Fatalf("not valid against %s: %v\n%s\n%s", filepath.Base(xsd), err, out, doc)
-	}
-}
-
-// documentOf cuts the Document element, byte for byte, out of an encoded
-// file.
-func documentOf(t *testing.T, file []byte) []byte {
-	t.Helper()
-	i, j := bytes.Index(file, []byte("<Document ")), bytes.Index(file, []byte("</Document>"))
-	if i < 0 || j < i {
-		t.Fatalf("no Document in\n%s", file)
-	}
-	return append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), file[i:j+len("</Document>")]...)
-}
 
 var sgt = time.FixedZone("SGT", 8*3600)
 
@@ -85,12 +35,11 @@ func sampleReport() *iso.StatusReport {
 // ISO's pacs.002.001.10 XSD, amounts have the currency's decimals and no
 // exponent, date-times keep their offset and nothing empty is written.
 func TestStatusReportIsSchemaValid(t *testing.T) {
-	xsd := filepath.Join(xsdDir(t), "pacs.002.001.10.xsd")
 	out, err := sampleReport().Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemaValid(t, xsd, documentOf(t, out))
+	isotest.SchemaValid(t, iso.Pacs002v10, out)
 	s := string(out)
 	for _, want := range []string{
 		`<IntrBkSttlmAmt Ccy="EUR">9999999998000.00</IntrBkSttlmAmt>`, `<IntrBkSttlmAmt Ccy="JPY">1500</IntrBkSttlmAmt>`, `<IntrBkSttlmAmt Ccy="BHD">1.500</IntrBkSttlmAmt>`,
@@ -172,7 +121,7 @@ func TestReplyToSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemaValid(t, filepath.Join(xsdDir(t), "pacs.002.001.10.xsd"), documentOf(t, out))
+	isotest.SchemaValid(t, iso.Pacs002v10, out)
 	if r.Original.Status != iso.StatusPartial || r.Original.CtrlSum != "1694.40" || r.Transactions[2].UETR != "3f2b6c1e-8a4d-4e5f-9b7a-1c2d3e4f5a03" || r.CreDtTm != "2025-03-10T01:00:00.000+00:00" {
 		t.Fatalf("%+v", r)
 	}
@@ -181,7 +130,7 @@ func TestReplyToSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemaValid(t, filepath.Join(xsdDir(t), "pacs.002.001.10.xsd"), documentOf(t, out))
+	isotest.SchemaValid(t, iso.Pacs002v10, out)
 	if g.Original.Status != iso.StatusRejected || len(g.Transactions) != 0 || g.Original.Reasons[0].Code != iso.ReasonControlSum {
 		t.Fatalf("%+v", g)
 	}

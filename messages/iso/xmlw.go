@@ -3,7 +3,6 @@ package iso
 import (
 	"bytes"
 	"encoding/xml"
-	"strings"
 )
 
 // xmlWriter writes indented XML for crossclear's own encoders: elements
@@ -14,8 +13,15 @@ type xmlWriter struct {
 	depth int
 }
 
+// spaces indent up to 32 levels without allocating.
+const spaces = "                                                                "
+
 func (w *xmlWriter) indent() {
-	w.buf.WriteString(strings.Repeat("  ", w.depth))
+	n := 2 * w.depth
+	for ; n > len(spaces); n -= len(spaces) {
+		w.buf.WriteString(spaces)
+	}
+	w.buf.WriteString(spaces[:n])
 }
 
 // open starts an element; attrs are name, value pairs.
@@ -31,7 +37,9 @@ func (w *xmlWriter) open(name string, attrs ...string) {
 func (w *xmlWriter) close(name string) {
 	w.depth--
 	w.indent()
-	w.buf.WriteString("</" + name + ">\n")
+	w.buf.WriteString("</")
+	w.buf.WriteString(name)
+	w.buf.WriteString(">\n")
 }
 
 // leaf writes <name attrs>text</name>, or nothing when text is empty.
@@ -44,8 +52,23 @@ func (w *xmlWriter) leaf(name, text string, attrs ...string) {
 	w.buf.WriteString(name)
 	w.attrs(attrs)
 	w.buf.WriteByte('>')
-	xml.EscapeText(&w.buf, []byte(text))
-	w.buf.WriteString("</" + name + ">\n")
+	w.escape(text)
+	w.buf.WriteString("</")
+	w.buf.WriteString(name)
+	w.buf.WriteString(">\n")
+}
+
+// escape writes s as character data (or an attribute value), escaped as
+// encoding/xml's EscapeText does; most text needs no escaping and is
+// written as it is.
+func (w *xmlWriter) escape(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' {
+			xml.EscapeText(&w.buf, []byte(s))
+			return
+		}
+	}
+	w.buf.WriteString(s)
 }
 
 func (w *xmlWriter) attrs(kv []string) {
@@ -53,7 +76,7 @@ func (w *xmlWriter) attrs(kv []string) {
 		w.buf.WriteByte(' ')
 		w.buf.WriteString(kv[i])
 		w.buf.WriteString(`="`)
-		xml.EscapeText(&w.buf, []byte(kv[i+1]))
+		w.escape(kv[i+1])
 		w.buf.WriteByte('"')
 	}
 }
