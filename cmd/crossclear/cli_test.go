@@ -355,11 +355,12 @@ func TestMigrateTwice(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dsn := storetest.DSN(t, engine)
 			out := mustRun(t, map[string]string{"CROSSCLEAR_DATABASE": dsn}, "migrate")
-			if !strings.Contains(out, "applied migration 1") || !strings.Contains(out, "applied migration 4") || !strings.Contains(out, "schema version 4") {
+			m := regexp.MustCompile(`is at schema version (\d+)`).FindStringSubmatch(out)
+			if !strings.Contains(out, "applied migration 1") || m == nil || !strings.Contains(out, "applied migration "+m[1]+" ") || len(m[1]) < 1 || m[1] == "0" {
 				t.Fatalf("first migrate:\n%s", out)
 			}
 			out = mustRun(t, nil, "migrate", "--database", dsn)
-			if !strings.Contains(out, "up to date (schema version 4)") || strings.Contains(out, "applied") {
+			if !strings.Contains(out, "up to date (schema version "+m[1]+")") || strings.Contains(out, "applied") {
 				t.Fatalf("second migrate:\n%s", out)
 			}
 			s := openTestStore(t, dsn)

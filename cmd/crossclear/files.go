@@ -113,8 +113,8 @@ its detached signature when FILE.sig exists beside it (required when your
 bank must sign). Prints per file what became of it — held, rejected with the
 ISO reason and element, or refused whole — and where the answer (pacs.002,
 camt.029) waits in your mailbox. Exits 1 when a file was refused.`,
-	example: `  CROSSCLEAR_API_KEY=cck_… crossclear files push --url http://127.0.0.1:8080 batch-0001.xml
-  crossclear files push --api-key-file ~/.crossclear-key out/*.xml`,
+	example: `  crossclear files push --api-key-file ~/.crossclear-key out/*.xml
+  CROSSCLEAR_API_KEY=cck_… crossclear files push --url http://127.0.0.1:8080 batch-0001.xml`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		client := addClientFlags(fs)
 		return func(ctx context.Context, c *cli, args []string) error {

@@ -87,8 +87,8 @@ verifying, since every version's public key stays published (keys publish,
 GET /v1/signing-keys). Needs a Vault token allowed to rotate — the serving
 AppRole deliberately is not (deploy/vault/crossclear-signer.hcl). The
 development signer has a single key and cannot rotate.`,
-	example: `  VAULT_TOKEN=… crossclear keys rotate --signer vault --vault-addr https://vault:8200
-  crossclear keys rotate --purpose checkpoints`,
+	example: `  crossclear keys rotate --purpose checkpoints
+  VAULT_TOKEN=… crossclear keys rotate --signer vault --vault-addr https://vault:8200`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, signerKeys...)
 		purpose := fs.String("purpose", "files", "files, checkpoints or all")
