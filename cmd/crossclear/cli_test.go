@@ -307,6 +307,16 @@ func TestDemoServes(t *testing.T) {
 			t.Errorf("GET %s: %d %s", c[2], code, body)
 		}
 	}
+	// The demo's closed cycle left signed files in the bank's mailbox.
+	for _, c := range curls {
+		if strings.HasSuffix(c[2], "/v1/files") {
+			waitUntil(t, "the cycle's signed files in the bank's mailbox", func() bool {
+				_, body := httpGet(t, c[2], c[1])
+				return strings.Contains(body, `"kind":"pacs.009.001.09"`) && strings.Contains(body, `"kind":"camt.053.001.08"`) &&
+					strings.Contains(body, `"key":"dev-crossclear"`)
+			})
+		}
+	}
 	// The quote line posts: ask for a quote with it.
 	q := regexp.MustCompile(`curl -d '(\{[^']*\})' -H 'Authorization: Bearer (cck_[0-9a-f]{64})' (http://\S+/v1/quotes)`).FindStringSubmatch(out.String())
 	if q == nil {

@@ -495,6 +495,7 @@ func printKeys(w io.Writer, keys []demoKey, base string, cycleID int64, wd world
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/cycles/%d\n", keys[0].secret, base, cycleID)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?state=disputed&limit=5'\n", keys[1].secret, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/merchants/%s/payouts\n", keys[2].secret, base, wd.merchants[0].ID)
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/files    # the bank's mailbox: the cycle's pacs.009, camt.053, camt.054, signed\n", keys[1].secret, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?limit=5'\n", keys[3].secret, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/rates\n", keys[4].secret, base)
 	fmt.Fprintf(w, "  curl -d '{\"sell_amount\":\"100.00\",\"sell_currency\":\"%s\",\"buy_currency\":\"USD\"}' -H 'Authorization: Bearer %s' %s/v1/quotes\n\n",
