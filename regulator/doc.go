@@ -1,5 +1,15 @@
-// Package regulator will produce each cycle's reports for local-government
-// regulators, append them to a tamper-evident Merkle log with signed
-// checkpoints, push them and serve them from a regulator gateway. Nothing
-// lives here yet.
+// Package regulator produces the reports local-government regulators
+// receive and publishes them in a tamper-evident log. The Producer is a
+// durable worker: each pass it builds whatever reports are missing (one
+// per jurisdiction for every closed cycle — so a crash between a close and
+// its reports loses nothing), adds them to the Merkle log and queues them
+// for push in one transaction, then seals them (signs their files) and
+// signs a checkpoint over the grown log. A report is served or pushed only
+// once it is sealed and a signed checkpoint covers it.
+//
+// The pieces: reports (building and rendering), merklelog (the RFC 6962
+// log in the database), checkpoint (C2SP signed checkpoints), bundle (what
+// a regulator downloads), gateway (the regulators' read-only API), push
+// (the outbox to regulators' endpoints) and verify (offline verification,
+// `crossclear verify`).
 package regulator
