@@ -9,13 +9,14 @@ const (
 	RoleMerchant   Role = "merchant"    // bound to one merchant
 	RoleRegulator  Role = "regulator"   // bound to one jurisdiction, read-only
 	RoleFXProvider Role = "fx_provider" // bound to one FX provider participant: posts its rates
+	RoleCompliance Role = "compliance"  // a compliance officer: screens names, works the review queue
 	RoleSystem     Role = "system"      // crossclear itself (auto-release worker, scheduler)
 )
 
 // ValidRole reports whether r can be given to an API key.
 func ValidRole(r Role) bool {
 	switch r {
-	case RoleOperator, RoleBank, RoleMerchant, RoleRegulator, RoleFXProvider:
+	case RoleOperator, RoleBank, RoleMerchant, RoleRegulator, RoleFXProvider, RoleCompliance:
 		return true
 	}
 	return false
@@ -41,7 +42,7 @@ var (
 // payment are told it does not exist, so that ids cannot be probed.
 func (a Actor) CanSee(p Payment) bool {
 	switch a.Role {
-	case RoleOperator, RoleSystem:
+	case RoleOperator, RoleSystem, RoleCompliance:
 		return true
 	case RoleBank:
 		return a.Subject == p.BuyerBankID || a.Subject == p.MerchantBankID
@@ -59,7 +60,9 @@ func (a Actor) CanSee(p Payment) bool {
 //   - the buyer's bank confirms delivery (release, also partial) or disputes;
 //   - the merchant or its bank gives the money back (refund);
 //   - only the operator resolves a dispute; the operator may do anything;
-//   - regulators only read; FX providers only read the payments they converted.
+//   - regulators only read; FX providers only read the payments they converted;
+//   - compliance officers read every payment and act on none: they decide
+//     on payments screening held back, before those are held.
 func (a Actor) Permit(p Payment, k ActionKind) error {
 	if !a.CanSee(p) {
 		return Errorf(NotFound, "payment_not_found", "id", "no payment %s", p.ID)

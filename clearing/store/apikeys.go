@@ -19,7 +19,7 @@ import (
 type APIKey struct {
 	ID        string
 	Role      clearing.Role
-	Subject   string // participant id, merchant id or jurisdiction; the key id for operators
+	Subject   string // participant id, merchant id or jurisdiction; the key id for operators and compliance officers
 	Name      string
 	CreatedBy string
 	CreatedAt time.Time
@@ -38,14 +38,14 @@ const keyPrefix = "cck_"
 // secret, which is never stored nor shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, role clearing.Role, subject, name string, by clearing.Actor) (APIKey, string, error) {
 	if !clearing.ValidRole(role) {
-		return APIKey{}, "", clearing.Errorf(clearing.Invalid, "invalid_role", "role", "must be operator, bank, merchant, regulator or fx_provider, got %q", role)
+		return APIKey{}, "", clearing.Errorf(clearing.Invalid, "invalid_role", "role", "must be operator, bank, merchant, regulator, fx_provider or compliance, got %q", role)
 	}
 	if len(name) > clearing.MaxNameLen {
 		return APIKey{}, "", clearing.Errorf(clearing.Invalid, "invalid_name", "name", "at most %d characters", clearing.MaxNameLen)
 	}
 	k := APIKey{ID: newID("key"), Role: role, Subject: subject, Name: name, CreatedBy: by.String(), CreatedAt: s.now()}
-	if role == clearing.RoleOperator {
-		k.Subject = k.ID
+	if role == clearing.RoleOperator || role == clearing.RoleCompliance {
+		k.Subject = k.ID // acts as itself: the audit trail names the key
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {

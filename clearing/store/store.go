@@ -23,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/compliance"
 )
 
 // Options tune a Store.
@@ -33,6 +34,13 @@ type Options struct {
 	Now func() time.Time
 	// FX prices cross-currency payments; without a Book they are refused.
 	FX FXOptions
+	// Screener screens every payment before it is held (screening.go);
+	// nil holds payments unscreened.
+	Screener *compliance.Screener
+	// Refunds builds the file telling a buyer's bank that its payment was
+	// refunded (a pacs.004: messages/inbound.RefundFile), written with the
+	// refund (refunds.go); nil refunds without one.
+	Refunds RefundFile
 }
 
 // DefaultReleaseAfter is how long a held payment waits for the buyer before
@@ -46,6 +54,8 @@ type Store struct {
 	releaseAfter time.Duration
 	clock        func() time.Time
 	fx           FXOptions
+	screener     *compliance.Screener
+	refundFile   RefundFile
 
 	ratesMu     sync.Mutex // serialises rate loads, so that ratesLoaded only moves forward
 	ratesLoaded time.Time  // when the rates were last loaded into the book
@@ -54,7 +64,7 @@ type Store struct {
 // Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite
 // file path (optionally prefixed with sqlite:). It does not migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
-	s := &Store{releaseAfter: opt.ReleaseAfter, clock: opt.Now, fx: opt.FX.withDefaults()}
+	s := &Store{releaseAfter: opt.ReleaseAfter, clock: opt.Now, fx: opt.FX.withDefaults(), screener: opt.Screener, refundFile: opt.Refunds}
 	if s.releaseAfter <= 0 {
 		s.releaseAfter = DefaultReleaseAfter
 	}

@@ -22,13 +22,16 @@ Roles and their --subject:
   bank       a partner bank: --subject is its participant id (its BIC)
   merchant   a merchant: --subject is its merchant id (mer_…)
   regulator  read-only over one jurisdiction: --subject SG, US-NY, …
-  fx_provider  an FX provider posting its rates: --subject is its participant id (its BIC)`,
+  fx_provider  an FX provider posting its rates: --subject is its participant id (its BIC)
+  compliance   a compliance officer: screens names, decides on the payments
+               screening held for review (no subject: name the officer)`,
 	example: `  crossclear apikey create --role operator --name "ops laptop"
   crossclear apikey create --role bank --subject HANSDEFF --name "Hansa Bank integration"
   crossclear apikey create --role regulator --subject SG
+  crossclear apikey create --role compliance --name "A. Officer"
   KEY=$(crossclear apikey create --role operator --quiet)`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-		role := fs.String("role", "", "`ROLE` of the key: operator, bank, merchant, regulator or fx_provider (required)")
+		role := fs.String("role", "", "`ROLE` of the key: operator, bank, merchant, regulator, fx_provider or compliance (required)")
 		subject := fs.String("subject", "", "who the key speaks for: participant `ID`, merchant id or jurisdiction")
 		name := fs.String("name", "", "a `NAME` to recognise the key by in listings")
 		quiet := fs.Bool("quiet", false, "print only the secret, for scripts")
@@ -40,12 +43,14 @@ Roles and their --subject:
 			r := clearing.Role(strings.ToLower(*role))
 			switch {
 			case *role == "":
-				return usagef("apikey create", "--role is required: operator, bank, merchant, regulator or fx_provider")
+				return usagef("apikey create", "--role is required: operator, bank, merchant, regulator, fx_provider or compliance")
 			case !clearing.ValidRole(r):
-				return usagef("apikey create", "--role must be operator, bank, merchant, regulator or fx_provider, got %q", *role)
+				return usagef("apikey create", "--role must be operator, bank, merchant, regulator, fx_provider or compliance, got %q", *role)
 			case r == clearing.RoleOperator && *subject != "":
 				return usagef("apikey create", "an operator key has no --subject (it acts as itself)")
-			case r != clearing.RoleOperator && *subject == "":
+			case r == clearing.RoleCompliance && *subject != "":
+				return usagef("apikey create", "a compliance key has no --subject (it acts as itself; --name says whose it is)")
+			case r != clearing.RoleOperator && r != clearing.RoleCompliance && *subject == "":
 				return usagef("apikey create", "a %s key needs --subject (%s)", r, subjectHint(r))
 			}
 			cfg, err := cf.load(c.getenv)
@@ -66,7 +71,7 @@ Roles and their --subject:
 				return nil
 			}
 			who := string(k.Role)
-			if k.Role != clearing.RoleOperator {
+			if k.Role != clearing.RoleOperator && k.Role != clearing.RoleCompliance {
 				who += " " + k.Subject
 			}
 			if k.Name != "" {
@@ -98,6 +103,8 @@ func tryPath(r clearing.Role) string {
 	switch r {
 	case clearing.RoleOperator:
 		return "cycles/current"
+	case clearing.RoleCompliance:
+		return "reviews"
 	case clearing.RoleFXProvider:
 		return "rates"
 	}

@@ -91,6 +91,7 @@ func decodePacs008v08(doc []byte) (*Message, error) {
 				}
 			}
 			dropAbsent(&t, p)
+			addPartyDetails(&t, p)
 		}
 		m.Transactions = append(m.Transactions, t)
 	}
@@ -174,6 +175,7 @@ func decodePacs008v09(doc []byte) (*Message, error) {
 				}
 			}
 			dropAbsent(&t, p)
+			addPartyDetails(&t, p)
 		}
 		m.Transactions = append(m.Transactions, t)
 	}

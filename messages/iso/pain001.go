@@ -85,6 +85,7 @@ func decodePain001v10(doc []byte) (*Message, error) {
 				}
 				// The debtor agent is the uploading bank: it instructs.
 				t.InstructingAgent = t.DebtorAgent
+				addPartyDetails(&t, p)
 			}
 			// Lines of the PmtInf's elements serve the transaction's errors.
 			for k, e := range p.parent.elems {

@@ -88,9 +88,12 @@ func (a *Agent) String() string {
 
 // Party is a debtor or creditor.
 type Party struct {
-	Name    string `json:"nm,omitempty"`
-	Country string `json:"ctry,omitempty"` // of its postal address, else of residence
-	ID      string `json:"id,omitempty"`   // AnyBIC, LEI or the first Othr/Id
+	Name       string `json:"nm,omitempty"`
+	Country    string `json:"ctry,omitempty"`      // of its postal address, else of residence
+	ID         string `json:"id,omitempty"`        // AnyBIC, LEI or the first Othr/Id
+	Address    string `json:"adr,omitempty"`       // PstlAdr beyond the country (parties.go)
+	BirthDate  string `json:"birth_dt,omitempty"`  // Id/PrvtId/DtAndPlcOfBirth/BirthDt, as written
+	BirthPlace string `json:"birth_plc,omitempty"` // CityOfBirth, CtryOfBirth
 }
 
 // Account is a cash account: an IBAN or another identification.
@@ -133,6 +136,8 @@ type Transaction struct {
 	DebtorAccount    *Account `json:"dbtr_acct,omitempty"`
 	Creditor         *Party   `json:"cdtr,omitempty"`
 	CreditorAccount  *Account `json:"cdtr_acct,omitempty"`
+	UltimateDebtor   *Party   `json:"ultmt_dbtr,omitempty"`
+	UltimateCreditor *Party   `json:"ultmt_cdtr,omitempty"`
 	Unstructured     []string `json:"ustrd,omitempty"` // RmtInf/Ustrd
 
 	// Problems the decoder found in this transaction alone (an element
