@@ -22,7 +22,10 @@ import (
 // ISO 20022 files: a bank uploads a pacs.008 or pain.001 as the raw body
 // of POST /v1/files and gets, per transaction, held or rejected with an
 // ISO reason; the pacs.002 answering it lands in its mailbox, which it
-// lists, downloads (the same bytes every time) and acknowledges.
+// lists, downloads (the same bytes every time) and acknowledges. A bank
+// cancels its payments with a camt.056 (answered with camt.029s and the
+// refunds' pacs.004s); the settlement bank or the operator confirms net
+// positions settled with a pacs.002 or camt.054 (messages/inbound).
 
 // DefaultFileLimit bounds an uploaded file: a pacs.008 of 10,000
 // transactions with full addresses.
@@ -30,11 +33,14 @@ const DefaultFileLimit = 32 << 20
 
 // fileErrorStatus maps inbound's refusals of a whole file.
 var fileErrorStatus = map[string]int{
-	"malformed_file":      http.StatusBadRequest,
-	"unsupported_message": http.StatusUnprocessableEntity,
-	"duplicate_message":   http.StatusConflict,
-	"signature_required":  http.StatusUnprocessableEntity,
-	"bad_signature":       http.StatusBadRequest,
+	"malformed_file":       http.StatusBadRequest,
+	"unsupported_message":  http.StatusUnprocessableEntity,
+	"duplicate_message":    http.StatusConflict,
+	"signature_required":   http.StatusUnprocessableEntity,
+	"bad_signature":        http.StatusBadRequest,
+	"forbidden":            http.StatusForbidden,
+	"wrong_sender":         http.StatusUnprocessableEntity,
+	"invalid_cancellation": http.StatusUnprocessableEntity,
 }
 
 // limitBody keeps the JSON routes to BodyLimit while the application
@@ -63,9 +69,14 @@ func (h *handlers) uploadFile(c *fiber.Ctx) error {
 		return err
 	}
 	a := actor(c)
+	bank := a.Subject
+	if a.Role == clearing.RoleOperator {
+		bank = "" // operators upload settlement confirmations, for no bank
+	}
 	lim := iso.DefaultLimits
 	lim.MaxBytes = int64(h.cfg.FileLimit)
-	res, err := inbound.Receive(c.UserContext(), h.st, a.Subject, raw, inbound.Config{OperatorBIC: h.cfg.OperatorBIC, Limits: lim, Signature: sig}, a)
+	res, err := inbound.Receive(c.UserContext(), h.st, bank, raw, inbound.Config{OperatorBIC: h.cfg.OperatorBIC, Limits: lim, Signature: sig,
+		SettlementBankBIC: h.cfg.SettlementBankBIC}, a)
 	var fe *inbound.FileError
 	if errors.As(err, &fe) {
 		e := newError(fileErrorStatus[fe.Code], fe.Code, fe.Err.Element, "%s", fe.Err.Error())
@@ -81,7 +92,9 @@ func (h *handlers) uploadFile(c *fiber.Ctx) error {
 		status = http.StatusOK
 		c.Set(HeaderReplayed, "true")
 	}
-	c.Location("/v1/files/" + res.Reply.ID)
+	if res.Reply != nil {
+		c.Location("/v1/files/" + res.Reply.ID)
+	}
 	return c.Status(status).JSON(res)
 }
 

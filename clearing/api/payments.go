@@ -249,5 +249,8 @@ func (h *handlers) act(c *fiber.Ctx, a clearing.Action) error {
 	if err != nil {
 		return err
 	}
+	if p.State == clearing.Refunded {
+		h.seal(c) // the refund's pacs.004 is in the buyer's bank's mailbox
+	}
 	return c.JSON(toPayment(p))
 }

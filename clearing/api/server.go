@@ -35,6 +35,9 @@ type Config struct {
 	// CycleFiles writes a cycle's pacs.009, camt.053 and camt.054 right
 	// after POST /v1/cycles/close; nil leaves them to serve's sweep.
 	CycleFiles *cyclefiles.Builder
+	// SettlementBankBIC is the bank allowed, besides the operator, to
+	// upload settlement confirmations; "" for none.
+	SettlementBankBIC string
 }
 
 // DefaultBodyLimit bounds a request body: a batch of a few thousand holds.
@@ -54,6 +57,7 @@ const (
 	merchant  = clearing.RoleMerchant
 	regulator = clearing.RoleRegulator
 	provider  = clearing.RoleFXProvider
+	officer   = clearing.RoleCompliance
 )
 
 // New builds the HTTP application over s.
@@ -121,6 +125,16 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Post("/payments/:id/dispute", everyone, h.dispute)
 	v1.Post("/payments/:id/refund", everyone, h.refund)
 	v1.Post("/payments/:id/resolve", everyone, h.resolve)
+	v1.Get("/payments/:id/screening", allow(operator, bank, officer), h.paymentScreening)
+
+	// Compliance (compliance.go): only compliance officers decide on reviews.
+	v1.Post("/screen", allow(operator, officer), h.screen)
+	v1.Get("/lists", allow(operator, officer), h.listLists)
+	v1.Post("/lists/reload", allow(operator, officer), h.reloadLists)
+	v1.Get("/reviews", allow(operator, officer), h.listReviews)
+	v1.Get("/reviews/:id", allow(operator, officer), h.getReview)
+	v1.Post("/reviews/:id/approve", allow(officer), h.approveReview)
+	v1.Post("/reviews/:id/reject", allow(officer), h.rejectReview)
 
 	v1.Post("/rates", allow(operator, provider), h.postRates)
 	v1.Post("/rates/ecb", allow(operator), h.postECB)
@@ -137,7 +151,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/exposure", notMerchants, h.exposure)
 	v1.Get("/ledger/check", allow(operator), h.checkLedger)
 
-	v1.Post("/files", allow(bank), h.uploadFile)
+	v1.Post("/files", allow(operator, bank), h.uploadFile) // operators: settlement confirmations only
 	v1.Get("/files", allow(operator, bank), h.listFiles)
 	v1.Get("/files/:id", allow(operator, bank), h.getFile)
 	v1.Get("/files/:id/signature", allow(operator, bank), h.getFileSignature)

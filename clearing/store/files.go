@@ -32,6 +32,10 @@ type InboundFile struct {
 	Result     []byte // the API's answer, replayed for an identical re-upload
 	Signature  []byte // the verified signature the bank sent with it (signing.Signature JSON), nil for none
 	ReceivedAt time.Time
+	// Screening is what the file says about each transaction's parties,
+	// by UETR, for compliance screening before the hold (not stored with
+	// the file: the screening decisions keep it).
+	Screening map[string]Instruction
 }
 
 // MailboxFile is one outbound file in a bank's mailbox.
@@ -155,17 +159,11 @@ func (s *Store) ReceiveFile(ctx context.Context, in InboundFile, holds []clearin
 		results []Result
 	)
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		now := s.now()
-		row := inboundFileRow{ID: in.ID, Sender: in.Sender, MsgID: in.MsgID, Message: in.Message, SHA256: in.SHA256, Size: in.Size,
-			Status: "processing", ReplyID: "", Result: "", Signature: string(in.Signature), ReceivedAt: now}
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			if isUniqueViolation(err) {
-				return ErrDuplicateMessage
-			}
-			return fmt.Errorf("insert inbound file: %w", err)
+		row, err := s.claimInboundFile(ctx, tx, in)
+		if err != nil {
+			return err
 		}
-		var err error
-		if results, err = s.holdBatchTx(ctx, tx, holds, by); err != nil {
+		if results, err = s.screenedHoldBatchTx(ctx, tx, holds, in.Screening, by); err != nil {
 			return err
 		}
 		var dups []string
@@ -205,6 +203,21 @@ func (s *Store) ReceiveFile(ctx context.Context, in InboundFile, holds []clearin
 		return InboundFile{}, MailboxFile{}, nil, err
 	}
 	return out, mail, results, nil
+}
+
+// claimInboundFile records in as being processed: the (sender, MsgId)
+// claim that lets exactly one of two concurrent uploads through; the
+// other gets ErrDuplicateMessage.
+func (s *Store) claimInboundFile(ctx context.Context, tx bun.Tx, in InboundFile) (inboundFileRow, error) {
+	row := inboundFileRow{ID: in.ID, Sender: in.Sender, MsgID: in.MsgID, Message: in.Message, SHA256: in.SHA256, Size: in.Size,
+		Status: "processing", ReplyID: "", Result: "", Signature: string(in.Signature), ReceivedAt: s.now()}
+	if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return inboundFileRow{}, ErrDuplicateMessage
+		}
+		return inboundFileRow{}, fmt.Errorf("insert inbound file: %w", err)
+	}
+	return row, nil
 }
 
 // MailboxFilter narrows a mailbox listing.

@@ -15,7 +15,9 @@ import (
 // first signature stays.
 
 // putMailboxFiles writes files into their banks' mailboxes inside tx,
-// unsealed. It fills in ID, Size, SHA256 and CreatedAt.
+// unsealed. It fills in Size, SHA256, CreatedAt and the ID, unless the
+// caller chose one (NewFileID("mbx")) to name the file in an answer
+// written with it.
 func (s *Store) putMailboxFiles(ctx context.Context, tx bun.Tx, files ...MailboxFile) ([]MailboxFile, error) {
 	if len(files) == 0 {
 		return nil, nil
@@ -24,7 +26,10 @@ func (s *Store) putMailboxFiles(ctx context.Context, tx bun.Tx, files ...Mailbox
 	rows := make([]mailboxFileRow, len(files))
 	for i := range files {
 		f := &files[i]
-		f.ID, f.CreatedAt = newID("mbx"), now
+		if f.ID == "" {
+			f.ID = newID("mbx")
+		}
+		f.CreatedAt = now
 		f.Size, f.SHA256 = int64(len(f.Content)), SHA256Hex(f.Content)
 		rows[i] = mailboxFileRow{ID: f.ID, BankID: f.BankID, Kind: f.Kind, InReplyTo: f.InReplyTo, Content: f.Content,
 			Size: f.Size, SHA256: f.SHA256, CreatedAt: now}

@@ -40,7 +40,15 @@ type migration struct {
 // sealed by the first sealer pass. It also keeps the signature a bank sent
 // with an upload, the public keys banks register, whether a bank's
 // uploads must be signed, and when a closed cycle's outbound files
-// (pacs.009, camt.053, camt.054) were written. Migration 7 (regulator reports) keeps the
+// (pacs.009, camt.053, camt.054) were written. Migration 6 (compliance
+// screening) keeps every screening decision: the payment it was about
+// (its UETR: a payments row exists only once it is held), the lists and
+// their content hashes, the parties, matches, score, reasons and flags,
+// the amount in the AML base currency and the payer, payee and bank keys
+// the velocity and structuring rules count by; for a payment held for
+// review, the hold to run on approval and where it came from (to answer
+// the bank), then who resolved it, when and why. At most one review per
+// UETR is pending. Migration 7 (regulator reports) keeps the
 // regulator log: an RFC 6962 Merkle tree (merkle_leaves, one stored hash
 // per perfect subtree in merkle_nodes, the head row that appends lock, the
 // signed checkpoints by size); each report with its sequence number per
@@ -299,6 +307,48 @@ CREATE TABLE bank_keys (
 	PRIMARY KEY (bank_id, key_name, version)
 );
 ALTER TABLE cycles ADD COLUMN files_built_at {ts}
+`}, {Version: 6, Name: "compliance screening", SQL: `
+CREATE TABLE screenings (
+	id                    TEXT PRIMARY KEY,
+	payment_id            TEXT NOT NULL,
+	status                TEXT NOT NULL,
+	outcome               TEXT NOT NULL,
+	buyer_bank_id         TEXT NOT NULL,
+	merchant_id           TEXT NOT NULL,
+	merchant_bank_id      TEXT NOT NULL,
+	buyer_jurisdiction    TEXT NOT NULL,
+	merchant_jurisdiction TEXT NOT NULL,
+	currency              TEXT NOT NULL,
+	amount_minor          BIGINT NOT NULL,
+	base_currency         TEXT NOT NULL,
+	base_minor            BIGINT NOT NULL,
+	payer_key             TEXT NOT NULL,
+	payee_key             TEXT NOT NULL,
+	bank_key              TEXT NOT NULL,
+	score                 DOUBLE PRECISION NOT NULL,
+	flags                 TEXT NOT NULL,
+	iso_reason            TEXT NOT NULL,
+	lists                 TEXT NOT NULL,
+	parties               TEXT NOT NULL,
+	matches               TEXT NOT NULL,
+	reasons               TEXT NOT NULL,
+	hold_request          TEXT NOT NULL,
+	origin                TEXT NOT NULL,
+	requested_by          TEXT NOT NULL,
+	screened_at           {ts} NOT NULL,
+	resolved_by           TEXT NOT NULL DEFAULT '',
+	resolved_at           {ts},
+	comment               TEXT NOT NULL DEFAULT '',
+	hold_error            TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX screenings_payment ON screenings (payment_id);
+CREATE UNIQUE INDEX screenings_one_pending ON screenings (payment_id) WHERE status = 'pending';
+CREATE INDEX screenings_status ON screenings (status, screened_at);
+CREATE INDEX screenings_screened ON screenings (screened_at);
+CREATE INDEX screenings_resolved ON screenings (resolved_at);
+CREATE INDEX screenings_payer ON screenings (payer_key, screened_at);
+CREATE INDEX screenings_payee ON screenings (payee_key, screened_at);
+CREATE INDEX screenings_bank ON screenings (bank_key, screened_at)
 `}, {Version: 7, Name: "regulator reports", SQL: `
 CREATE TABLE merkle_head (
 	id         INTEGER PRIMARY KEY CHECK (id = 1),

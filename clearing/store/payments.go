@@ -53,7 +53,7 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 	var results []Result
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var err error
-		results, err = s.holdBatchTx(ctx, tx, reqs, by)
+		results, err = s.screenedHoldBatchTx(ctx, tx, reqs, nil, by)
 		return err
 	})
 	if err != nil {
@@ -307,60 +307,76 @@ func (s *Store) ActBatch(ctx context.Context, reqs []ActRequest) ([]Result, erro
 	}
 	var results []Result
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		results = make([]Result, len(reqs))
-		now := s.now()
-		cycleID, err := s.openCycleID(ctx, tx)
-		if err != nil {
-			return err
-		}
-		ids := make(map[string]bool, len(reqs))
-		for _, r := range reqs {
-			ids[r.PaymentID] = true
-		}
-		current, err := s.lockPayments(ctx, tx, s.forUpdate(tx.NewSelect()).Where("id IN (?)", bun.In(keys(ids))))
-		if err != nil {
-			return err
-		}
-		byID := make(map[string]clearing.Payment, len(current))
-		for _, p := range current {
-			byID[p.ID] = p
-		}
-		var changes []clearing.Transition
-		for i, r := range reqs {
-			p, ok := byID[r.PaymentID]
-			if !ok {
-				results[i].Err = notFound("payment", "id", r.PaymentID)
-				continue
-			}
-			if err := r.By.Permit(p, r.Action.Kind); err != nil {
-				results[i].Err = err
-				continue
-			}
-			a := r.Action
-			if p.NeedsFreshRate(a) {
-				// The provider converts the refund back at its rate now.
-				conv, err := s.conversion(fx.Pair{Base: p.Currency, Quote: p.SellCurrency}, p.FXProviderID, now, "")
-				if err != nil {
-					results[i].Err = err
-					continue
-				}
-				a.FreshRate = conv.Bid
-			}
-			t, err := p.Apply(a, r.By, now)
-			if err != nil {
-				results[i].Err = err
-				continue
-			}
-			byID[p.ID] = t.Payment
-			results[i].Payment = t.Payment
-			changes = append(changes, t)
-		}
-		return s.writeChanges(ctx, tx, cycleID, now, current, byID, changes)
+		var err error
+		results, _, err = s.actBatchTx(ctx, tx, reqs, s.refundFile)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// actBatchTx is ActBatch inside the caller's transaction. Every refund it
+// makes puts refundFile's file (the pacs.004) into the buyer's bank's
+// mailbox in the same transaction; it returns those files by payment.
+func (s *Store) actBatchTx(ctx context.Context, tx bun.Tx, reqs []ActRequest, refundFile RefundFile) ([]Result, map[string]MailboxFile, error) {
+	results := make([]Result, len(reqs))
+	now := s.now()
+	cycleID, err := s.openCycleID(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		ids[r.PaymentID] = true
+	}
+	current, err := s.lockPayments(ctx, tx, s.forUpdate(tx.NewSelect()).Where("id IN (?)", bun.In(keys(ids))))
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]clearing.Payment, len(current))
+	for _, p := range current {
+		byID[p.ID] = p
+	}
+	var changes []clearing.Transition
+	for i, r := range reqs {
+		p, ok := byID[r.PaymentID]
+		if !ok {
+			results[i].Err = notFound("payment", "id", r.PaymentID)
+			continue
+		}
+		if err := r.By.Permit(p, r.Action.Kind); err != nil {
+			results[i].Err = err
+			continue
+		}
+		a := r.Action
+		if p.NeedsFreshRate(a) {
+			// The provider converts the refund back at its rate now.
+			conv, err := s.conversion(fx.Pair{Base: p.Currency, Quote: p.SellCurrency}, p.FXProviderID, now, "")
+			if err != nil {
+				results[i].Err = err
+				continue
+			}
+			a.FreshRate = conv.Bid
+		}
+		t, err := p.Apply(a, r.By, now)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		byID[p.ID] = t.Payment
+		results[i].Payment = t.Payment
+		changes = append(changes, t)
+	}
+	if err := s.writeChanges(ctx, tx, cycleID, now, current, byID, changes); err != nil {
+		return nil, nil, err
+	}
+	files, err := s.putRefundFiles(ctx, tx, changes, refundFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return results, files, nil
 }
 
 // ReleaseDue releases up to limit held payments whose deadline has passed,

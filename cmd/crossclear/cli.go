@@ -13,6 +13,7 @@ import (
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/messages/inbound"
 )
 
 // Exit codes.
@@ -41,7 +42,8 @@ type command struct {
 // commands is the list `crossclear help` prints, in that order.
 var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd,
 	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, filesPushCmd, filesPullCmd, keysPublishCmd, keysRotateCmd, keysVerifyCmd,
-	apikeyCreateCmd, versionCmd}
+	regulatorKeysCmd, regulatorAddEndpointCmd, regulatorRemoveEndpointCmd, regulatorEndpointsCmd, regulatorAccessLogCmd, regulatorReceiveCmd, verifyCmd,
+	screenCmd, apikeyCreateCmd, versionCmd}
 
 // operatorCLI is who the command line acts as: whoever can run it can read
 // the database, so it is the operator.
@@ -306,7 +308,8 @@ func openStore(ctx context.Context, cfg Config, create bool) (*store.Store, erro
 			return nil, fmt.Errorf("no database at %s (run 'crossclear migrate' to create it, or point --database / CROSSCLEAR_DATABASE at it)", path)
 		}
 	}
-	s, err := store.Open(ctx, cfg.Database, store.Options{ReleaseAfter: cfg.AutoReleaseAfter, FX: fxOptions(cfg)})
+	// Every refund sends the buyer's bank its pacs.004, whichever command makes it.
+	s, err := store.Open(ctx, cfg.Database, store.Options{ReleaseAfter: cfg.AutoReleaseAfter, FX: fxOptions(cfg), Refunds: inbound.RefundFile(cfg.OperatorBIC)})
 	if err != nil {
 		return nil, err
 	}

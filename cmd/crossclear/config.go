@@ -42,6 +42,7 @@ type Config struct {
 	FXECBRefresh        time.Duration // how often serve refreshes them
 	FileLimitBytes      int           // largest ISO 20022 file a bank may upload
 	OperatorBIC         string        // crossclear's own BIC: To of inbound files, From of outbound ones
+	SettlementBankBIC   string        // the bank whose settlement confirmations mark net positions settled; "": only the operator's
 	Signer              string        // "dev" (local key file) or "vault" (transit)
 	DevKeyFile          string        // the development signer's ed25519 key (created when absent)
 	VaultAddr           string
@@ -52,6 +53,22 @@ type Config struct {
 	VaultKeyFiles       string        // transit key signing bank files
 	VaultKeyCheckpoints string        // transit key signing regulator checkpoints
 	SealRetryInterval   time.Duration // how often files waiting for a signature are retried
+	SanctionsOFAC       string        // OFAC's SDN list (four CSV files): a directory or a base URL; "": not screened against
+	SanctionsUN         string        // the UN consolidated list (XML): a file or a URL; "": not screened against
+	SanctionsReload     time.Duration // how often serve reloads the lists; 0: never (POST /v1/lists/reload still does)
+	ComplianceRules     string        // the compliance rules file (JSON): AML rules, sanctions thresholds; "": no AML rules
+	Regulator           RegulatorConfig
+}
+
+// RegulatorConfig is the regulator gateway's and the report log's.
+type RegulatorConfig struct {
+	Listen      string // gateway host:port; "" is the API's host with its port + 1; "off" serves none
+	RateLimit   int    // requests a minute per regulator key
+	LogOrigin   string // the log's origin line; "" is crossclear/<operator_bic>/regulator-log
+	TLSCert     string // the gateway's certificate and key (PEM); empty serves plain HTTP
+	TLSKey      string
+	TLSClientCA string        // CA of regulators' client certificates: mutual TLS
+	Interval    time.Duration // how often serve looks for cycles to report and reports to push
 }
 
 // configEnv names the file to read when --config is not given.
@@ -141,6 +158,9 @@ var settings = []setting{
 	{key: "operator_bic", def: "XCLRGB2L", meta: "BIC", expect: "a BIC like XCLRGB2L",
 		usage: "crossclear's own BIC: the To of the files banks send and the From of the files it sends",
 		apply: func(c *Config, v string) bool { c.OperatorBIC = v; return bicLike.MatchString(v) }},
+	{key: "settlement_bank_bic", def: "", meta: "BIC", expect: "a BIC like ECBFDEFF, or empty",
+		usage: "the bank (a participant) that may upload settlement confirmations (a pacs.002 or camt.054 about crossclear's pacs.009s) marking net positions settled; empty: only the operator may",
+		apply: func(c *Config, v string) bool { c.SettlementBankBIC = v; return v == "" || bicLike.MatchString(v) }},
 	{key: "signer", def: "dev", meta: "KIND", expect: `"dev" (a local key file, never for production) or "vault" (HashiCorp Vault transit)`,
 		usage: "what signs outbound files and checkpoints: dev (local ed25519 key file named dev-…) or vault",
 		apply: func(c *Config, v string) bool { c.Signer = v; return v == "dev" || v == "vault" }},
@@ -177,6 +197,49 @@ var settings = []setting{
 	{key: "seal_retry_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
 		usage: "how often files waiting for a signature (the signer was down) are retried",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.SealRetryInterval, false) }},
+	{key: "regulator_listen", def: "", meta: "ADDR", expect: `host:port like "127.0.0.1:8081", "" for the API's port + 1, or "off"`,
+		usage: "address of the regulator gateway (regulator keys only, read-only); empty: the API's host with its port + 1 (127.0.0.1:8081); off: no gateway",
+		apply: func(c *Config, v string) bool {
+			c.Regulator.Listen = v
+			return v == "" || v == "off" || validListen(v)
+		}},
+	{key: "regulator_rate_limit", def: "120", meta: "N", expect: "a whole number of requests a minute from 1 to 100000", isInt: true,
+		usage: "requests a minute each regulator key may make at the gateway (bursts up to a sixth of it); failed authentications are limited alike per address",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.Regulator.RateLimit = n
+			return err == nil && n >= 1 && n <= 100000
+		}},
+	{key: "regulator_log_origin", def: "", meta: "ORIGIN", expect: `a log name without spaces like "crossclear.example.com/regulator-log"`,
+		usage: "the regulator log's origin, the first line of every checkpoint; empty: crossclear/<operator_bic>/regulator-log. Never change it once regulators verify",
+		apply: func(c *Config, v string) bool {
+			c.Regulator.LogOrigin = v
+			return !strings.ContainsAny(v, " \t\r\n+")
+		}},
+	{key: "regulator_tls_cert", def: "", meta: "FILE", expect: "a PEM certificate file",
+		usage: "the regulator gateway's TLS certificate (with regulator_tls_key); empty serves plain HTTP (behind a TLS proxy)",
+		apply: func(c *Config, v string) bool { c.Regulator.TLSCert = v; return true }},
+	{key: "regulator_tls_key", def: "", meta: "FILE", expect: "a PEM private key file",
+		usage: "the regulator gateway's TLS private key",
+		apply: func(c *Config, v string) bool { c.Regulator.TLSKey = v; return true }},
+	{key: "regulator_tls_client_ca", def: "", meta: "FILE", expect: "a PEM CA certificate file",
+		usage: "mutual TLS: the CA that issues regulators' client certificates; a client without one cannot connect (the API key is still required)",
+		apply: func(c *Config, v string) bool { c.Regulator.TLSClientCA = v; return true }},
+	{key: "regulator_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
+		usage: "how often serve looks for closed cycles to report and for reports to push (a failed push backs off on its own, 5s doubling to 1h)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Regulator.Interval, false) }},
+	{key: "sanctions_ofac", def: "", meta: "DIR|URL", expect: "a directory or an http(s) base URL holding sdn.csv, add.csv, alt.csv and sdn_comments.csv, or empty",
+		usage: "OFAC's SDN list, its four legacy CSV files: a directory, or a base URL like https://www.treasury.gov/ofac/downloads/; empty: not screened against",
+		apply: func(c *Config, v string) bool { c.SanctionsOFAC = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "sanctions_un", def: "", meta: "FILE|URL", expect: "a file or an http(s) URL of the UN consolidated list XML, or empty",
+		usage: "the UN Security Council consolidated list (XML), like https://scsanctions.un.org/resources/xml/en/consolidated.xml; empty: not screened against",
+		apply: func(c *Config, v string) bool { c.SanctionsUN = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "sanctions_reload_interval", def: "6h", meta: "DURATION", expect: `a Go duration like "6h", or "0" never to reload on a schedule`,
+		usage: "how often serve reloads the sanctions lists (new versions swapped in while screening goes on; a list that fails keeps its last version)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.SanctionsReload, true) }},
+	{key: "compliance_rules", def: "", meta: "FILE", expect: "a JSON rules file (see compliance/rules.example.json), or empty",
+		usage: "the compliance rules: AML rules per jurisdiction (large value, structuring, velocity, FATF high-risk lists, travel rule) and the sanctions thresholds; empty: no AML rules",
+		apply: func(c *Config, v string) bool { c.ComplianceRules = v; return !strings.ContainsAny(v, "\x00\n") }},
 	{key: "log_level", def: "info", meta: "LEVEL", expect: "one of debug, info, warn, error",
 		usage: "least severe log level written to stderr: debug, info, warn or error",
 		apply: func(c *Config, v string) bool {

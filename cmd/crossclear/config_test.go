@@ -46,7 +46,8 @@ func TestConfigDefaults(t *testing.T) {
 		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute,
 		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", VaultTransitMount: "transit",
-		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second}
+		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
+		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second}}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -76,6 +77,7 @@ vault_addr = "https://vault.internal:8200"
 vault_approle_role_id = "role-1"
 vault_approle_secret_id_file = "/run/secrets/sid"
 vault_key_files = "bank-files"
+settlement_bank_bic = "ECBFDEFF"
 `)
 	// The file over the defaults.
 	c, err := loadWith(t, map[string]string{"CROSSCLEAR_CONFIG": file})
@@ -86,9 +88,10 @@ vault_key_files = "bank-files"
 		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn,
 		FXProvider: "KSTLGB2L", FXFeeBps: 30, FXSpreadBps: 50, FXMaxRateAge: 15 * time.Minute, FXQuoteTTL: 90 * time.Second,
 		FXResultChargedTo: "merchant", ReportingCurrency: "EUR", FXRatesReload: 0, FXECBURL: "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml", FXECBRefresh: 2 * time.Hour,
-		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "vault", VaultAddr: "https://vault.internal:8200",
+		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", SettlementBankBIC: "ECBFDEFF", Signer: "vault", VaultAddr: "https://vault.internal:8200",
 		VaultRoleID: "role-1", VaultSecretIDFile: "/run/secrets/sid", VaultTransitMount: "transit",
-		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second}
+		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
+		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second}}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)
 	}
@@ -160,6 +163,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "unknown reporting currency", args: []string{"--reporting-currency", "XYZ"}, want: []string{"flag --reporting-currency", "reporting_currency"}},
 		{name: "negative reload", file: "fx_rates_reload_interval = \"-30s\"\n", want: []string{"fx_rates_reload_interval", `"0" never to reload`}},
 		{name: "zero ECB refresh", file: "fx_ecb_refresh_interval = \"0\"\n", want: []string{"fx_ecb_refresh_interval", "positive"}},
+		{name: "settlement bank not a BIC", env: map[string]string{"CROSSCLEAR_SETTLEMENT_BANK_BIC": "ecb"}, want: []string{"environment CROSSCLEAR_SETTLEMENT_BANK_BIC", `invalid settlement_bank_bic "ecb"`, "a BIC like ECBFDEFF, or empty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{}

@@ -18,6 +18,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/worker"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/messages/inbound"
 )
 
 var demoCmd = &command{
@@ -133,7 +134,8 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	cfg.FXResultChargedTo = string(clearing.ChargeOperator)
 	s, err := store.Open(ctx, o.database, store.Options{ReleaseAfter: ra, Now: d.now, FX: store.FXOptions{
 		Book: &fx.Book{}, Provider: demoFXProvider.bic, FeeBps: demoFeeBps, SpreadBps: demoSpreadBps, QuoteTTL: cfg.FXQuoteTTL,
-		ResultChargedTo: clearing.ChargeOperator, ReportingCurrency: cfg.ReportingCurrency}})
+		ResultChargedTo: clearing.ChargeOperator, ReportingCurrency: cfg.ReportingCurrency},
+		Refunds: inbound.RefundFile(cfg.OperatorBIC)})
 	if err != nil {
 		return err
 	}

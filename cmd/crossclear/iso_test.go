@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/crossclear/crossclear/messages/iso"
 	"github.com/crossclear/crossclear/messages/iso/isotest"
 )
 
@@ -34,5 +37,70 @@ func TestISOInspect(t *testing.T) {
 	code, _, errs = crossclear(t, nil, "iso", "inspect")
 	if code != exitUsage || !strings.Contains(errs, "exactly one FILE") {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// TestISOInspectOtherKinds: for anything but a payment, iso inspect prints
+// {"message", "kind", "document", "settlement", "problems"}: a settlement
+// confirmation with each item's reading, a cancellation request with what
+// the rules find wrong (exit 1 when they find something).
+func TestISOInspectOtherKinds(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, raw []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	shape := func(out string) map[string]json.RawMessage {
+		t.Helper()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for k := range m {
+			if !slices.Contains([]string{"message", "kind", "document", "settlement", "problems"}, k) {
+				t.Fatalf("unexpected key %q in\n%s", k, out)
+			}
+		}
+		return m
+	}
+
+	confirmation := write("pacs002.xml", isotest.Pacs002Settlement("SB-1",
+		isotest.Status{MsgID: "C42-9-DBSSSGSG-EUR", Status: "ACSC"}, isotest.Status{MsgID: "C42-9-DEUTDEFF-EUR", Status: "RJCT", Reason: "AM04"}))
+	m := shape(mustRun(t, nil, "iso", "inspect", confirmation))
+	var settlement iso.SettlementConfirmation
+	var report struct {
+		MsgID string `json:"msg_id"`
+		Txs   []struct {
+			Status string `json:"tx_sts"`
+		} `json:"tx_inf_and_sts"`
+	}
+	if err := json.Unmarshal(m["settlement"], &settlement); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(m["document"], &report) // the pacs.002 itself, as decoded
+	if string(m["message"]) != `"pacs.002.001.10"` || string(m["kind"]) != `"settlement_confirmation"` || m["problems"] != nil ||
+		report.MsgID != "SB-1" || len(report.Txs) != 2 || report.Txs[1].Status != "RJCT" ||
+		settlement.MsgID != "SB-1" || len(settlement.Items) != 2 || settlement.Items[0].Outcome != iso.Settled ||
+		settlement.Items[1].Outcome != iso.SettlementFailed || settlement.Items[1].Reason != "AM04" || settlement.Items[0].MsgID != "C42-9-DBSSSGSG-EUR" {
+		t.Fatalf("%s", mustRun(t, nil, "iso", "inspect", confirmation))
+	}
+
+	request := write("camt056.xml", isotest.Camt056{Txs: []isotest.CxlTx{{}}}.Bytes())
+	m = shape(mustRun(t, nil, "iso", "inspect", "--sender", isotest.Sender, request))
+	var cxl iso.CancellationRequest
+	json.Unmarshal(m["document"], &cxl)
+	if string(m["kind"]) != `"cancellation"` || m["settlement"] != nil || m["problems"] != nil || cxl.AssignmentID != "CXL-1" ||
+		cxl.Transactions[0].Original.UETR != isotest.UETR(1) {
+		t.Fatalf("%+v", m)
+	}
+	code, out, _ := crossclear(t, nil, "iso", "inspect", "--sender", "DEUTDEFF", request)
+	m = shape(out)
+	var problems []iso.Error
+	json.Unmarshal(m["problems"], &problems)
+	if code != exitError || len(problems) != 1 || problems[0].Reason != iso.ReasonBankIdentifier || problems[0].Element != "AppHdr/Fr/FIId/FinInstnId/BICFI" {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 }

@@ -46,6 +46,19 @@ API on --listen together with the background workers:
                    transit, or the development key file) and releases
                    them; while the signer is down they wait, /readyz says
                    "degraded", and every seal_retry_interval it tries again
+  sanctions reload when sanctions lists are configured (sanctions_ofac,
+                   sanctions_un), loads them at start (a list that fails
+                   stops serve) and every sanctions_reload_interval, and
+                   swaps each new version in while screening goes on
+  regulator reports
+                   every regulator_interval, reports each closed cycle and
+                   each ended UTC day to every jurisdiction, appends them to
+                   the Merkle log, signs their files and a checkpoint
+  regulator push   every regulator_interval, posts reports to regulators'
+                   endpoints in order, backing off while one is down
+
+It also serves the regulator gateway on regulator_listen (by default the
+API's port + 1): read-only, regulator keys only, rate-limited, audited.
 
 Requests authenticate with 'Authorization: Bearer <secret>'; make the first
 operator key with 'crossclear apikey create --role operator'. SIGINT or
@@ -105,11 +118,20 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if err != nil {
 		return err
 	}
+	screener, err := openScreener(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.SetScreener(screener)
 	sealer := &outbox.Sealer{Store: s, Signer: keys.Files, Logger: log}
 	files := &cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC, Written: sealer.Kick, Logger: log}
 	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
-		Version: buildVersion(), Logger: log, Sealer: sealer, CycleFiles: files,
+		Version: buildVersion(), Logger: log, Sealer: sealer, CycleFiles: files, SettlementBankBIC: cfg.SettlementBankBIC,
 		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints}})
+	regulators, err := startRegulator(cfg, s, keys, log)
+	if err != nil {
+		return err
+	}
 
 	base := baseURL(ln.Addr().String())
 	if ready != nil {
@@ -122,6 +144,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	fmt.Fprintf(c.stdout, "  health        %s/healthz  %s/readyz\n", base, base)
 	fmt.Fprintf(c.stdout, "  database      %s\n", engineName(s, cfg.Database))
 	fmt.Fprintf(c.stdout, "  signing       %s\n", keys.Describe())
+	fmt.Fprintf(c.stdout, "  screening     %s\n", describeScreening(screener, cfg, log))
+	fmt.Fprintf(c.stdout, "  regulators    %s\n", regulators.describe(cfg))
 	fmt.Fprintf(c.stdout, "  auto-release  %s after the hold, checked every %s\n", cfg.AutoReleaseAfter, cfg.AutoReleaseInterval)
 	if cfg.FXRatesReload > 0 {
 		fmt.Fprintf(c.stdout, "  FX rates      reloaded from the database every %s", cfg.FXRatesReload)
@@ -146,6 +170,12 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	var wg sync.WaitGroup
 	wg.Go(func() { sealer.Run(workCtx, cfg.SealRetryInterval) })
 	wg.Go(func() { files.Run(workCtx, cycleFilesSweep) })
+	regulators.run(workCtx, &wg)
+	if cfg.SanctionsReload > 0 && len(screener.Sources()) > 0 {
+		wg.Go(func() {
+			(&worker.SanctionsReloader{Screener: screener, Interval: cfg.SanctionsReload, Logger: log}).Run(workCtx)
+		})
+	}
 	wg.Go(func() {
 		(&worker.AutoRelease{Store: s, Interval: cfg.AutoReleaseInterval, Logger: log}).Run(workCtx)
 	})
@@ -173,7 +203,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		served <- nil // already returned
 		log.Error("HTTP server stopped", "err", serveErr)
 	}
-	shutdownErr := app.ShutdownWithTimeout(10 * time.Second)
+	shutdownErr := errors.Join(app.ShutdownWithTimeout(10*time.Second), regulators.shutdown())
 	<-served
 	stopWork()
 	wg.Wait()

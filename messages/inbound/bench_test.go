@@ -59,6 +59,47 @@ func BenchmarkReceivePacs008(b *testing.B) {
 	}
 }
 
+// BenchmarkReceiveCancellation measures a camt.056 cancelling 1,000 held
+// payments: decode, validate, refund each (its postings, a pacs.004) and
+// answer each with a camt.029, all in one database transaction. The
+// payments are held by an untimed pacs.008 first. It reports payments
+// cancelled per second.
+//
+//	go test -run '^$' -bench ReceiveCancellation -benchtime 5x ./messages/inbound/
+func BenchmarkReceiveCancellation(b *testing.B) {
+	const n = 1_000
+	for _, engine := range storetest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			st := storetest.Open(b, engine, store.Options{Refunds: inbound.RefundFile("")})
+			storetest.Seed(b, st)
+			bank := clearing.Actor{Role: clearing.RoleBank, Subject: isotest.Sender}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				file := isotest.Pacs008{MsgID: fmt.Sprintf("BENCH-%d", i), Txs: make([]isotest.Tx, n)}
+				req := isotest.Camt056{AssignmentID: fmt.Sprintf("CXL-%d", i), Txs: make([]isotest.CxlTx, n)}
+				for k := range n {
+					uetr := isotest.UETR(i*n + k + 1)
+					file.Txs[k] = isotest.Tx{Amount: "1.00", UETR: uetr}
+					req.Txs[k] = isotest.CxlTx{UETR: uetr, MsgID: file.MsgID}
+				}
+				if res, err := inbound.Receive(context.Background(), st, isotest.Sender, file.Bytes(), inbound.Config{}, bank); err != nil || res.File.Accepted != n {
+					b.Fatalf("hold: %v %v", res, err)
+				}
+				raw := req.Bytes()
+				b.SetBytes(int64(len(raw)))
+				b.StartTimer()
+				res, err := inbound.Receive(context.Background(), st, isotest.Sender, raw, inbound.Config{}, bank)
+				if err != nil || res.File.Accepted != n {
+					b.Fatalf("cancel: %v %v", res, err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "payments/s")
+		})
+	}
+}
+
 // sampleHeap records the largest live heap seen until stop is called.
 func sampleHeap(peak *atomic.Uint64) (stop func()) {
 	done := make(chan struct{})

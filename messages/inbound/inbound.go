@@ -26,29 +26,37 @@ type Config struct {
 	OperatorBIC string     // default DefaultOperatorBIC
 	Limits      iso.Limits // default iso.DefaultLimits
 	Signature   []byte     // the upload's detached signature (FILE.sig JSON); nil for none
+	// SettlementBankBIC is the bank whose settlement confirmations (a
+	// pacs.002 or camt.054 about crossclear's pacs.009s) mark net positions
+	// settled; "" lets only the operator upload them.
+	SettlementBankBIC string
 }
 
 // Result is the answer to an upload, as the API shows it (and replays it
 // for an identical re-upload).
 type Result struct {
-	File         FileJSON `json:"file"`
-	Reply        ReplyRef `json:"reply"`
-	Transactions []TxJSON `json:"transactions"`
-	Replayed     bool     `json:"-"`
+	File         FileJSON  `json:"file"`
+	Reply        *ReplyRef `json:"reply,omitempty"` // the pacs.002 answering a payment file
+	Transactions []TxJSON  `json:"transactions"`    // a payment file's or a cancellation request's
+	// Settlements are a settlement confirmation's items (settlement.go).
+	Settlements []SettlementJSON `json:"settlements,omitempty"`
+	Replayed    bool             `json:"-"`
 }
 
 // FileJSON describes an inbound file.
 type FileJSON struct {
 	ID         string     `json:"id"`
 	Sender     string     `json:"sender"`
+	Kind       iso.Kind   `json:"kind"`
 	Message    string     `json:"message"`
 	MsgID      string     `json:"msg_id"`
 	SHA256     string     `json:"sha256"`
 	Size       int64      `json:"size"`
-	Status     string     `json:"status"` // ACSP, PART or RJCT (the pacs.002 group status)
+	Status     string     `json:"status"` // ACSP, PART, PDNG or RJCT (the pacs.002 group status)
 	Accepted   int        `json:"accepted"`
 	Rejected   int        `json:"rejected"`
-	Reason     *ErrorJSON `json:"reason,omitempty"` // why the whole file was refused
+	Pending    int        `json:"pending,omitempty"` // held for compliance review, not in escrow
+	Reason     *ErrorJSON `json:"reason,omitempty"`  // why the whole file was refused
 	ReceivedAt string     `json:"received_at"`
 }
 
@@ -61,12 +69,19 @@ type ReplyRef struct {
 
 // TxJSON is one transaction's outcome.
 type TxJSON struct {
-	Index      int        `json:"index"`
-	UETR       string     `json:"uetr"`
-	EndToEndID string     `json:"end_to_end_id"`
-	Status     string     `json:"status"` // ACSP (held in escrow) or RJCT
-	PaymentID  string     `json:"payment_id,omitempty"`
-	Error      *ErrorJSON `json:"error,omitempty"`
+	Index      int    `json:"index"`
+	UETR       string `json:"uetr"`
+	EndToEndID string `json:"end_to_end_id"`
+	Status     string `json:"status"` // ACSP (held in escrow), PDNG (held for compliance review) or RJCT
+	PaymentID  string `json:"payment_id,omitempty"`
+	// ScreeningID names the compliance decision that keeps a PDNG or RJCT
+	// transaction out of escrow.
+	ScreeningID string     `json:"screening_id,omitempty"`
+	Error       *ErrorJSON `json:"error,omitempty"`
+	// Answer (a camt.029) and Refund (a pacs.004) answer a cancellation
+	// request's transaction (cancellation.go).
+	Answer *ReplyRef `json:"answer,omitempty"`
+	Refund *ReplyRef `json:"refund,omitempty"`
 }
 
 // ErrorJSON is an ISO reason with where it applies.
@@ -86,22 +101,28 @@ func errJSON(e *iso.Error) *ErrorJSON {
 // MsgId was used for another file. The API answers it with a 4xx naming
 // the line and element.
 type FileError struct {
-	Code string // "malformed_file", "unsupported_message", "duplicate_message", "file_too_large", "signature_required", "bad_signature"
+	Code string // "malformed_file", "unsupported_message", "duplicate_message", "file_too_large", "signature_required", "bad_signature", "forbidden", "wrong_sender", "invalid_cancellation"
 	Err  *iso.Error
 }
 
 func (e *FileError) Error() string { return e.Err.Error() }
 
-// Receive takes in one file uploaded by bank (a participant id).
+// Receive takes in one file uploaded by bank (a participant id), or by
+// the operator (by.Role; bank is then ignored): a payment file, a
+// cancellation request (cancellation.go) or a settlement confirmation
+// (settlement.go).
 func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg Config, by clearing.Actor) (*Result, error) {
 	if cfg.OperatorBIC == "" {
 		cfg.OperatorBIC = DefaultOperatorBIC
 	}
-	sig, err := verifySignature(ctx, st, bank, raw, cfg.Signature)
-	if err != nil {
-		return nil, err
+	var sig []byte
+	if by.Role != clearing.RoleOperator { // the operator has no registered keys: its API key vouches for it
+		var err error
+		if sig, err = verifySignature(ctx, st, bank, raw, cfg.Signature); err != nil {
+			return nil, err
+		}
 	}
-	m, err := iso.DecodeBytes(raw, cfg.Limits)
+	f, err := iso.DecodeFileBytes(raw, cfg.Limits)
 	if err != nil {
 		e, ok := iso.AsError(err)
 		if !ok {
@@ -113,6 +134,16 @@ func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg 
 		}
 		return nil, &FileError{Code: code, Err: e}
 	}
+	if err := mayUpload(f, bank, cfg, by); err != nil {
+		return nil, err
+	}
+	switch f.Kind {
+	case iso.KindCancellation:
+		return receiveCancellation(ctx, st, bank, f.Cancellation, raw, sig, cfg, by)
+	case iso.KindSettlement:
+		return receiveSettlement(ctx, st, bank, f.Settlement, raw, cfg, by)
+	}
+	m := f.Payment
 	sum := store.SHA256Hex(raw)
 	if m.MsgID != "" {
 		if prev, ok, err := st.InboundFileByMsgID(ctx, bank, m.MsgID); err != nil {
@@ -147,6 +178,7 @@ func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg 
 		}
 	}
 	in := store.InboundFile{ID: store.NewFileID("fil"), Sender: bank, MsgID: m.MsgID, Message: m.Name, SHA256: sum, Size: int64(len(raw)), Signature: sig}
+	in.Screening = instructions(m, in, holds, at)
 	var res *Result
 	reply := func(results []store.Result, existing map[string]clearing.Payment) (store.MailboxFile, store.InboundFile, error) {
 		outcomes := make([]iso.TxOutcome, len(m.Transactions))
@@ -166,6 +198,10 @@ func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg 
 		for k, r := range results {
 			i := at[k]
 			t := &m.Transactions[i]
+			if se, ok := store.AsScreeningError(r.Err); ok {
+				outcomes[i], txs[i] = screened(se, txs[i])
+				continue
+			}
 			e := holdError(m.Name, t, r.Err, holds[k], existing)
 			if e == nil {
 				outcomes[i] = iso.TxOutcome{Status: iso.StatusAccepted}
@@ -177,27 +213,33 @@ func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg 
 		}
 		now := st.Now()
 		rep := iso.Reply(m, report.Group, outcomes, iso.ReplyParams{From: cfg.OperatorBIC, To: bank, MsgID: replyMsgID(now), Now: now})
+		if report.Group == nil {
+			markPending(rep, outcomes)
+		}
 		content, err := rep.Encode()
 		if err != nil {
 			return store.MailboxFile{}, store.InboundFile{}, fmt.Errorf("encode pacs.002: %w", err)
 		}
-		accepted := 0
+		accepted, pending := 0, 0
 		for _, t := range txs {
-			if t.Status == iso.StatusAccepted {
+			switch t.Status {
+			case iso.StatusAccepted:
 				accepted++
+			case iso.StatusPending:
+				pending++
 			}
 		}
 		res = &Result{
-			File: FileJSON{ID: in.ID, Sender: bank, Message: m.Name, MsgID: m.MsgID, SHA256: sum, Size: in.Size, Status: rep.Original.Status,
-				Accepted: accepted, Rejected: len(txs) - accepted, ReceivedAt: now.Format(time.RFC3339Nano)},
+			File: FileJSON{ID: in.ID, Sender: bank, Kind: iso.KindPayment, Message: m.Name, MsgID: m.MsgID, SHA256: sum, Size: in.Size, Status: rep.Original.Status,
+				Accepted: accepted, Rejected: len(txs) - accepted - pending, Pending: pending, ReceivedAt: now.Format(time.RFC3339Nano)},
 			Transactions: txs,
 		}
 		if report.Group != nil {
 			res.File.Reason = errJSON(report.Group)
 		}
 		mail := store.MailboxFile{BankID: bank, Kind: iso.Pacs002v10, Content: content}
-		res.Reply = ReplyRef{Kind: iso.Pacs002v10, SHA256: store.SHA256Hex(content)}
-		return mail, store.InboundFile{Status: rep.Original.Status, Accepted: accepted, Rejected: len(txs) - accepted}, nil
+		res.Reply = &ReplyRef{Kind: iso.Pacs002v10, SHA256: store.SHA256Hex(content)}
+		return mail, store.InboundFile{Status: rep.Original.Status, Accepted: accepted, Rejected: len(txs) - accepted - pending}, nil
 	}
 	// The stored answer needs the mailbox id, known only inside the
 	// transaction: wrap reply to fill it in before it is written.
@@ -241,7 +283,9 @@ func replay(prev store.InboundFile, sum string) (*Result, error) {
 	if err := json.Unmarshal(prev.Result, &r); err != nil {
 		return nil, fmt.Errorf("stored answer of file %s: %w", prev.ID, err)
 	}
-	r.Reply.ID = prev.ReplyID
+	if r.Reply != nil {
+		r.Reply.ID = prev.ReplyID
+	}
 	r.Replayed = true
 	return &r, nil
 }
