@@ -133,7 +133,7 @@ func TestOversizeBody(t *testing.T) {
 			e := newEnv(t, engine, api.Config{BodyLimit: 4 << 10})
 			big := `{"merchant_id":"` + e.w.Merchants[0].ID + `","amount":"1.00","currency":"EUR","reference":"` + strings.Repeat("x", 8<<10) + `"}`
 			e.unchanged(func() {
-				wantError(t, e.call(e.bankSG, "POST", "/v1/payments", big), http.StatusRequestEntityTooLarge, "body_too_large", "")
+				wantError(t, e.call(e.bankSG, "POST", "/v1/payments", big), http.StatusRequestEntityTooLarge, "body_too_large", "body")
 			})
 			// Under the limit the same server works.
 			e.holdSGtoDE("1.00")

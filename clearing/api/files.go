@@ -43,21 +43,6 @@ var fileErrorStatus = map[string]int{
 	"invalid_cancellation": http.StatusUnprocessableEntity,
 }
 
-// limitBody keeps the JSON routes to BodyLimit while the application
-// accepts files up to FileLimit.
-func limitBody(cfg Config) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		limit := cfg.BodyLimit
-		if c.Method() == fiber.MethodPost && c.Path() == "/v1/files" {
-			limit = cfg.FileLimit
-		}
-		if len(c.Request().Body()) > limit {
-			return fiber.ErrRequestEntityTooLarge
-		}
-		return c.Next()
-	}
-}
-
 // HeaderSignature carries an upload's detached signature (the FILE.sig
 // JSON, base64) when the file is the raw body; a multipart upload sends it
 // as the "signature" part beside the "file" part.
@@ -128,7 +113,7 @@ func uploadedFile(c *fiber.Ctx) (raw, sig []byte, err error) {
 			return nil, nil, err
 		}
 	} else {
-		raw = append([]byte(nil), c.Body()...) // fasthttp reuses the buffer
+		raw = c.Body() // readBody's own buffer: fasthttp does not reuse it
 		if h := c.Get(HeaderSignature); h != "" {
 			if sig, err = base64.StdEncoding.DecodeString(h); err != nil {
 				return nil, nil, newError(http.StatusBadRequest, "bad_signature", HeaderSignature, "%s must be the base64 of the FILE.sig JSON: %v", HeaderSignature, err)

@@ -259,7 +259,7 @@ func TestUploadLimitAndPain001(t *testing.T) {
 				big.Txs[i].UETR = isotest.UETR(100 + i)
 			}
 			e.unchanged(func() {
-				wantError(t, e.call(e.bankSG, "POST", "/v1/files", big.Bytes(), xmlType), http.StatusRequestEntityTooLarge, "body_too_large", "")
+				wantError(t, e.call(e.bankSG, "POST", "/v1/files", big.Bytes(), xmlType), http.StatusRequestEntityTooLarge, "body_too_large", "body")
 			})
 			// Files may be larger than the JSON limit.
 			r := e.upload(e.bankSG, isotest.Pacs008{Txs: big.Txs[:6]}.Bytes(), http.StatusCreated)

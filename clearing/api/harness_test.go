@@ -174,6 +174,8 @@ func (e *env) call(key, method, path string, body any, hs ...header) resp {
 		rd = strings.NewReader(b)
 	case []byte:
 		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = b
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {

@@ -74,9 +74,13 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	}
 	h := &handlers{st: s, cfg: cfg, log: log}
 	app := fiber.New(fiber.Config{
-		AppName:               "crossclear",
-		BodyLimit:             max(cfg.BodyLimit, cfg.FileLimit), // limitBody keeps the JSON routes to BodyLimit
-		DisableStartupMessage: true,
+		AppName: "crossclear",
+		// Bodies over BodyLimit are streamed, not refused: readBody holds
+		// each route to its own limit (body.go).
+		BodyLimit:                    cfg.BodyLimit,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true, // else fasthttp spools multipart uploads of any size to disk
+		DisableStartupMessage:        true,
 		// Errors raised before any middleware runs (a body over the limit,
 		// oversized headers) still get the JSON error body.
 		ErrorHandler: func(c *fiber.Ctx, err error) error { return writeError(c, log, err) },
@@ -84,7 +88,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	app.Use(requestid.New())
 	app.Use(observe(log))
 	app.Use(recover.New())
-	app.Use(limitBody(cfg))
+	app.Use(closeUnreadBodies, refuseDeclaredOversize(cfg))
 
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
@@ -92,8 +96,9 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	app.Get("/openapi.json", openAPI)
 
 	// Order matters: who you are, then whether you may write at all, then
-	// the idempotency claim, then the route's own role check.
-	v1 := app.Group("/v1", authenticate(s), readOnly, idempotent(s, log))
+	// the body (read only for callers we know), then the idempotency claim, then
+	// the route's own role check.
+	v1 := app.Group("/v1", authenticate(s), readOnly, readBody(cfg), idempotent(s, log))
 	everyone := allow(operator, bank, merchant, regulator)
 	notMerchants := allow(operator, bank, regulator)
 
