@@ -31,7 +31,13 @@ type screeningEnv struct {
 }
 
 func eachScreeningEngine(t *testing.T, fn func(t *testing.T, e screeningEnv)) {
-	sc := compliancetest.Screener(t, compliance.Config{})
+	eachScreeningEngineWith(t, compliance.Config{}, fn)
+}
+
+// eachScreeningEngineWith is eachScreeningEngine with cfg's rules and
+// policy.
+func eachScreeningEngineWith(t *testing.T, cfg compliance.Config, fn func(t *testing.T, e screeningEnv)) {
+	sc := compliancetest.Screener(t, cfg)
 	for _, engine := range storetest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			e := screeningEnv{env: newEnvWith(t, engine, api.Config{}, store.Options{Screener: sc})}
@@ -65,8 +71,37 @@ type reviewWire struct {
 
 type screeningWire struct{ PaymentID, ScreeningID, Status, ISOReason string }
 
+// pendingWire is the 202 answer to a payment held for review.
+type pendingWire struct{ Status, PaymentID, ScreeningID, ISOReason, Message, ScreeningURL string }
+
+type batchWire struct {
+	Held, PendingReview, Failed int
+	Results                     []struct {
+		Status  int
+		Payment *payment
+		Review  *pendingWire
+		Error   *struct{ Code, Field string }
+	}
+}
+
+// wantPending checks a 202 answer: held for review as uetr, with where to
+// ask.
+func wantPending(t *testing.T, r resp, uetr string) pendingWire {
+	t.Helper()
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("want 202 pending_review, got %s", r)
+	}
+	conformsTo(t, r, "PendingReview")
+	var pw pendingWire
+	r.into(t, &pw)
+	if pw.Status != "pending_review" || pw.PaymentID != uetr || pw.ScreeningID == "" || pw.ISOReason == "" || pw.ScreeningURL != "/v1/payments/"+uetr+"/screening" {
+		t.Fatalf("the 202 answer: %+v", pw)
+	}
+	return pw
+}
+
 // TestReviewQueueOverHTTP: a bank's payment to a listed name is answered
-// pending_review and held nowhere; the bank sees only its status; banks,
+// 202 pending_review and held nowhere; the bank sees only its status; banks,
 // merchants and regulators cannot see the queue, operators can but may
 // not decide; the compliance officer approves (the payment is then held)
 // or rejects (nothing is), each with a comment.
@@ -77,13 +112,13 @@ func TestReviewQueueOverHTTP(t *testing.T) {
 		e.unchanged(func() {
 			held = e.call(e.bankSG, "POST", "/v1/payments", map[string]any{"uetr": uetr, "merchant_id": e.listed.ID, "amount": "250.00", "currency": "EUR"})
 		})
-		wantError(t, held, http.StatusUnprocessableEntity, "pending_review", "")
+		pr := wantPending(t, held, uetr)
 		e.must(http.StatusNotFound, e.bankSG, "GET", "/v1/payments/"+uetr, nil)
 		var sw screeningWire
-		status := e.must(http.StatusOK, e.bankSG, "GET", "/v1/payments/"+uetr+"/screening", nil)
+		status := e.must(http.StatusOK, e.bankSG, "GET", pr.ScreeningURL, nil)
 		conformsTo(t, status, "PaymentScreening")
 		status.into(t, &sw)
-		if sw.Status != "pending" || sw.ISOReason != "RR04" || sw.ScreeningID == "" {
+		if sw.Status != "pending" || sw.ISOReason != "RR04" || sw.ScreeningID != pr.ScreeningID {
 			t.Fatalf("the bank's view: %+v", sw)
 		}
 		e.must(http.StatusNotFound, e.bankDE, "GET", "/v1/payments/"+uetr+"/screening", nil)
@@ -123,17 +158,14 @@ func TestReviewQueueOverHTTP(t *testing.T) {
 		wantError(t, e.call(e.officer, "POST", "/v1/reviews/"+r.ID+"/reject", map[string]any{"comment": "too late"}), http.StatusConflict, "review_resolved", "id")
 
 		// A batch: the listed item waits, the other is held.
-		var batch struct {
-			Held, Failed int
-			Results      []struct {
-				Status int
-				Error  *struct{ Code string }
-			}
-		}
-		e.must(http.StatusOK, e.bankSG, "POST", "/v1/payments/batch", map[string]any{"payments": []any{
+		var batch batchWire
+		answer := e.must(http.StatusOK, e.bankSG, "POST", "/v1/payments/batch", map[string]any{"payments": []any{
 			map[string]any{"merchant_id": e.listed.ID, "amount": "10.00", "currency": "EUR"},
-			map[string]any{"merchant_id": e.w.Merchants[0].ID, "amount": "10.00", "currency": "EUR"}}}).into(t, &batch)
-		if batch.Held != 1 || batch.Results[0].Status != http.StatusUnprocessableEntity || batch.Results[0].Error.Code != "pending_review" || batch.Results[1].Status != http.StatusCreated {
+			map[string]any{"merchant_id": e.w.Merchants[0].ID, "amount": "10.00", "currency": "EUR"}}})
+		conformsTo(t, answer, "HoldBatchResult")
+		answer.into(t, &batch)
+		if batch.Held != 1 || batch.PendingReview != 1 || batch.Failed != 0 || batch.Results[0].Status != http.StatusAccepted || batch.Results[0].Review == nil ||
+			batch.Results[0].Review.Status != "pending_review" || batch.Results[0].Error != nil || batch.Results[1].Status != http.StatusCreated {
 			t.Fatalf("batch %+v", batch)
 		}
 		e.must(http.StatusOK, e.officer, "GET", "/v1/reviews", nil).into(t, &queue)

@@ -193,13 +193,14 @@ func toEvents(ccy string, es []clearing.Event) []eventJSON {
 	return out
 }
 
-// batchItemJSON is one item of a batch answer: the held payment or why
-// this item (and only this item) was refused.
+// batchItemJSON is one item of a batch answer: the held payment, the
+// review it waits in, or why this item (and only this item) was refused.
 type batchItemJSON struct {
-	Index   int          `json:"index"`
-	Status  int          `json:"status"`
-	Payment *paymentJSON `json:"payment,omitempty"`
-	Error   *errorDetail `json:"error,omitempty"`
+	Index   int                `json:"index"`
+	Status  int                `json:"status"`
+	Payment *paymentJSON       `json:"payment,omitempty"`
+	Review  *pendingReviewJSON `json:"review,omitempty"` // held for compliance review (202)
+	Error   *errorDetail       `json:"error,omitempty"`
 }
 
 type payoutJSON struct {

@@ -19,6 +19,11 @@ type holdRequest struct {
 	Amount      string `json:"amount"`
 	Currency    string `json:"currency"`
 	QuoteID     string `json:"quote_id"` // optional: convert at this quote (cross-currency)
+	// Optional, for compliance screening and the travel rule
+	// (compliance_parties.go).
+	Debtor           *debtorJSON        `json:"debtor"`
+	UltimateDebtor   *ultimatePartyJSON `json:"ultimate_debtor"`
+	UltimateCreditor *ultimatePartyJSON `json:"ultimate_creditor"`
 }
 
 type holdBatchRequest struct {
@@ -26,46 +31,59 @@ type holdBatchRequest struct {
 }
 
 // toHold checks what the API can check alone (the caller may hold as this
-// bank, the amount parses in its currency) and builds the domain request;
-// the store checks the parties, the currency and the cap.
-func toHold(a clearing.Actor, r holdRequest) (clearing.HoldRequest, error) {
+// bank, the amount parses in its currency, the parties are well formed)
+// and builds the domain request and what it says about its parties; the
+// store checks the merchant, the banks, the currency and the cap.
+func toHold(a clearing.Actor, r holdRequest) (clearing.HoldRequest, store.Instruction, error) {
 	if a.Role == clearing.RoleBank {
 		// A bank sends payments for its own buyers only.
 		if r.BuyerBankID == "" {
 			r.BuyerBankID = a.Subject
 		}
 		if r.BuyerBankID != a.Subject {
-			return clearing.HoldRequest{}, clearing.Errorf(clearing.Forbidden, "forbidden", "buyer_bank_id", "bank %s may hold payments only as the buyer's bank", a.Subject)
+			return clearing.HoldRequest{}, store.Instruction{}, clearing.Errorf(clearing.Forbidden, "forbidden", "buyer_bank_id", "bank %s may hold payments only as the buyer's bank", a.Subject)
 		}
 	}
 	if r.BuyerBankID == "" {
-		return clearing.HoldRequest{}, required("buyer_bank_id")
+		return clearing.HoldRequest{}, store.Instruction{}, required("buyer_bank_id")
 	}
 	if r.MerchantID == "" {
-		return clearing.HoldRequest{}, required("merchant_id")
+		return clearing.HoldRequest{}, store.Instruction{}, required("merchant_id")
 	}
 	amount, err := fx.ParsePositiveAmount(r.Amount, r.Currency)
 	if err != nil {
-		return clearing.HoldRequest{}, amountError(err, "amount", "currency")
+		return clearing.HoldRequest{}, store.Instruction{}, amountError(err, "amount", "currency")
+	}
+	in, err := r.instruction()
+	if err != nil {
+		return clearing.HoldRequest{}, store.Instruction{}, err
 	}
 	return clearing.HoldRequest{UETR: r.UETR, EndToEndID: r.EndToEndID, Reference: r.Reference,
-		BuyerBankID: r.BuyerBankID, MerchantID: r.MerchantID, Amount: amount, QuoteID: r.QuoteID}, nil
+		BuyerBankID: r.BuyerBankID, MerchantID: r.MerchantID, Amount: amount, QuoteID: r.QuoteID}, in, nil
 }
 
+// holdPayment answers 201 with the payment held, or 202 when compliance
+// screening holds it for review: accepted, not in escrow yet.
 func (h *handlers) holdPayment(c *fiber.Ctx) error {
 	var req holdRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	hold, err := toHold(actor(c), req)
+	hold, in, err := toHold(actor(c), req)
 	if err != nil {
 		return err
 	}
-	p, err := h.st.Hold(c.UserContext(), hold, actor(c))
+	res, err := h.st.HoldInstructed(c.UserContext(), []clearing.HoldRequest{hold}, []store.Instruction{in}, actor(c))
 	if err != nil {
 		return err
 	}
-	return c.Status(http.StatusCreated).JSON(toPayment(p))
+	if pr, ok := pendingReview(res[0].Err); ok {
+		return c.Status(http.StatusAccepted).JSON(pr)
+	}
+	if res[0].Err != nil {
+		return res[0].Err
+	}
+	return c.Status(http.StatusCreated).JSON(toPayment(res[0].Payment))
 }
 
 // holdBatch holds many payments in one transaction. Every item is answered
@@ -85,25 +103,31 @@ func (h *handlers) holdBatch(c *fiber.Ctx) error {
 	a := actor(c)
 	items := make([]batchItemJSON, len(req.Payments))
 	var holds []clearing.HoldRequest
+	var instr []store.Instruction
 	var at []int // at[k] is the item index of holds[k]
 	for i, r := range req.Payments {
 		items[i].Index = i
-		hold, err := toHold(a, r)
+		hold, in, err := toHold(a, r)
 		if err != nil {
 			items[i].fail(err)
 			continue
 		}
-		holds = append(holds, hold)
+		holds, instr = append(holds, hold), append(instr, in)
 		at = append(at, i)
 	}
-	held := 0
+	held, pending := 0, 0
 	if len(holds) > 0 {
-		results, err := h.st.HoldBatch(c.UserContext(), holds, a)
+		results, err := h.st.HoldInstructed(c.UserContext(), holds, instr, a)
 		if err != nil {
 			return err
 		}
 		for k, res := range results {
 			it := &items[at[k]]
+			if pr, ok := pendingReview(res.Err); ok {
+				it.Status, it.Review = http.StatusAccepted, &pr
+				pending++
+				continue
+			}
 			if res.Err != nil {
 				it.fail(res.Err)
 				continue
@@ -113,7 +137,7 @@ func (h *handlers) holdBatch(c *fiber.Ctx) error {
 			held++
 		}
 	}
-	return c.JSON(fiber.Map{"held": held, "failed": len(items) - held, "results": items})
+	return c.JSON(fiber.Map{"held": held, "pending_review": pending, "failed": len(items) - held - pending, "results": items})
 }
 
 // fail records an item's refusal with the status it would have had alone.

@@ -133,10 +133,20 @@ func TestSettlementConfirmation(t *testing.T) {
 			if state, settled := e.cyclePositions(); state != "settled" || !settled[deBank] || !settled[usBank] {
 				t.Fatalf("%s %v", state, settled)
 			}
-			a, _ = e.sendFile(sb, last, http.StatusCreated)
+			first := a
+			a, _ = e.sendFile(sb, last, http.StatusOK) // the same file: its first answer again
+			if a.File.ID != first.File.ID || a.Settlements[0].Outcome != "settled" || a.Settlements[0].SettledAt != first.Settlements[0].SettledAt {
+				t.Fatalf("replay %+v, first %+v", a, first)
+			}
+			again := isotest.Camt054Settlement("SB-4", isotest.Booking{MsgID: msgDE, Amount: "150.00", Debit: true})
+			a, _ = e.sendFile(sb, again, http.StatusCreated) // a new file about a settled position
 			if a.Settlements[0].Outcome != "already_settled" || a.Settlements[0].CycleState != "settled" {
 				t.Fatalf("%+v", a)
 			}
+			e.unchanged(func() { // SB-3 reused for other content
+				reused := isotest.Camt054Settlement("SB-3", isotest.Booking{MsgID: msgDE, Amount: "150.00", Debit: true, Status: "PDNG"})
+				wantError(t, e.call(sb, "POST", "/v1/files", reused, xmlType), http.StatusConflict, "duplicate_message", "GrpHdr/MsgId")
+			})
 
 			// What may not be uploaded changes nothing.
 			e.unchanged(func() {

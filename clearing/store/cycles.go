@@ -252,57 +252,6 @@ func (s *Store) cycle(ctx context.Context, row cycleRow) (clearing.Cycle, error)
 	return c, nil
 }
 
-// SettlePosition marks one net position of a closed cycle settled; when
-// the last one is, the cycle becomes settled.
-func (s *Store) SettlePosition(ctx context.Context, cycleID int64, owner, currency string, by clearing.Actor) (clearing.Cycle, error) {
-	err := s.inTx(ctx, func(tx bun.Tx) error {
-		now := s.now()
-		var c cycleRow
-		q := tx.NewSelect().Model(&c).Where("id = ?", cycleID).Limit(1)
-		if s.postgres {
-			q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			if isNoRows(err) {
-				return notFound("cycle", "cycle_id", fmt.Sprint(cycleID))
-			}
-			return fmt.Errorf("load cycle %d: %w", cycleID, err)
-		}
-		if c.State == string(clearing.CycleOpen) {
-			return clearing.Errorf(clearing.Refused, "cycle_not_closed", "cycle_id", "cycle %d is still open: close it first", cycleID)
-		}
-		var np netPositionRow
-		err := tx.NewSelect().Model(&np).Where("cycle_id = ? AND owner = ? AND currency = ?", cycleID, owner, currency).Limit(1).Scan(ctx)
-		if isNoRows(err) {
-			return clearing.Errorf(clearing.NotFound, "position_not_found", "participant", "cycle %d has no %s position for %s", cycleID, currency, owner)
-		}
-		if err != nil {
-			return fmt.Errorf("load net position: %w", err)
-		}
-		if !np.SettledAt.IsZero() {
-			return clearing.Errorf(clearing.Conflict, "already_settled", "participant", "the %s position of %s in cycle %d was settled at %s by %s", currency, owner, cycleID, np.SettledAt.Time.UTC().Format("2006-01-02T15:04:05Z"), np.SettledBy)
-		}
-		if _, err := tx.NewUpdate().Model((*netPositionRow)(nil)).Set("settled_at = ?", now).Set("settled_by = ?", by.String()).
-			Where("cycle_id = ? AND owner = ? AND currency = ?", cycleID, owner, currency).Exec(ctx); err != nil {
-			return fmt.Errorf("settle position: %w", err)
-		}
-		open, err := tx.NewSelect().Model((*netPositionRow)(nil)).Where("cycle_id = ? AND settled_at IS NULL AND net_minor <> 0", cycleID).Count(ctx)
-		if err != nil {
-			return fmt.Errorf("count unsettled positions: %w", err)
-		}
-		if open == 0 {
-			if _, err := tx.NewUpdate().Model((*cycleRow)(nil)).Set("state = ?", clearing.CycleSettled).Set("settled_at = ?", now).Where("id = ?", cycleID).Exec(ctx); err != nil {
-				return fmt.Errorf("mark cycle %d settled: %w", cycleID, err)
-			}
-		}
-		return s.audit(ctx, tx, by, "cycle.settle_position", fmt.Sprint(cycleID), owner+" "+currency)
-	})
-	if err != nil {
-		return clearing.Cycle{}, err
-	}
-	return s.Cycle(ctx, cycleID)
-}
-
 // Position is a participant's standing in the open cycle in one currency.
 type Position struct {
 	Participant      string

@@ -438,6 +438,22 @@ CREATE TABLE regulator_access_log (
 	status       INTEGER NOT NULL,
 	remote_addr  TEXT NOT NULL
 )
+`}, {Version: 8, Name: "settlement confirmations", SQL: `
+CREATE TABLE settlement_files (
+	id          TEXT PRIMARY KEY,
+	sender      TEXT NOT NULL,
+	uploaded_by TEXT NOT NULL,
+	msg_id      TEXT NOT NULL,
+	message     TEXT NOT NULL,
+	sha256      TEXT NOT NULL,
+	size        BIGINT NOT NULL,
+	status      TEXT NOT NULL,
+	accepted    INTEGER NOT NULL,
+	rejected    INTEGER NOT NULL,
+	result      TEXT NOT NULL,
+	received_at {ts} NOT NULL
+);
+CREATE UNIQUE INDEX settlement_files_msg ON settlement_files (sender, msg_id)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

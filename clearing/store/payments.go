@@ -39,21 +39,38 @@ func (s *Store) Hold(ctx context.Context, req clearing.HoldRequest, by clearing.
 // debit cap, in order, so earlier holds in the batch count against the cap);
 // the accepted ones are written together. The returned slice matches reqs.
 func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by clearing.Actor) ([]Result, error) {
+	return s.HoldInstructed(ctx, reqs, nil, by)
+}
+
+// HoldInstructed is HoldBatch with what the caller says about each
+// request's parties beyond the scheme's records (instr[i] for reqs[i], or
+// nil): an API payment's debtor and ultimate parties, screened with the
+// hold and kept with its screening.
+func (s *Store) HoldInstructed(ctx context.Context, reqs []clearing.HoldRequest, instr []Instruction, by clearing.Actor) ([]Result, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
 	if len(reqs) > MaxBatch {
 		return nil, clearing.Errorf(clearing.Invalid, "batch_too_large", "payments", "at most %d per batch, got %d", MaxBatch, len(reqs))
 	}
+	if instr != nil && len(instr) != len(reqs) {
+		return nil, fmt.Errorf("%w: %d instructions for %d holds", clearing.ErrInvariant, len(instr), len(reqs))
+	}
 	for i := range reqs {
 		if reqs[i].UETR == "" {
 			reqs[i].UETR = uuid.NewString()
 		}
 	}
+	byUETR := map[string]Instruction{}
+	for i, in := range instr {
+		if _, seen := byUETR[reqs[i].UETR]; !seen { // a repeated UETR is refused as a duplicate: the first one's parties are screened
+			byUETR[reqs[i].UETR] = in
+		}
+	}
 	var results []Result
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var err error
-		results, err = s.screenedHoldBatchTx(ctx, tx, reqs, nil, by)
+		results, err = s.screenedHoldBatchTx(ctx, tx, reqs, byUETR, by)
 		return err
 	})
 	if err != nil {

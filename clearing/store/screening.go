@@ -40,10 +40,12 @@ const (
 // or waiting for review.
 var historyStatuses = []string{ScreeningHeld, ScreeningPending, ScreeningApproved}
 
-// Instruction is what an inbound instruction says about one hold beyond
-// the scheme's own records: the parties as the file names them (debtor,
-// ultimate debtor and creditor, the creditor's name as written) and where
-// it came from, to answer the bank once a review is resolved.
+// Instruction is what an instruction says about one hold beyond the
+// scheme's own records: the parties as the file or the API request names
+// them (debtor, ultimate debtor and creditor, a file's creditor's name as
+// written) and where it came from, to answer the bank once a review is
+// resolved. Its parties are screened with the hold and kept with the
+// decision, so that the review queue shows them.
 type Instruction struct {
 	Parties []compliance.Party
 	Origin  Origin
@@ -100,6 +102,7 @@ type Screening struct {
 // shows; inbound files answer it with PDNG or RJCT and ISOReason.
 type ScreeningError struct {
 	ScreeningID string
+	PaymentID   string // the UETR: the payment's id once approved
 	Pending     bool
 	ISOReason   string
 	err         *clearing.Error
@@ -116,7 +119,7 @@ func AsScreeningError(err error) (*ScreeningError, bool) {
 }
 
 func pendingError(uetr, id, iso string) *ScreeningError {
-	return &ScreeningError{ScreeningID: id, Pending: true, ISOReason: iso, err: clearing.Errorf(clearing.Refused, "pending_review", "",
+	return &ScreeningError{ScreeningID: id, PaymentID: uetr, Pending: true, ISOReason: iso, err: clearing.Errorf(clearing.Refused, "pending_review", "",
 		"payment %s is held for compliance review (screening %s, ISO reason %s): it is not in escrow until a compliance officer approves it; GET /v1/payments/%s/screening tells the outcome",
 		uetr, id, iso, uetr)}
 }
@@ -136,7 +139,7 @@ func rejectedError(uetr, id string, d compliance.Decision) *ScreeningError {
 	if len(fix) > 0 {
 		msg += ": " + strings.Join(fix, "; ")
 	}
-	return &ScreeningError{ScreeningID: id, ISOReason: d.ISOReason(), err: clearing.Errorf(clearing.Refused, "screening_rejected", "", "%s", msg)}
+	return &ScreeningError{ScreeningID: id, PaymentID: uetr, ISOReason: d.ISOReason(), err: clearing.Errorf(clearing.Refused, "screening_rejected", "", "%s", msg)}
 }
 
 // Screener is the screener holds go through, nil when there is none.

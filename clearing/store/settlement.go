@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -89,77 +90,196 @@ func (s *Store) SettlePositions(ctx context.Context, keys []PositionKey, by clea
 		return nil, clearing.Errorf(clearing.Invalid, "batch_too_large", "positions", "at most %d per batch, got %d", MaxBatch, len(keys))
 	}
 	var results []SettleResult
-	err := s.inTx(ctx, func(tx bun.Tx) error {
-		results = make([]SettleResult, len(keys))
-		now := s.now()
-		cycles, err := s.lockCycles(ctx, tx, keys)
-		if err != nil {
-			return err
-		}
-		touched := map[int64]bool{}
-		for i, k := range keys {
-			r := &results[i]
-			c, ok := cycles[k.CycleID]
-			if !ok {
-				r.Err = notFound("cycle", "cycle_id", fmt.Sprint(k.CycleID))
-				continue
-			}
-			if c.State == string(clearing.CycleOpen) {
-				r.Err = clearing.Errorf(clearing.Refused, "cycle_not_closed", "cycle_id", "cycle %d is still open: close it first", k.CycleID)
-				continue
-			}
-			var np netPositionRow
-			err := tx.NewSelect().Model(&np).Where("cycle_id = ? AND owner = ? AND currency = ?", k.CycleID, k.Owner, k.Currency).Limit(1).Scan(ctx)
-			if isNoRows(err) {
-				r.Err = clearing.Errorf(clearing.NotFound, "position_not_found", "participant", "cycle %d has no %s position for %s", k.CycleID, k.Currency, k.Owner)
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("load net position: %w", err)
-			}
-			if !np.SettledAt.IsZero() {
-				r.Position = CyclePosition{CycleID: k.CycleID, NetPosition: np.domain()}
-				r.Err = clearing.Errorf(clearing.Conflict, "already_settled", "participant", "the %s position of %s in cycle %d was settled at %s by %s",
-					k.Currency, k.Owner, k.CycleID, np.SettledAt.Time.UTC().Format("2006-01-02T15:04:05Z"), np.SettledBy)
-				continue
-			}
-			if _, err := tx.NewUpdate().Model((*netPositionRow)(nil)).Set("settled_at = ?", now).Set("settled_by = ?", by.String()).
-				Where("cycle_id = ? AND owner = ? AND currency = ?", k.CycleID, k.Owner, k.Currency).Exec(ctx); err != nil {
-				return fmt.Errorf("settle position: %w", err)
-			}
-			np.SettledAt, np.SettledBy = nullTime(now), by.String()
-			r.Position = CyclePosition{CycleID: k.CycleID, NetPosition: np.domain()}
-			touched[k.CycleID] = true
-			if err := s.audit(ctx, tx, by, "cycle.settle_position", fmt.Sprint(k.CycleID), k.Owner+" "+k.Currency+": "+note); err != nil {
-				return err
-			}
-		}
-		for id := range touched {
-			open, err := tx.NewSelect().Model((*netPositionRow)(nil)).Where("cycle_id = ? AND settled_at IS NULL AND net_minor <> 0", id).Count(ctx)
-			if err != nil {
-				return fmt.Errorf("count unsettled positions: %w", err)
-			}
-			if open > 0 {
-				continue
-			}
-			if _, err := tx.NewUpdate().Model((*cycleRow)(nil)).Set("state = ?", clearing.CycleSettled).Set("settled_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
-				return fmt.Errorf("mark cycle %d settled: %w", id, err)
-			}
-			c := cycles[id]
-			c.State = string(clearing.CycleSettled)
-			cycles[id] = c
-		}
-		for i, k := range keys {
-			if c, ok := cycles[k.CycleID]; ok {
-				results[i].CycleState = clearing.CycleState(c.State)
-			}
-		}
-		return nil
+	err := s.inTx(ctx, func(tx bun.Tx) (err error) {
+		results, err = s.settlePositionsTx(ctx, tx, keys, by, note)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// SettlePosition marks one net position of a closed cycle settled (the
+// operator's POST /v1/cycles/{id}/settle); unlike a confirmation's items, a
+// position settled before is an error (already_settled).
+func (s *Store) SettlePosition(ctx context.Context, cycleID int64, owner, currency string, by clearing.Actor) (clearing.Cycle, error) {
+	results, err := s.SettlePositions(ctx, []PositionKey{{CycleID: cycleID, Owner: owner, Currency: currency}}, by, "")
+	if err != nil {
+		return clearing.Cycle{}, err
+	}
+	if results[0].Err != nil {
+		return clearing.Cycle{}, results[0].Err
+	}
+	return s.Cycle(ctx, cycleID)
+}
+
+func (s *Store) settlePositionsTx(ctx context.Context, tx bun.Tx, keys []PositionKey, by clearing.Actor, note string) ([]SettleResult, error) {
+	results := make([]SettleResult, len(keys))
+	now := s.now()
+	cycles, err := s.lockCycles(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	touched := map[int64]bool{}
+	for i, k := range keys {
+		r := &results[i]
+		c, ok := cycles[k.CycleID]
+		if !ok {
+			r.Err = notFound("cycle", "cycle_id", fmt.Sprint(k.CycleID))
+			continue
+		}
+		if c.State == string(clearing.CycleOpen) {
+			r.Err = clearing.Errorf(clearing.Refused, "cycle_not_closed", "cycle_id", "cycle %d is still open: close it first", k.CycleID)
+			continue
+		}
+		var np netPositionRow
+		err := tx.NewSelect().Model(&np).Where("cycle_id = ? AND owner = ? AND currency = ?", k.CycleID, k.Owner, k.Currency).Limit(1).Scan(ctx)
+		if isNoRows(err) {
+			r.Err = clearing.Errorf(clearing.NotFound, "position_not_found", "participant", "cycle %d has no %s position for %s", k.CycleID, k.Currency, k.Owner)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load net position: %w", err)
+		}
+		if !np.SettledAt.IsZero() {
+			r.Position = CyclePosition{CycleID: k.CycleID, NetPosition: np.domain()}
+			r.Err = clearing.Errorf(clearing.Conflict, "already_settled", "participant", "the %s position of %s in cycle %d was settled at %s by %s",
+				k.Currency, k.Owner, k.CycleID, np.SettledAt.Time.UTC().Format("2006-01-02T15:04:05Z"), np.SettledBy)
+			continue
+		}
+		if _, err := tx.NewUpdate().Model((*netPositionRow)(nil)).Set("settled_at = ?", now).Set("settled_by = ?", by.String()).
+			Where("cycle_id = ? AND owner = ? AND currency = ?", k.CycleID, k.Owner, k.Currency).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("settle position: %w", err)
+		}
+		np.SettledAt, np.SettledBy = nullTime(now), by.String()
+		r.Position = CyclePosition{CycleID: k.CycleID, NetPosition: np.domain()}
+		touched[k.CycleID] = true
+		detail := k.Owner + " " + k.Currency
+		if note != "" {
+			detail += ": " + note
+		}
+		if err := s.audit(ctx, tx, by, "cycle.settle_position", fmt.Sprint(k.CycleID), detail); err != nil {
+			return nil, err
+		}
+	}
+	for id := range touched {
+		open, err := tx.NewSelect().Model((*netPositionRow)(nil)).Where("cycle_id = ? AND settled_at IS NULL AND net_minor <> 0", id).Count(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("count unsettled positions: %w", err)
+		}
+		if open > 0 {
+			continue
+		}
+		if _, err := tx.NewUpdate().Model((*cycleRow)(nil)).Set("state = ?", clearing.CycleSettled).Set("settled_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("mark cycle %d settled: %w", id, err)
+		}
+		c := cycles[id]
+		c.State = string(clearing.CycleSettled)
+		cycles[id] = c
+	}
+	for i, k := range keys {
+		if c, ok := cycles[k.CycleID]; ok {
+			results[i].CycleState = clearing.CycleState(c.State)
+		}
+	}
+	return results, nil
+}
+
+// SettlementFile is a settlement confirmation as received: claimed on
+// (sender, MsgId) like a bank's payment file, so that the same file again
+// replays its answer and another file reusing the MsgId is refused.
+type SettlementFile struct {
+	ID         string
+	Sender     string // the settlement bank's participant id, or "operator"
+	UploadedBy string // the API key's actor
+	MsgID      string
+	Message    string // "pacs.002.001.10", "camt.054.001.08"
+	SHA256     string
+	Size       int64
+	Status     string // ACSP, PART or RJCT over its items
+	Accepted   int
+	Rejected   int
+	Result     []byte // the API's answer, replayed for the same file
+	ReceivedAt time.Time
+}
+
+type settlementFileRow struct {
+	bun.BaseModel `bun:"table:settlement_files,alias:sf"`
+	ID            string    `bun:"id,pk"`
+	Sender        string    `bun:"sender"`
+	UploadedBy    string    `bun:"uploaded_by"`
+	MsgID         string    `bun:"msg_id"`
+	Message       string    `bun:"message"`
+	SHA256        string    `bun:"sha256"`
+	Size          int64     `bun:"size"`
+	Status        string    `bun:"status"`
+	Accepted      int       `bun:"accepted"`
+	Rejected      int       `bun:"rejected"`
+	Result        string    `bun:"result"`
+	ReceivedAt    time.Time `bun:"received_at"`
+}
+
+func (r settlementFileRow) domain() SettlementFile {
+	return SettlementFile{ID: r.ID, Sender: r.Sender, UploadedBy: r.UploadedBy, MsgID: r.MsgID, Message: r.Message, SHA256: r.SHA256, Size: r.Size,
+		Status: r.Status, Accepted: r.Accepted, Rejected: r.Rejected, Result: []byte(r.Result), ReceivedAt: r.ReceivedAt.UTC()}
+}
+
+// SettlementFileByMsgID finds the confirmation sender sent under msgID.
+func (s *Store) SettlementFileByMsgID(ctx context.Context, sender, msgID string) (SettlementFile, bool, error) {
+	var row settlementFileRow
+	err := s.db.NewSelect().Model(&row).Where("sender = ? AND msg_id = ?", sender, msgID).Limit(1).Scan(ctx)
+	if isNoRows(err) {
+		return SettlementFile{}, false, nil
+	}
+	if err != nil {
+		return SettlementFile{}, false, fmt.Errorf("load settlement file: %w", err)
+	}
+	return row.domain(), true, nil
+}
+
+// SettlementAnswer builds, inside ReceiveSettlement's transaction, the
+// file's final fields (Status, Accepted, Rejected, Result) from what
+// became of its positions.
+type SettlementAnswer func(results []SettleResult) (SettlementFile, error)
+
+// ReceiveSettlement records a settlement confirmation and marks its
+// positions settled in one transaction. The (sender, MsgId) claim comes
+// first: of two concurrent uploads of one MsgId one runs, the other gets
+// ErrDuplicateMessage and looks the first up.
+func (s *Store) ReceiveSettlement(ctx context.Context, f SettlementFile, keys []PositionKey, by clearing.Actor, note string, answer SettlementAnswer) (SettlementFile, error) {
+	if len(keys) > MaxBatch {
+		return SettlementFile{}, clearing.Errorf(clearing.Invalid, "batch_too_large", "positions", "at most %d per file, got %d", MaxBatch, len(keys))
+	}
+	var out SettlementFile
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		row := settlementFileRow{ID: f.ID, Sender: f.Sender, UploadedBy: by.String(), MsgID: f.MsgID, Message: f.Message, SHA256: f.SHA256, Size: f.Size,
+			Status: "processing", ReceivedAt: s.now()}
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return ErrDuplicateMessage
+			}
+			return fmt.Errorf("insert settlement file: %w", err)
+		}
+		results, err := s.settlePositionsTx(ctx, tx, keys, by, note)
+		if err != nil {
+			return err
+		}
+		fin, err := answer(results)
+		if err != nil {
+			return err
+		}
+		row.Status, row.Accepted, row.Rejected, row.Result = fin.Status, fin.Accepted, fin.Rejected, string(fin.Result)
+		if _, err := tx.NewUpdate().Model(&row).WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("update settlement file: %w", err)
+		}
+		out = row.domain()
+		return s.audit(ctx, tx, by, "file.receive", f.ID, fmt.Sprintf("%s %s %s: %d settled, %d not", f.Message, f.Sender, f.MsgID, fin.Accepted, fin.Rejected))
+	})
+	if err != nil {
+		return SettlementFile{}, err
+	}
+	return out, nil
 }
 
 // lockCycles loads the cycles keys name, locked on PostgreSQL in id order

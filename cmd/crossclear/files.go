@@ -111,8 +111,11 @@ var filesPushCmd = &command{
 Uploads each FILE to POST /v1/files as the bank whose API key is given, with
 its detached signature when FILE.sig exists beside it (required when your
 bank must sign). Prints per file what became of it — held, rejected with the
-ISO reason and element, or refused whole — and where the answer (pacs.002,
-camt.029) waits in your mailbox. Exits 1 when a file was refused.`,
+ISO reason and element, held for compliance review, or refused whole — and
+where crossclear's answers wait in your mailbox: the pacs.002 of a payment
+file, the camt.029 per payment of a camt.056 and the pacs.004 of each refund.
+For a settlement confirmation it prints each item's outcome and position.
+Exits 1 when a file was refused.`,
 	example: `  crossclear files push --api-key-file ~/.crossclear-key out/*.xml
   CROSSCLEAR_API_KEY=cck_… crossclear files push --url http://127.0.0.1:8080 batch-0001.xml`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
@@ -157,36 +160,86 @@ func pushFile(ctx context.Context, c *cli, api *apiClient, path string) error {
 	if err != nil {
 		return err
 	}
-	var res struct {
-		File struct {
-			ID, Message, Status string
-			MsgID               string `json:"msg_id"`
-			Accepted, Rejected  int
-		} `json:"file"`
-		Reply struct {
-			ID, Kind string
-		} `json:"reply"`
-		Transactions []struct {
-			Index        int
-			UETR, Status string
-			Error        *struct{ Reason, Element, Message string }
-		} `json:"transactions"`
-	}
+	var res pushAnswer
 	if err := json.Unmarshal(b, &res); err != nil {
 		return fmt.Errorf("answer: %w", err)
 	}
-	signed := ""
-	if sig != nil {
-		signed = ", signed"
+	res.print(c.stdout, path, sig != nil)
+	return nil
+}
+
+// pushAnswer is POST /v1/files's answer, as far as files push prints it.
+type pushAnswer struct {
+	File struct {
+		ID, Kind, Message, Status   string
+		MsgID                       string `json:"msg_id"`
+		Accepted, Rejected, Pending int
+	} `json:"file"`
+	Reply        *fileRef `json:"reply"`
+	Transactions []struct {
+		Index          int
+		UETR, Status   string
+		ScreeningID    string `json:"screening_id"`
+		Error          *problem
+		Answer, Refund *fileRef
+	} `json:"transactions"`
+	Settlements []struct {
+		Element, Outcome, Status, Participant, Currency, Net string
+		CycleID                                              int64 `json:"cycle_id"`
+		Error                                                *problem
+	} `json:"settlements"`
+}
+
+type fileRef struct{ ID, Kind string }
+
+type problem struct{ Reason, Element, Message string }
+
+// print says what became of the file and of each of its items, and where
+// crossclear's answers wait: the pacs.002 of a payment file, the camt.029
+// (and the pacs.004 of a refund) per cancelled payment.
+func (a pushAnswer) print(w io.Writer, path string, signed bool) {
+	f := a.File
+	how := f.ID
+	if signed {
+		how += ", signed"
 	}
-	fmt.Fprintf(c.stdout, "%s: %s %s (%s%s): %s, %d accepted, %d rejected; answer %s %s in your mailbox\n",
-		path, res.File.Message, res.File.MsgID, res.File.ID, signed, res.File.Status, res.File.Accepted, res.File.Rejected, res.Reply.Kind, res.Reply.ID)
-	for _, tx := range res.Transactions {
+	fmt.Fprintf(w, "%s: %s %s (%s): %s, %d accepted, %d rejected", path, f.Message, f.MsgID, how, f.Status, f.Accepted, f.Rejected)
+	if f.Pending > 0 {
+		fmt.Fprintf(w, ", %d held for compliance review", f.Pending)
+	}
+	if a.Reply != nil {
+		fmt.Fprintf(w, "; answer %s %s in your mailbox", a.Reply.Kind, a.Reply.ID)
+	}
+	fmt.Fprintln(w)
+	for _, tx := range a.Transactions {
+		line := fmt.Sprintf("  tx %d %s: %s", tx.Index, tx.UETR, tx.Status)
 		if tx.Error != nil {
-			fmt.Fprintf(c.stdout, "  tx %d %s: %s %s at %s: %s\n", tx.Index, tx.UETR, tx.Status, tx.Error.Reason, tx.Error.Element, tx.Error.Message)
+			line += fmt.Sprintf(" %s at %s: %s", tx.Error.Reason, tx.Error.Element, tx.Error.Message)
+		}
+		if tx.ScreeningID != "" {
+			line += " (screening " + tx.ScreeningID + ")"
+		}
+		for _, ref := range []*fileRef{tx.Answer, tx.Refund} {
+			if ref != nil {
+				line += fmt.Sprintf("; %s %s", ref.Kind, ref.ID)
+			}
+		}
+		// A payment file's held transactions are the usual case: only its
+		// exceptions are worth a line; a cancellation's every answer is.
+		if tx.Error != nil || tx.ScreeningID != "" || tx.Answer != nil {
+			fmt.Fprintln(w, line)
 		}
 	}
-	return nil
+	for _, it := range a.Settlements {
+		line := fmt.Sprintf("  %s %s: %s", it.Element, it.Status, it.Outcome)
+		if it.Participant != "" {
+			line += fmt.Sprintf(" — cycle %d %s %s net %s", it.CycleID, it.Participant, it.Currency, it.Net)
+		}
+		if it.Error != nil {
+			line += fmt.Sprintf(" %s at %s: %s", it.Error.Reason, it.Error.Element, it.Error.Message)
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 var filesPullCmd = &command{

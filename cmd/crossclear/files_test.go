@@ -70,6 +70,16 @@ func TestFilesPushPullAndVerify(t *testing.T) {
 	if code, _, errs := crossclear(t, env, "keys", "rotate"); code != exitUsage || !strings.Contains(errs, "cannot rotate") {
 		t.Fatalf("rotate with the dev signer: %d %s", code, errs)
 	}
+
+	// A cancellation: push names every answer — the camt.029 per payment
+	// and the pacs.004 of the refund.
+	cxl := filepath.Join(dir, "cxl.xml")
+	os.WriteFile(cxl, isotest.Camt056{AssignmentID: "CLI-CXL", Txs: []isotest.CxlTx{{UETR: isotest.UETR(1), MsgID: "CLI-1"}, {UETR: isotest.UETR(99), MsgID: "CLI-1"}}}.Bytes(), 0o644)
+	cancelled := mustRun(t, bank, "files", "push", cxl)
+	answers := regexp.MustCompile(`(?m)^  tx 0 ` + isotest.UETR(1) + `: ACCR; camt\.029\.001\.09 mbx_\w+; pacs\.004\.001\.09 mbx_\w+$`)
+	if !strings.Contains(cancelled, "CLI-CXL") || !answers.MatchString(cancelled) || !strings.Contains(cancelled, "tx 1 "+isotest.UETR(99)+": RJCR NOOR") {
+		t.Fatalf("push of a camt.056:\n%s", cancelled)
+	}
 }
 
 // TestKeysWithVault: with signer = vault the files are signed by the

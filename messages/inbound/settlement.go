@@ -2,6 +2,8 @@ package inbound
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -20,9 +22,10 @@ import (
 // position by recomputing the pacs.009's ids (outbound.PositionRef); the
 // settled ones are marked in one transaction, and a cycle whose last
 // position is marked becomes settled. Nothing is answered by file: the
-// API's answer lists every item. Marking is idempotent: a position
-// confirmed again is reported already_settled, so the same file may be
-// sent twice.
+// API's answer lists every item. The file is claimed on (sender, MsgId):
+// the same file again replays its first answer, another file reusing the
+// MsgId is refused (DU01); a position confirmed again by a new file is
+// reported already_settled.
 
 // Outcomes of a settlement confirmation's item.
 const (
@@ -64,9 +67,20 @@ type SettlementJSON struct {
 }
 
 func receiveSettlement(ctx context.Context, st *store.Store, bank string, c *iso.SettlementConfirmation, raw []byte, cfg Config, by clearing.Actor) (*Result, error) {
-	sender := bank
+	// The operator's uploads share one MsgId space, whichever key sent them.
+	sender, shown := bank, bank
 	if by.Role == clearing.RoleOperator {
-		sender = by.String()
+		sender, shown = string(clearing.RoleOperator), by.String()
+	}
+	sum := store.SHA256Hex(raw)
+	if c.MsgID == "" {
+		return nil, &FileError{Code: "malformed_file", Err: &iso.Error{Reason: iso.ReasonMissing, Element: "GrpHdr/MsgId",
+			Msg: "a settlement confirmation needs its MsgId: it is what makes sending it twice harmless"}}
+	}
+	if prev, ok, err := st.SettlementFileByMsgID(ctx, sender, c.MsgID); err != nil {
+		return nil, err
+	} else if ok {
+		return replaySettlement(prev, sum)
 	}
 	id := store.NewFileID("fil")
 	idx, err := newPositionIndex(ctx, st, c.Items)
@@ -105,12 +119,8 @@ func receiveSettlement(ctx context.Context, st *store.Store, bank string, c *iso
 		keys = append(keys, pos.Key())
 		at = append(at, i)
 	}
-	if len(keys) > 0 {
-		note := fmt.Sprintf("%s %s from %s (file %s)", c.Name, c.MsgID, sender, id)
-		results, err := st.SettlePositions(ctx, keys, by, note)
-		if err != nil {
-			return nil, err
-		}
+	var res *Result
+	answer := func(results []store.SettleResult) (store.SettlementFile, error) {
 		for k, r := range results {
 			j := &items[at[k]]
 			j.CycleState = string(r.CycleState)
@@ -124,23 +134,47 @@ func receiveSettlement(ctx context.Context, st *store.Store, bank string, c *iso
 				j.Error = &ErrorJSON{Reason: string(reasonNotSettlable), Element: j.Element, Line: j.Line, Message: ce.Msg}
 				continue
 			default:
-				return nil, r.Err
+				return store.SettlementFile{}, r.Err
 			}
 			j.SettledAt, j.SettledBy = r.Position.SettledAt.Format(time.RFC3339Nano), r.Position.SettledBy
 		}
-	}
-	accepted := 0
-	for _, j := range items {
-		if j.Outcome == outcomeSettled || j.Outcome == outcomeAlreadySettled {
-			accepted++
+		accepted := 0
+		for _, j := range items {
+			if j.Outcome == outcomeSettled || j.Outcome == outcomeAlreadySettled {
+				accepted++
+			}
 		}
+		status := groupStatus(accepted, len(items))
+		res = &Result{
+			File: FileJSON{ID: id, Sender: shown, Kind: iso.KindSettlement, Message: c.Name, MsgID: c.MsgID, SHA256: sum, Size: int64(len(raw)),
+				Status: status, Accepted: accepted, Rejected: len(items) - accepted, ReceivedAt: st.Now().Format(time.RFC3339Nano)},
+			Transactions: []TxJSON{},
+			Settlements:  items,
+		}
+		stored, err := json.Marshal(res)
+		return store.SettlementFile{Status: status, Accepted: accepted, Rejected: len(items) - accepted, Result: stored}, err
 	}
-	return &Result{
-		File: FileJSON{ID: id, Sender: sender, Kind: iso.KindSettlement, Message: c.Name, MsgID: c.MsgID, SHA256: store.SHA256Hex(raw), Size: int64(len(raw)),
-			Status: groupStatus(accepted, len(items)), Accepted: accepted, Rejected: len(items) - accepted, ReceivedAt: st.Now().Format(time.RFC3339Nano)},
-		Transactions: []TxJSON{},
-		Settlements:  items,
-	}, nil
+	note := fmt.Sprintf("%s %s from %s (file %s)", c.Name, c.MsgID, shown, id)
+	in := store.SettlementFile{ID: id, Sender: sender, MsgID: c.MsgID, Message: c.Name, SHA256: sum, Size: int64(len(raw))}
+	file, err := st.ReceiveSettlement(ctx, in, keys, by, note, answer)
+	if errors.Is(err, store.ErrDuplicateMessage) {
+		prev, ok, lerr := st.SettlementFileByMsgID(ctx, sender, c.MsgID)
+		if lerr != nil || !ok {
+			return nil, err
+		}
+		return replaySettlement(prev, sum)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.File.ReceivedAt = file.ReceivedAt.Format(time.RFC3339Nano)
+	return res, nil
+}
+
+// replaySettlement answers a confirmation's MsgId sent again: the first
+// answer for the same bytes, DU01 for other content.
+func replaySettlement(prev store.SettlementFile, sum string) (*Result, error) {
+	return replay(store.InboundFile{ID: prev.ID, MsgID: prev.MsgID, SHA256: prev.SHA256, Result: prev.Result, ReceivedAt: prev.ReceivedAt}, sum)
 }
 
 func (j *SettlementJSON) describe(p store.CyclePosition) {
