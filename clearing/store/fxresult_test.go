@@ -10,6 +10,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/messages/inbound"
 )
 
 // The FX result charged to the merchant (fx_result_charged_to = merchant):
@@ -25,7 +26,7 @@ func TestFXResultChargedToTheMerchantsBank(t *testing.T) {
 			dsn := storetest.DSN(t, engine)
 			open := func(charge clearing.FXResultCharge) *store.Store {
 				t.Helper()
-				st, err := store.Open(ctx, dsn, store.Options{Now: c.now, FX: store.FXOptions{Book: &fx.Book{}, Provider: storetest.FXProviderBIC,
+				st, err := store.Open(ctx, dsn, store.Options{Now: c.now, Refunds: inbound.RefundFile(""), FX: store.FXOptions{Book: &fx.Book{}, Provider: storetest.FXProviderBIC,
 					FeeBps: fxFeeBps, SpreadBps: fxSpreadBps, ResultChargedTo: charge}})
 				if err != nil {
 					t.Fatal(err)

@@ -82,15 +82,17 @@ func refundOf(t clearing.Transition) (r Refund, ok bool) {
 // putRefundFiles writes the file of every refund among changes, built by
 // file (none when file is nil), and returns them by payment.
 func (s *Store) putRefundFiles(ctx context.Context, tx bun.Tx, changes []clearing.Transition, file RefundFile) (map[string]MailboxFile, error) {
-	if file == nil {
-		return nil, nil
-	}
 	var files []MailboxFile
 	var paymentIDs []string
 	for _, t := range changes {
 		r, ok := refundOf(t)
 		if !ok {
 			continue
+		}
+		if file == nil {
+			// Fail closed: a refund the buyer's bank is never told of would
+			// leave its books and ours apart.
+			return nil, fmt.Errorf("%w: refund of %s: the store was opened without Options.Refunds, so no pacs.004 could tell %s", clearing.ErrInvariant, r.Payment.ID, r.Payment.BuyerBankID)
 		}
 		if r.Returned.Minor <= 0 {
 			return nil, fmt.Errorf("%w: refund of %s returns %s to %s", clearing.ErrInvariant, r.Payment.ID, r.Returned, r.Payment.BuyerBankID)

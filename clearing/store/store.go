@@ -39,7 +39,8 @@ type Options struct {
 	Screener *compliance.Screener
 	// Refunds builds the file telling a buyer's bank that its payment was
 	// refunded (a pacs.004: messages/inbound.RefundFile), written with the
-	// refund (refunds.go); nil refunds without one.
+	// refund (refunds.go). Without it a refund fails: it is never booked
+	// without telling the bank.
 	Refunds RefundFile
 }
 

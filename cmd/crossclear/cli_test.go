@@ -21,6 +21,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/messages/inbound"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
@@ -60,7 +61,7 @@ func mustRun(t *testing.T, env map[string]string, args ...string) string {
 
 func openTestStore(t *testing.T, dsn string) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), dsn, store.Options{})
+	s, err := store.Open(context.Background(), dsn, store.Options{Refunds: inbound.RefundFile("")})
 	if err != nil {
 		t.Fatal(err)
 	}

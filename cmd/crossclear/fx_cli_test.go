@@ -18,6 +18,7 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/messages/inbound"
 )
 
 // cycle show prints the open cycle's exposure in the reporting currency,
@@ -30,7 +31,7 @@ func TestCycleShowExposureAndFXResults(t *testing.T) {
 			dsn := storetest.DSN(t, engine)
 			env := map[string]string{"CROSSCLEAR_DATABASE": dsn}
 			mustRun(t, env, "migrate")
-			s, err := store.Open(ctx, dsn, store.Options{FX: store.FXOptions{Book: &fx.Book{}, Provider: storetest.FXProviderBIC}})
+			s, err := store.Open(ctx, dsn, store.Options{Refunds: inbound.RefundFile(""), FX: store.FXOptions{Book: &fx.Book{}, Provider: storetest.FXProviderBIC}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,7 +318,7 @@ func TestQuoteAndPaymentShow(t *testing.T) {
 			env := map[string]string{"CROSSCLEAR_DATABASE": dsn, "CROSSCLEAR_FX_PROVIDER": storetest.FXProviderBIC,
 				"CROSSCLEAR_FX_FEE_BPS": "30", "CROSSCLEAR_FX_SPREAD_BPS": "50"}
 			mustRun(t, env, "migrate")
-			s, err := store.Open(ctx, dsn, store.Options{FX: store.FXOptions{Book: &fx.Book{}, Provider: storetest.FXProviderBIC, FeeBps: 30, SpreadBps: 50}})
+			s, err := store.Open(ctx, dsn, store.Options{Refunds: inbound.RefundFile(""), FX: store.FXOptions{Book: &fx.Book{}, Provider: storetest.FXProviderBIC, FeeBps: 30, SpreadBps: 50}})
 			if err != nil {
 				t.Fatal(err)
 			}

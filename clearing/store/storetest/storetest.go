@@ -19,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/messages/inbound"
 )
 
 // DefaultPostgres is used when CROSSCLEAR_TEST_POSTGRES is not set.
@@ -40,6 +41,9 @@ var Engines = []string{"sqlite", "postgres"}
 func Open(t testing.TB, engine string, opt store.Options) *store.Store {
 	t.Helper()
 	dsn := DSN(t, engine)
+	if opt.Refunds == nil {
+		opt.Refunds = inbound.RefundFile(inbound.DefaultOperatorBIC) // as serve: every refund writes its pacs.004
+	}
 	s, err := store.Open(context.Background(), dsn, opt)
 	if err != nil {
 		t.Fatalf("open %s store: %v", engine, err)
