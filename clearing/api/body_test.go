@@ -72,6 +72,16 @@ func TestStreamedUploads(t *testing.T) {
 			if r.File.Accepted != 12 || r.File.Size != int64(len(raw)) {
 				t.Fatalf("%+v", r.File)
 			}
+			// The same with its Content-Length declared, as curl --data-binary sends it.
+			f.MsgID = "STREAM-LEN"
+			for i := range f.Txs {
+				f.Txs[i].UETR = isotest.UETR(2100 + i)
+			}
+			raw = f.Bytes()
+			e.must(http.StatusCreated, e.bankSG, "POST", "/v1/files", raw, xmlType).into(t, &r)
+			if r.File.Accepted != 12 || r.File.Size != int64(len(raw)) {
+				t.Fatalf("%+v", r.File)
+			}
 		})
 
 		t.Run("gzip file", func(t *testing.T) {
