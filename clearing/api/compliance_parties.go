@@ -135,7 +135,7 @@ func (u ultimatePartyJSON) party(role compliance.Role, at string) (compliance.Pa
 			p.Country = ctry
 		}
 	}
-	// compliance's own limits, should they ever be stricter than ours.
+	// compliance's own limits: the address as one line is bounded too.
 	if err := p.Validate(); err != nil {
 		var fe *compliance.FieldError
 		if !errors.As(err, &fe) {

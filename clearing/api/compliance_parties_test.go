@@ -104,6 +104,16 @@ func TestListedDebtorOverAPI(t *testing.T) {
 			wantPending(t, e.call(e.bankSG, "POST", "/v1/payments", map[string]any{"uetr": third, "merchant_id": mer, "amount": "15.00", "currency": "EUR",
 				"debtor": map[string]any{"name": "Harbour Trading Pte Ltd"}, "ultimate_debtor": map[string]any{"name": "Allied Democratic Forces"}}), third)
 		})
+
+		// In a batch each item is screened with its own parties.
+		var batch batchWire
+		e.must(http.StatusOK, e.bankSG, "POST", "/v1/payments/batch", map[string]any{"payments": []any{
+			map[string]any{"merchant_id": mer, "amount": "20.00", "currency": "EUR", "debtor": map[string]any{"name": "Tan Wei Ming", "country": "SG"}},
+			map[string]any{"merchant_id": mer, "amount": "21.00", "currency": "EUR", "debtor": listedDebtor()}}}).into(t, &batch)
+		if batch.Held != 1 || batch.PendingReview != 1 || batch.Failed != 0 || batch.Results[0].Status != http.StatusCreated ||
+			batch.Results[1].Status != http.StatusAccepted || batch.Results[1].Review == nil || batch.Results[1].Review.ISOReason != compliance.ISORegulatory {
+			t.Fatalf("batch %+v", batch)
+		}
 	})
 }
 
@@ -193,6 +203,8 @@ func TestBadPartiesOverAPI(t *testing.T) {
 			{map[string]any{"debtor": map[string]any{"name": "A", "address": map[string]any{"lines": []string{"1", "2", "3", "4", "5", "6", "7", "8"}}}}, "invalid_lines", "debtor.address.lines"},
 			{map[string]any{"debtor": map[string]any{"name": "A", "address": map[string]any{"lines": []string{"1", long(71)}}}}, "invalid_lines", "debtor.address.lines[1]"},
 			{map[string]any{"debtor": map[string]any{"name": "A", "address": map[string]any{"town": long(36)}}}, "invalid_town", "debtor.address.town"},
+			{map[string]any{"debtor": map[string]any{"name": "A", "address": map[string]any{"lines": []string{long(70), long(70), long(70), long(70), long(70), long(70)}}}},
+				"invalid_address", "debtor.address"},
 			{map[string]any{"debtor": map[string]any{"name": "A", "address": map[string]any{"post_code": long(17)}}}, "invalid_post_code", "debtor.address.post_code"},
 			{map[string]any{"ultimate_debtor": map[string]any{"name": "A", "national_id": long(36)}}, "invalid_national_id", "ultimate_debtor.national_id"},
 			{map[string]any{"ultimate_creditor": map[string]any{}}, "required", "ultimate_creditor.name"},

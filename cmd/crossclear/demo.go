@@ -144,6 +144,16 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	if _, err := s.Migrate(ctx); err != nil {
 		return err
 	}
+	dir, err := os.MkdirTemp("", "crossclear-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	screener, err := demoScreening(ctx, &cfg, dir)
+	if err != nil {
+		return err
+	}
+	s.SetScreener(screener)
 	out := c.stdout
 	fmt.Fprintf(out, "crossclear demo: a clearing world in %s (sqlite), %d payments, seed %d\n\n", o.database, o.payments, o.seed)
 
@@ -157,6 +167,8 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nFX rates: %s\n", ecb)
+	fmt.Fprintf(out, "Compliance: every payment screened against a sample of the UN consolidated list (%d entries) and the travel rule (flag)\n",
+		screener.Lists()[0].Entries)
 
 	rng := rand.New(rand.NewPCG(o.seed, 0x63726f7373636c72)) // "crosscle"
 	plans := drawPlans(rng, w, o.payments)
@@ -187,6 +199,12 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	if refusals.first != nil {
 		fmt.Fprintf(out, "  e.g. %s: %s\n", refusals.first.Code, refusals.first.Msg)
 	}
+	review, err := d.holdForReview(ctx, w)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  and %s's payment of %s %s to %s from %s, on the UN list: held for compliance review, not in escrow\n",
+		review.bank, money(review.amount.Currency.Code, review.amount.Minor), review.amount.Currency.Code, demoListed.merchant, demoListed.debtor.Name)
 
 	fmt.Fprintln(out, "\nMoving payments through escrow")
 	rounds := d.rounds(plans)
@@ -247,6 +265,9 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	if err := printOutcomes(ctx, out, s, refusals.n); err != nil {
 		return err
 	}
+	if err := printScreening(ctx, out, s, screener, review); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nDemo data ready in %s.\n", time.Since(start).Round(10*time.Millisecond))
 	if o.noServe {
 		fmt.Fprintf(out, "Explore it: crossclear cycle show %d --database %s  ·  crossclear demo (without --no-serve) to serve it\n", closed.ID, o.database)
@@ -257,7 +278,7 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintln(out)
-	return serveAPI(ctx, c, cfg, s, log, d.now, func(base string) { printKeys(out, keys, base, closed.ID, w) })
+	return serveAPI(ctx, c, cfg, s, log, d.now, func(base string) { printKeys(out, keys, base, closed.ID, w, review) })
 }
 
 // resetDemoDB deletes the demo's SQLite file (and its WAL) so the demo
@@ -477,6 +498,7 @@ func demoKeys(ctx context.Context, s *store.Store, w world) ([]demoKey, error) {
 		{label: "merchant " + w.merchants[0].ID, role: clearing.RoleMerchant, subject: w.merchants[0].ID},
 		{label: "regulator SG", role: clearing.RoleRegulator, subject: "SG"},
 		{label: "fx_provider " + w.fx.ID, role: clearing.RoleFXProvider, subject: w.fx.ID},
+		{label: "compliance officer", role: clearing.RoleCompliance},
 	}
 	for i, k := range specs {
 		_, secret, err := s.CreateAPIKey(ctx, k.role, k.subject, "demo "+k.label, demoOperator)
@@ -488,7 +510,7 @@ func demoKeys(ctx context.Context, s *store.Store, w world) ([]demoKey, error) {
 	return specs, nil
 }
 
-func printKeys(w io.Writer, keys []demoKey, base string, cycleID int64, wd world) {
+func printKeys(w io.Writer, keys []demoKey, base string, cycleID int64, wd world, r demoReview) {
 	fmt.Fprintln(w, "API keys (secrets shown once; the database keeps only their hashes):")
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-30s %s\n", k.label, k.secret)
@@ -500,8 +522,13 @@ func printKeys(w io.Writer, keys []demoKey, base string, cycleID int64, wd world
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/files    # the bank's mailbox: the cycle's pacs.009, camt.053, camt.054, signed\n", keys[1].secret, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?limit=5'\n", keys[3].secret, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/rates\n", keys[4].secret, base)
-	fmt.Fprintf(w, "  curl -d '{\"sell_amount\":\"100.00\",\"sell_currency\":\"%s\",\"buy_currency\":\"USD\"}' -H 'Authorization: Bearer %s' %s/v1/quotes\n\n",
+	fmt.Fprintf(w, "  curl -d '{\"sell_amount\":\"100.00\",\"sell_currency\":\"%s\",\"buy_currency\":\"USD\"}' -H 'Authorization: Bearer %s' %s/v1/quotes\n",
 		wd.home[wd.banks[0].ID], keys[1].secret, base)
+	fmt.Fprintln(w, "The review queue (the compliance officer's key):")
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/reviews    # a payment from a debtor on the UN list, with the matched entry\n", keys[5].secret, base)
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/payments/%s/screening    # what %s is told: pending, RR04\n", keys[1].secret, base, r.paymentID, r.bank)
+	fmt.Fprintf(w, "  curl -d '{\"comment\":\"end-user checked: not the listed entity\"}' -H 'Authorization: Bearer %s' %s/v1/reviews/%s/approve    # then it is held in escrow: GET /v1/payments/%s\n\n",
+		keys[5].secret, base, r.screeningID, r.paymentID)
 }
 
 // progress reports a long step: one updating line on a terminal, a line

@@ -82,7 +82,7 @@ func TestServeScreensPayments(t *testing.T) {
 			bank := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "bank", "--subject", "DBSSSGSG", "--quiet"))
 			officer := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "compliance", "--name", "A. Officer", "--quiet"))
 			code, body := httpPost(t, base+"/v1/payments", bank, `{"merchant_id":"`+listed.ID+`","amount":"99.00","currency":"EUR"}`)
-			if code != http.StatusUnprocessableEntity || !strings.Contains(body, "pending_review") {
+			if code != http.StatusAccepted || !strings.Contains(body, `"status":"pending_review"`) {
 				t.Fatalf("a payment to a listed name: %d %s", code, body)
 			}
 			if code, body := httpGet(t, base+"/v1/reviews", officer); code != 200 || !strings.Contains(body, `"entry_id":"28603"`) {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,31 +139,35 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if ready != nil {
 		ready(base)
 	}
-	fmt.Fprintf(c.stdout, "crossclear %s serving on %s\n", buildVersion(), base)
-	fmt.Fprintf(c.stdout, "  API           %s/v1/  (Authorization: Bearer <key>; 'crossclear apikey create --role operator' makes one)\n", base)
-	fmt.Fprintf(c.stdout, "  OpenAPI       %s/openapi.json\n", base)
-	fmt.Fprintf(c.stdout, "  metrics       %s/metrics\n", base)
-	fmt.Fprintf(c.stdout, "  health        %s/healthz  %s/readyz\n", base, base)
-	fmt.Fprintf(c.stdout, "  database      %s\n", engineName(s, cfg.Database))
-	fmt.Fprintf(c.stdout, "  signing       %s\n", keys.Describe())
-	fmt.Fprintf(c.stdout, "  screening     %s\n", describeScreening(screener, cfg, log))
-	fmt.Fprintf(c.stdout, "  regulators    %s\n", regulators.describe(cfg))
-	fmt.Fprintf(c.stdout, "  auto-release  %s after the hold, checked every %s\n", cfg.AutoReleaseAfter, cfg.AutoReleaseInterval)
+	// The banner is written at once, so that whoever waits for "serving
+	// on" reads all of it.
+	var banner strings.Builder
+	fmt.Fprintf(&banner, "crossclear %s serving on %s\n", buildVersion(), base)
+	fmt.Fprintf(&banner, "  API           %s/v1/  (Authorization: Bearer <key>; 'crossclear apikey create --role operator' makes one)\n", base)
+	fmt.Fprintf(&banner, "  OpenAPI       %s/openapi.json\n", base)
+	fmt.Fprintf(&banner, "  metrics       %s/metrics\n", base)
+	fmt.Fprintf(&banner, "  health        %s/healthz  %s/readyz\n", base, base)
+	fmt.Fprintf(&banner, "  database      %s\n", engineName(s, cfg.Database))
+	fmt.Fprintf(&banner, "  signing       %s\n", keys.Describe())
+	fmt.Fprintf(&banner, "  screening     %s\n", describeScreening(screener, cfg, log))
+	fmt.Fprintf(&banner, "  regulators    %s\n", regulators.describe(cfg))
+	fmt.Fprintf(&banner, "  auto-release  %s after the hold, checked every %s\n", cfg.AutoReleaseAfter, cfg.AutoReleaseInterval)
 	if cfg.FXRatesReload > 0 {
-		fmt.Fprintf(c.stdout, "  FX rates      reloaded from the database every %s", cfg.FXRatesReload)
+		fmt.Fprintf(&banner, "  FX rates      reloaded from the database every %s", cfg.FXRatesReload)
 	} else {
-		fmt.Fprintf(c.stdout, "  FX rates      never reloaded from the database (fx_rates_reload_interval = 0)")
+		fmt.Fprintf(&banner, "  FX rates      never reloaded from the database (fx_rates_reload_interval = 0)")
 	}
 	if cfg.FXECBURL != "" {
-		fmt.Fprintf(c.stdout, "; ECB reference rates from %s every %s", cfg.FXECBURL, cfg.FXECBRefresh)
+		fmt.Fprintf(&banner, "; ECB reference rates from %s every %s", cfg.FXECBURL, cfg.FXECBRefresh)
 	}
-	fmt.Fprintf(c.stdout, "; FX result charged to the %s; exposure in %s\n", cfg.FXResultChargedTo, cfg.ReportingCurrency)
+	fmt.Fprintf(&banner, "; FX result charged to the %s; exposure in %s\n", cfg.FXResultChargedTo, cfg.ReportingCurrency)
 	if cfg.CyclePeriod > 0 {
-		fmt.Fprintf(c.stdout, "  cycles        closed every %s (by age of the open cycle)\n", cfg.CyclePeriod)
+		fmt.Fprintf(&banner, "  cycles        closed every %s (by age of the open cycle)\n", cfg.CyclePeriod)
 	} else {
-		fmt.Fprintf(c.stdout, "  cycles        closed on command only ('crossclear cycle close' or POST /v1/cycles/close)\n")
+		fmt.Fprintf(&banner, "  cycles        closed on command only ('crossclear cycle close' or POST /v1/cycles/close)\n")
 	}
-	fmt.Fprintln(c.stdout, "Press Ctrl-C to stop.")
+	fmt.Fprintln(&banner, "Press Ctrl-C to stop.")
+	io.WriteString(c.stdout, banner.String())
 	log.Info("serving", "addr", ln.Addr().String(), "engine", s.Engine(), "database", store.Redact(cfg.Database), "version", buildVersion())
 
 	served := make(chan error, 1)
