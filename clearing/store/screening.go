@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/compliance"
@@ -164,7 +165,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 	if err != nil {
 		return nil, err
 	}
-	decisions, err := s.screener.Screen(ctx, b.payments, screeningHistory{tx}, s.amlRates(now))
+	decisions, err := s.screener.Screen(ctx, b.payments, screeningHistory{db: tx, postgres: s.postgres}, s.amlRates(now))
 	if err != nil {
 		return nil, fmt.Errorf("screen %d payments: %w", len(b.payments), err)
 	}
@@ -361,27 +362,60 @@ func (s *Store) amlRates(now time.Time) compliance.Rates {
 }
 
 // screeningHistory answers the AML rules from the recorded decisions.
-type screeningHistory struct{ db bun.IDB }
+type screeningHistory struct {
+	db       bun.IDB
+	postgres bool
+}
 
 var historyColumn = map[compliance.KeyKind]string{compliance.PayerKey: "payer_key", compliance.PayeeKey: "payee_key", compliance.BankKey: "bank_key"}
+
+// historyGroup is the keys of one kind asking about one window and band.
+type historyGroup struct {
+	kind    compliance.KeyKind
+	since   time.Time
+	lo, hi  int64
+	keys    []string
+	answers map[string][]int // key → queries it answers
+}
+
+// lockKeys serialises, on PostgreSQL, the batches that count the same
+// payer, payee or bank: each takes a transaction-scoped advisory lock per
+// key, all in one order, before counting, so that of two concurrent
+// batches the second counts the first's payments once it commits. (The
+// counted rows are only inserted later in the transaction: a plain read
+// would let both pass a velocity limit they exceed together.) SQLite
+// writers are serial already.
+func (h screeningHistory) lockKeys(ctx context.Context, groups ...*historyGroup) error {
+	if !h.postgres {
+		return nil
+	}
+	var keys []string
+	for _, g := range groups {
+		for _, k := range g.keys {
+			keys = append(keys, string(g.kind)+":"+k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := h.db.NewRaw(`SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 7243011) AS h FROM unnest(?::text[]) AS k ORDER BY h) AS keys`,
+		pgdialect.Array(keys)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("lock the payment history of %d parties: %w", len(keys), err)
+	}
+	return nil
+}
 
 // Activity runs one query per window and band, for all the keys asking
 // it at once.
 func (h screeningHistory) Activity(ctx context.Context, qs []compliance.HistoryQuery) ([]compliance.Activity, error) {
-	type group struct {
-		kind    compliance.KeyKind
-		since   time.Time
-		lo, hi  int64
-		keys    []string
-		answers map[string][]int // key → queries it answers
-	}
-	var groups []*group
+	var groups []*historyGroup
 	for i, q := range qs {
-		k := slices.IndexFunc(groups, func(g *group) bool {
+		k := slices.IndexFunc(groups, func(g *historyGroup) bool {
 			return g.kind == q.Kind && g.since.Equal(q.Since) && g.lo == q.BandLow && g.hi == q.BandHigh
 		})
 		if k < 0 {
-			groups = append(groups, &group{kind: q.Kind, since: q.Since, lo: q.BandLow, hi: q.BandHigh, answers: map[string][]int{}})
+			groups = append(groups, &historyGroup{kind: q.Kind, since: q.Since, lo: q.BandLow, hi: q.BandHigh, answers: map[string][]int{}})
 			k = len(groups) - 1
 		}
 		g := groups[k]
@@ -389,6 +423,9 @@ func (h screeningHistory) Activity(ctx context.Context, qs []compliance.HistoryQ
 			g.keys = append(g.keys, q.Key)
 		}
 		g.answers[q.Key] = append(g.answers[q.Key], i)
+	}
+	if err := h.lockKeys(ctx, groups...); err != nil {
+		return nil, err
 	}
 	out := make([]compliance.Activity, len(qs))
 	for _, g := range groups {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,6 +317,47 @@ func TestAMLRulesReadTheHistory(t *testing.T) {
 		sc, _ = e.s.Screening(ctx, se.ScreeningID)
 		if !slices.Equal(sc.Flags, []string{compliance.CodeRateUnavailable}) {
 			t.Fatalf("%+v", sc.Reasons)
+		}
+	})
+}
+
+// TestVelocityAcrossConcurrentBatches: batches racing to one payee count
+// each other — together they never pass more payments than the velocity
+// limit allows (on PostgreSQL the history is locked per key).
+func TestVelocityAcrossConcurrentBatches(t *testing.T) {
+	rules, err := compliance.ParseRules([]byte(`{"base_currency":"EUR","default":{
+		"velocity":[{"party":"payee","window":"1h","max_count":3,"action":"review"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachScreeningEngine(t, rules, func(t *testing.T, e screeningEnv) {
+		berlin := e.w.Merchants[0]
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		held, pending := 0, 0
+		for range 4 {
+			wg.Go(func() {
+				results, err := e.s.HoldBatch(ctx, []clearing.HoldRequest{e.request(t, berlin, "10.00"), e.request(t, berlin, "10.00")}, storetest.Operator)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, r := range results {
+					if r.Err == nil {
+						held++
+					} else if se, ok := store.AsScreeningError(r.Err); ok && se.Pending {
+						pending++
+					} else {
+						t.Error(r.Err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if held != 3 || pending != 5 {
+			t.Fatalf("8 payments to one payee, at most 3 an hour: %d held, %d pending review", held, pending)
 		}
 	})
 }
