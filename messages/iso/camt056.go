@@ -152,24 +152,6 @@ func blocksOf(name string) map[string]func() any {
 	}
 }
 
-// agentAt reads a Party40Choice (an agent, or a party by its name) or a
-// BranchAndFinancialInstitutionIdentification6 at path; nil when absent.
-func agentAt(p *part, path string) *Agent {
-	if _, ok := p.get(path); !ok {
-		return nil
-	}
-	if n := p.text(path + "/Pty/Nm"); n != "" {
-		return &Agent{Name: n}
-	}
-	fi := path + "/Agt/FinInstnId"
-	if _, ok := p.get(fi); !ok {
-		fi = path + "/FinInstnId"
-	}
-	a := &Agent{BIC: p.text(fi + "/BICFI"), MemberID: p.text(fi + "/ClrSysMmbId/MmbId"), LEI: p.text(fi + "/LEI"), Name: p.text(fi + "/Nm")}
-	a.ClrSys = code(p, fi+"/ClrSysMmbId/ClrSysId")
-	return a
-}
-
 // CancellationReport is the outcome of validating a cancellation request:
 // a reason the whole request is refused, or one error (nil: the payment
 // may be looked up) per transaction, in file order.

@@ -9,7 +9,9 @@ import (
 
 // pacs.008 (FIToFICstmrCdtTrf): GrpHdr, then CdtTrfTxInf+. Versions .08
 // and .09 differ in moov-io/iso20022's Go types, not in what crossclear
-// reads, so each has its own few converters below.
+// reads: each version decodes its blocks with its own types (a block that
+// does not decode is rejected alone) and hands over the few values taken
+// from them; everything else is read from the text, the same for both.
 
 func cutPacs008(doc []byte) (grp *part, txs []*part, err error) {
 	parts, rootLine, err := cut(doc, "FIToFICstmrCdtTrf", func(p []string) bool {
@@ -62,188 +64,76 @@ func txPacs008(i int, p *part) Transaction {
 	return t
 }
 
+// pacs008Tx is what crossclear takes from moov-io/iso20022's decoding of
+// one transaction; the agents, parties and accounts are read from the
+// text (parties.go) like the amounts, the same for every version.
+type pacs008Tx struct {
+	InstrID, EndToEndID, TxID, UETR string
+	ChargeBearer                    string
+	Unstructured                    []string // RmtInf/Ustrd, each
+}
+
 func decodePacs008v08(doc []byte) (*Message, error) {
-	grp, txs, err := cutPacs008(doc)
-	if err != nil {
-		return nil, err
-	}
-	var g pacs_v08.GroupHeader93
-	if err := xml.Unmarshal(grp.xml, &g); err != nil {
-		return nil, errorf(ReasonFileFormat, "FIToFICstmrCdtTrf/GrpHdr", grp.line, "the group header does not decode as %s: %v", Pacs008v08, err)
-	}
-	m := groupPacs008(grp)
-	m.InstructingAgent, m.InstructedAgent = agentV08(g.InstgAgt), agentV08(g.InstdAgt)
-	for i, p := range txs {
-		t := txPacs008(i, p)
+	return decodePacs008(doc, Pacs008v08, new(pacs_v08.GroupHeader93), func(raw []byte) (pacs008Tx, error) {
 		var x pacs_v08.CreditTransferTransaction39
-		if err := xml.Unmarshal(p.xml, &x); err != nil {
-			decodeProblem(&t, Pacs008v08, err)
-		} else {
-			t.InstrID, t.EndToEndID, t.TxID, t.UETR = sp(x.PmtId.InstrId), string(x.PmtId.EndToEndId), sp(x.PmtId.TxId), sp(x.PmtId.UETR)
-			t.ChargeBearer = string(x.ChrgBr)
-			t.InstructingAgent, t.InstructedAgent = agentV08(x.InstgAgt), agentV08(x.InstdAgt)
-			t.DebtorAgent, t.CreditorAgent = agentV08(&x.DbtrAgt), agentV08(&x.CdtrAgt)
-			t.Debtor, t.Creditor = partyV08(&x.Dbtr), partyV08(&x.Cdtr)
-			t.DebtorAccount, t.CreditorAccount = accountV08(x.DbtrAcct), accountV08(x.CdtrAcct)
-			if x.RmtInf != nil {
-				for _, u := range x.RmtInf.Ustrd {
-					t.Unstructured = append(t.Unstructured, string(u))
-				}
-			}
-			dropAbsent(&t, p)
-			addPartyDetails(&t, p)
+		if err := xml.Unmarshal(raw, &x); err != nil {
+			return pacs008Tx{}, err
 		}
-		m.Transactions = append(m.Transactions, t)
-	}
-	return m, nil
-}
-
-func agentV08(a *pacs_v08.BranchAndFinancialInstitutionIdentification6) *Agent {
-	if a == nil {
-		return nil
-	}
-	f := a.FinInstnId
-	out := &Agent{BIC: sp(f.BICFI), LEI: sp(f.LEI), Name: sp(f.Nm)}
-	if c := f.ClrSysMmbId; c != nil {
-		out.MemberID = string(c.MmbId)
-		if c.ClrSysId != nil {
-			out.ClrSys = string(c.ClrSysId.Cd)
-			if out.ClrSys == "" {
-				out.ClrSys = sp(c.ClrSysId.Prtry)
+		out := pacs008Tx{InstrID: sp(x.PmtId.InstrId), EndToEndID: string(x.PmtId.EndToEndId), TxID: sp(x.PmtId.TxId), UETR: sp(x.PmtId.UETR), ChargeBearer: string(x.ChrgBr)}
+		if x.RmtInf != nil {
+			for _, u := range x.RmtInf.Ustrd {
+				out.Unstructured = append(out.Unstructured, string(u))
 			}
 		}
-	}
-	return out
-}
-
-func partyV08(p *pacs_v08.PartyIdentification135) *Party {
-	if p == nil {
-		return nil
-	}
-	out := &Party{Name: sp(p.Nm), Country: sp(p.CtryOfRes)}
-	if p.PstlAdr != nil && p.PstlAdr.Ctry != nil {
-		out.Country = sp(p.PstlAdr.Ctry)
-	}
-	if id := p.Id; id != nil {
-		switch o := id.OrgId; {
-		case sp(o.AnyBIC) != "":
-			out.ID = sp(o.AnyBIC)
-		case sp(o.LEI) != "":
-			out.ID = sp(o.LEI)
-		case len(o.Othr) > 0:
-			out.ID = string(o.Othr[0].Id)
-		case len(id.PrvtId.Othr) > 0:
-			out.ID = string(id.PrvtId.Othr[0].Id)
-		}
-	}
-	return out
-}
-
-func accountV08(a *pacs_v08.CashAccount38) *Account {
-	if a == nil {
-		return nil
-	}
-	return &Account{IBAN: sp(a.Id.IBAN), Other: string(a.Id.Othr.Id), Currency: sp(a.Ccy)}
+		return out, nil
+	})
 }
 
 func decodePacs008v09(doc []byte) (*Message, error) {
+	return decodePacs008(doc, Pacs008v09, new(pacs_v09.GroupHeader93), func(raw []byte) (pacs008Tx, error) {
+		var x pacs_v09.CreditTransferTransaction43
+		if err := xml.Unmarshal(raw, &x); err != nil {
+			return pacs008Tx{}, err
+		}
+		out := pacs008Tx{InstrID: sp(x.PmtId.InstrId), EndToEndID: string(x.PmtId.EndToEndId), TxID: sp(x.PmtId.TxId), UETR: sp(x.PmtId.UETR), ChargeBearer: string(x.ChrgBr)}
+		if x.RmtInf != nil {
+			for _, u := range x.RmtInf.Ustrd {
+				out.Unstructured = append(out.Unstructured, string(u))
+			}
+		}
+		return out, nil
+	})
+}
+
+// decodePacs008 decodes the group header into header (the version's type:
+// a header that does not decode refuses the file) and each transaction
+// with decodeTx; a transaction that does not decode is kept with its
+// problem, to be rejected alone.
+func decodePacs008(doc []byte, name string, header any, decodeTx func([]byte) (pacs008Tx, error)) (*Message, error) {
 	grp, txs, err := cutPacs008(doc)
 	if err != nil {
 		return nil, err
 	}
-	var g pacs_v09.GroupHeader93
-	if err := xml.Unmarshal(grp.xml, &g); err != nil {
-		return nil, errorf(ReasonFileFormat, "FIToFICstmrCdtTrf/GrpHdr", grp.line, "the group header does not decode as %s: %v", Pacs008v09, err)
+	if err := xml.Unmarshal(grp.xml, header); err != nil {
+		return nil, errorf(ReasonFileFormat, "FIToFICstmrCdtTrf/GrpHdr", grp.line, "the group header does not decode as %s: %v", name, err)
 	}
 	m := groupPacs008(grp)
-	m.InstructingAgent, m.InstructedAgent = agentV09(g.InstgAgt), agentV09(g.InstdAgt)
+	m.InstructingAgent, m.InstructedAgent = agentAt(grp, "InstgAgt"), agentAt(grp, "InstdAgt")
 	for i, p := range txs {
 		t := txPacs008(i, p)
-		var x pacs_v09.CreditTransferTransaction43
-		if err := xml.Unmarshal(p.xml, &x); err != nil {
-			decodeProblem(&t, Pacs008v09, err)
+		x, err := decodeTx(p.xml)
+		if err != nil {
+			decodeProblem(&t, name, err)
 		} else {
-			t.InstrID, t.EndToEndID, t.TxID, t.UETR = sp(x.PmtId.InstrId), string(x.PmtId.EndToEndId), sp(x.PmtId.TxId), sp(x.PmtId.UETR)
-			t.ChargeBearer = string(x.ChrgBr)
-			t.InstructingAgent, t.InstructedAgent = agentV09(x.InstgAgt), agentV09(x.InstdAgt)
-			t.DebtorAgent, t.CreditorAgent = agentV09(&x.DbtrAgt), agentV09(&x.CdtrAgt)
-			t.Debtor, t.Creditor = partyV09(&x.Dbtr), partyV09(&x.Cdtr)
-			t.DebtorAccount, t.CreditorAccount = accountV09(x.DbtrAcct), accountV09(x.CdtrAcct)
-			if x.RmtInf != nil {
-				for _, u := range x.RmtInf.Ustrd {
-					t.Unstructured = append(t.Unstructured, string(u))
-				}
-			}
-			dropAbsent(&t, p)
-			addPartyDetails(&t, p)
+			t.InstrID, t.EndToEndID, t.TxID, t.UETR = x.InstrID, x.EndToEndID, x.TxID, x.UETR
+			t.ChargeBearer, t.Unstructured = x.ChargeBearer, x.Unstructured
+			t.InstructingAgent, t.InstructedAgent = agentAt(p, "InstgAgt"), agentAt(p, "InstdAgt")
+			t.DebtorAgent, t.CreditorAgent = agentAt(p, "DbtrAgt"), agentAt(p, "CdtrAgt")
+			t.Debtor, t.Creditor = partyAt(p, "Dbtr"), partyAt(p, "Cdtr")
+			t.DebtorAccount, t.CreditorAccount = cashAccountAt(p, "DbtrAcct"), cashAccountAt(p, "CdtrAcct")
+			t.UltimateDebtor, t.UltimateCreditor = partyAt(p, "UltmtDbtr"), partyAt(p, "UltmtCdtr")
 		}
 		m.Transactions = append(m.Transactions, t)
 	}
 	return m, nil
-}
-
-func agentV09(a *pacs_v09.BranchAndFinancialInstitutionIdentification6) *Agent {
-	if a == nil {
-		return nil
-	}
-	f := a.FinInstnId
-	out := &Agent{BIC: sp(f.BICFI), LEI: sp(f.LEI), Name: sp(f.Nm)}
-	if c := f.ClrSysMmbId; c != nil {
-		out.MemberID = string(c.MmbId)
-		if c.ClrSysId != nil {
-			out.ClrSys = string(c.ClrSysId.Cd)
-			if out.ClrSys == "" {
-				out.ClrSys = string(c.ClrSysId.Prtry)
-			}
-		}
-	}
-	return out
-}
-
-func partyV09(p *pacs_v09.PartyIdentification135) *Party {
-	if p == nil {
-		return nil
-	}
-	out := &Party{Name: sp(p.Nm), Country: sp(p.CtryOfRes)}
-	if p.PstlAdr != nil && p.PstlAdr.Ctry != nil {
-		out.Country = sp(p.PstlAdr.Ctry)
-	}
-	if id := p.Id; id != nil {
-		switch o := id.OrgId; {
-		case sp(o.AnyBIC) != "":
-			out.ID = sp(o.AnyBIC)
-		case sp(o.LEI) != "":
-			out.ID = sp(o.LEI)
-		case len(o.Othr) > 0:
-			out.ID = string(o.Othr[0].Id)
-		case len(id.PrvtId.Othr) > 0:
-			out.ID = string(id.PrvtId.Othr[0].Id)
-		}
-	}
-	return out
-}
-
-func accountV09(a *pacs_v09.CashAccount38) *Account {
-	if a == nil {
-		return nil
-	}
-	return &Account{IBAN: string(a.Id.IBAN), Other: string(a.Id.Othr.Id), Currency: sp(a.Ccy)}
-}
-
-// dropAbsent forgets the parties moov filled in as empty structs (they are
-// required in the schema, so its types hold them by value) when the file
-// does not have them.
-func dropAbsent(t *Transaction, p *part) {
-	if _, ok := p.get("DbtrAgt"); !ok {
-		t.DebtorAgent = nil
-	}
-	if _, ok := p.get("CdtrAgt"); !ok {
-		t.CreditorAgent = nil
-	}
-	if _, ok := p.get("Dbtr"); !ok {
-		t.Debtor = nil
-	}
-	if _, ok := p.get("Cdtr"); !ok {
-		t.Creditor = nil
-	}
 }

@@ -32,12 +32,11 @@ func decodePain001v10(doc []byte) (*Message, error) {
 				return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", p.line, "a second GrpHdr")
 			}
 			grp = p
-			var g pain_v10.GroupHeader95
-			if err := xml.Unmarshal(p.xml, &g); err != nil {
+			if err := xml.Unmarshal(p.xml, new(pain_v10.GroupHeader95)); err != nil {
 				return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", p.line, "the group header does not decode as %s: %v", Pain001v10, err)
 			}
 			m.MsgID, m.CreDtTm, m.NbOfTxs, m.CtrlSum = p.text("MsgId"), p.text("CreDtTm"), p.text("NbOfTxs"), p.text("CtrlSum")
-			m.InitiatingParty = partyPain(&g.InitgPty)
+			m.InitiatingParty = partyAt(p, "InitgPty")
 			m.lines = prefixLines("GrpHdr", p)
 		case p.name == "PmtInf":
 			b := &block{}
@@ -74,10 +73,10 @@ func decodePain001v10(doc []byte) (*Message, error) {
 				if t.ChargeBearer == "" {
 					t.ChargeBearer = sp(b.x.ChrgBr)
 				}
-				t.DebtorAgent = agentPain(&b.x.DbtrAgt)
-				t.Debtor = partyPain(&b.x.Dbtr)
-				t.DebtorAccount = accountPain(&b.x.DbtrAcct)
-				t.CreditorAgent, t.Creditor, t.CreditorAccount = agentPain(x.CdtrAgt), partyPain(x.Cdtr), accountPain(x.CdtrAcct)
+				// The PmtInf's debtor, its account and agent are every transaction's.
+				t.DebtorAgent, t.Debtor, t.DebtorAccount = agentAt(p, "DbtrAgt"), partyAt(p, "Dbtr"), cashAccountAt(p, "DbtrAcct")
+				t.CreditorAgent, t.Creditor, t.CreditorAccount = agentAt(p, "CdtrAgt"), partyAt(p, "Cdtr"), cashAccountAt(p, "CdtrAcct")
+				t.UltimateDebtor, t.UltimateCreditor = partyAt(p, "UltmtDbtr"), partyAt(p, "UltmtCdtr")
 				if x.RmtInf != nil {
 					for _, u := range x.RmtInf.Ustrd {
 						t.Unstructured = append(t.Unstructured, string(u))
@@ -85,7 +84,6 @@ func decodePain001v10(doc []byte) (*Message, error) {
 				}
 				// The debtor agent is the uploading bank: it instructs.
 				t.InstructingAgent = t.DebtorAgent
-				addPartyDetails(&t, p)
 			}
 			// Lines of the PmtInf's elements serve the transaction's errors.
 			for k, e := range p.parent.elems {
@@ -100,62 +98,4 @@ func decodePain001v10(doc []byte) (*Message, error) {
 		return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", rootLine, "the message has no GrpHdr")
 	}
 	return m, nil
-}
-
-func agentPain(a *pain_v10.BranchAndFinancialInstitutionIdentification6) *Agent {
-	if a == nil {
-		return nil
-	}
-	f := a.FinInstnId
-	out := &Agent{BIC: sp(f.BICFI), LEI: sp(f.LEI), Name: sp(f.Nm)}
-	if c := f.ClrSysMmbId; c != nil {
-		out.MemberID = string(c.MmbId)
-		if c.ClrSysId != nil {
-			out.ClrSys = string(c.ClrSysId.Cd)
-			if out.ClrSys == "" {
-				out.ClrSys = string(c.ClrSysId.Prtry)
-			}
-		}
-	}
-	if *out == (Agent{}) {
-		return nil
-	}
-	return out
-}
-
-func partyPain(p *pain_v10.PartyIdentification135) *Party {
-	if p == nil {
-		return nil
-	}
-	out := &Party{Name: sp(p.Nm), Country: sp(p.CtryOfRes)}
-	if p.PstlAdr != nil && p.PstlAdr.Ctry != nil {
-		out.Country = sp(p.PstlAdr.Ctry)
-	}
-	if id := p.Id; id != nil {
-		switch o := id.OrgId; {
-		case sp(o.AnyBIC) != "":
-			out.ID = sp(o.AnyBIC)
-		case sp(o.LEI) != "":
-			out.ID = sp(o.LEI)
-		case len(o.Othr) > 0:
-			out.ID = string(o.Othr[0].Id)
-		case len(id.PrvtId.Othr) > 0:
-			out.ID = string(id.PrvtId.Othr[0].Id)
-		}
-	}
-	if *out == (Party{}) {
-		return nil
-	}
-	return out
-}
-
-func accountPain(a *pain_v10.CashAccount38) *Account {
-	if a == nil {
-		return nil
-	}
-	out := &Account{IBAN: string(a.Id.IBAN), Other: string(a.Id.Othr.Id), Currency: sp(a.Ccy)}
-	if *out == (Account{}) {
-		return nil
-	}
-	return out
 }

@@ -10,12 +10,6 @@ import "strings"
 // the debtor (and perhaps the ultimate debtor) is the PmtInf's.
 
 // addPartyDetails completes t's parties from its part p.
-func addPartyDetails(t *Transaction, p *part) {
-	t.UltimateDebtor, t.UltimateCreditor = partyAt(p, "UltmtDbtr"), partyAt(p, "UltmtCdtr")
-	partyDetails(t.Debtor, p, "Dbtr")
-	partyDetails(t.Creditor, p, "Cdtr")
-}
-
 // lookup is the text at path in p, else in its PmtInf.
 func lookup(p *part, path string) string {
 	if _, ok := p.get(path); ok || p.parent == nil {
@@ -35,7 +29,37 @@ func present(p *part, path string) bool {
 	return false
 }
 
-// partyAt reads the party at (UltmtDbtr, UltmtCdtr), nil when absent.
+// agentAt reads the agent at path — a BranchAndFinancialInstitutionIdentification6
+// (InstgAgt, DbtrAgt…) or a Party40Choice (a camt.056's Assgnr: an agent,
+// or a party by its name) — in p, else in its PmtInf; nil when absent.
+func agentAt(p *part, path string) *Agent {
+	if !present(p, path) {
+		return nil
+	}
+	if n := lookup(p, path+"/Pty/Nm"); n != "" {
+		return &Agent{Name: n}
+	}
+	fi := path + "/Agt/FinInstnId/"
+	if !present(p, fi[:len(fi)-1]) {
+		fi = path + "/FinInstnId/"
+	}
+	a := &Agent{BIC: lookup(p, fi+"BICFI"), MemberID: lookup(p, fi+"ClrSysMmbId/MmbId"), LEI: lookup(p, fi+"LEI"), Name: lookup(p, fi+"Nm"),
+		ClrSys: lookup(p, fi+"ClrSysMmbId/ClrSysId/Cd")}
+	if a.ClrSys == "" {
+		a.ClrSys = lookup(p, fi+"ClrSysMmbId/ClrSysId/Prtry")
+	}
+	return a
+}
+
+// cashAccountAt reads the account at (DbtrAcct, CdtrAcct), nil when absent.
+func cashAccountAt(p *part, at string) *Account {
+	if !present(p, at) {
+		return nil
+	}
+	return &Account{IBAN: lookup(p, at+"/Id/IBAN"), Other: lookup(p, at+"/Id/Othr/Id"), Currency: lookup(p, at+"/Ccy")}
+}
+
+// partyAt reads the party at (Dbtr, Cdtr, UltmtDbtr…), nil when absent.
 func partyAt(p *part, at string) *Party {
 	if !present(p, at) {
 		return nil
