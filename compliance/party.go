@@ -37,7 +37,10 @@ type Party struct {
 // Limits on what a party may carry.
 const (
 	MaxNameLen  = 140 // ISO 20022 Max140Text
-	MaxFieldLen = 350 // an address of up to seven 70-character lines, less separators
+	// MaxFieldLen bounds a field in characters: the fullest address as one
+	// line — seven 70-character lines, street, building, post code and
+	// town with their separators — is 647.
+	MaxFieldLen = 700
 )
 
 var (
@@ -63,8 +66,8 @@ func (p Party) Validate() error {
 		}
 	}
 	for field, v := range map[string]string{"account": p.Account, "address": p.Address, "birth_place": p.BirthPlace, "id": p.ID} {
-		if len(v) > MaxFieldLen {
-			return &FieldError{Field: field, Msg: fmt.Sprintf("at most %d bytes, got %d", MaxFieldLen, len(v))}
+		if n := len([]rune(v)); n > MaxFieldLen {
+			return &FieldError{Field: field, Msg: fmt.Sprintf("at most %d characters, got %d", MaxFieldLen, n)}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package compliance_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,6 +83,24 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	if _, err := compliance.New(compliance.Config{Sources: []compliance.Source{{List: compliance.ListUN, Location: "a"}, {List: compliance.ListUN, Location: "b"}}}); err == nil {
 		t.Fatal("a list configured twice must be refused")
+	}
+}
+
+// TestPartyAddressLimit: the fullest address an ISO 20022 party can
+// carry fits; a field past the limit is refused naming it.
+func TestPartyAddressLimit(t *testing.T) {
+	lines := make([]string, 7)
+	for i := range lines {
+		lines[i] = strings.Repeat("ü", 70)
+	}
+	full := strings.Join(append(lines, strings.Repeat("s", 70), "1234567890123456", "1234567890123456", strings.Repeat("t", 35)), ", ")
+	if err := (compliance.Party{Name: "Jürgen Müller", Address: full}).Validate(); err != nil {
+		t.Fatalf("a full address of %d characters: %v", len([]rune(full)), err)
+	}
+	err := compliance.Party{Name: "Jürgen Müller", Address: strings.Repeat("x", compliance.MaxFieldLen+1)}.Validate()
+	var fe *compliance.FieldError
+	if !errors.As(err, &fe) || fe.Field != "address" {
+		t.Fatalf("want an error on address, got %v", err)
 	}
 }
 
