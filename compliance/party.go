@@ -36,7 +36,7 @@ type Party struct {
 
 // Limits on what a party may carry.
 const (
-	MaxNameLen  = 140 // ISO 20022 Max140Text
+	MaxNameLen = 140 // ISO 20022 Max140Text
 	// MaxFieldLen bounds a field in characters: the fullest address as one
 	// line — seven 70-character lines, street, building, post code and
 	// town with their separators — is 647.
