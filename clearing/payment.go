@@ -197,6 +197,22 @@ type HoldRequest struct {
 	QuoteID     string    // optional: a quote to convert at (cross-currency payments)
 }
 
+// SameInstruction reports whether r asks for exactly what p is: the same
+// UETR, references, banks, merchant and amount (what the buyer's bank
+// paid, in its currency), and the same quote when r names one. A hold
+// retried after a lost answer is the same instruction; the same UETR on
+// anything else is a duplicate.
+func (p Payment) SameInstruction(r HoldRequest) bool {
+	currency, minor := p.Currency, p.AmountMinor
+	if p.SellCurrency != "" {
+		currency, minor = p.SellCurrency, p.SellMinor
+	}
+	return p.ID == r.UETR && p.EndToEndID == r.EndToEndID && p.Reference == r.Reference &&
+		p.BuyerBankID == r.BuyerBankID && p.MerchantID == r.MerchantID &&
+		currency == r.Amount.Currency.Code && minor == r.Amount.Minor &&
+		(r.QuoteID == "" || r.QuoteID == p.QuoteID)
+}
+
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // ValidUETR reports whether s is a lower-case UUID v4, as CBPR+ requires.

@@ -64,13 +64,39 @@ func (h *handlers) getCycle(c *fiber.Ctx) error {
 	return c.JSON(toCycle(cy, v))
 }
 
-// closeCycle closes the open cycle now (the scheduler does it on its own
-// clock); the answer is the closed cycle with its netting.
+// closeCycle closes cycle :id (the scheduler does it on its own clock);
+// the answer is the closed cycle with its netting, the same for a cycle
+// already closed, so a retry can never close the cycle that opened next.
 func (h *handlers) closeCycle(c *fiber.Ctx) error {
+	id, err := cycleID(c)
+	if err != nil {
+		return err
+	}
+	cy, err := h.st.CloseCycleByID(c.UserContext(), id, actor(c))
+	if err != nil {
+		return err
+	}
+	return h.closedCycle(c, cy)
+}
+
+// closeOpenCycle closes whichever cycle is open: the older form, kept for
+// callers that do not read the open cycle's id first. It needs an
+// Idempotency-Key, so that a retried request replays its first answer
+// instead of closing the next cycle.
+func (h *handlers) closeOpenCycle(c *fiber.Ctx) error {
+	if c.Get(HeaderIdempotencyKey) == "" {
+		return clearing.Errorf(clearing.Invalid, "idempotency_key_required", HeaderIdempotencyKey,
+			"closing the open cycle needs an Idempotency-Key, or close it by id: POST /v1/cycles/{id}/close")
+	}
 	cy, err := h.st.CloseCycle(c.UserContext(), actor(c))
 	if err != nil {
 		return err
 	}
+	return h.closedCycle(c, cy)
+}
+
+func (h *handlers) closedCycle(c *fiber.Ctx, cy clearing.Cycle) error {
+	c.Locals(localResource, "cycle/"+strconv.FormatInt(cy.ID, 10))
 	if h.cfg.CycleFiles != nil {
 		// The cycle is closed either way; if its files fail now, the
 		// builder's sweep writes them later.

@@ -133,12 +133,17 @@ func (h *handlers) seal(c *fiber.Ctx) {
 	if h.cfg.Sealer == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
-	defer cancel()
-	if _, err := h.cfg.Sealer.SealPending(ctx); err != nil {
-		h.log.Warn("file left unsigned in the outbox", "err", err)
-		h.cfg.Sealer.Kick()
-	}
+	// Only once the files are committed: the sealer signs on its own
+	// connection, and a request that rolls back leaves nothing to sign.
+	ctx := c.UserContext()
+	store.AfterCommit(ctx, func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := h.cfg.Sealer.SealPending(ctx); err != nil {
+			h.log.Warn("file left unsigned in the outbox", "err", err)
+			h.cfg.Sealer.Kick()
+		}
+	})
 }
 
 type mailboxFileJSON struct {

@@ -174,7 +174,7 @@ func TestCrossCurrencyPaymentOverTheAPI(t *testing.T) {
 			Currencies []map[string]any
 			FXResults  []struct{ Bearer, Currency, Paid, Received, Net string }
 		}
-		r = e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil)
+		r = e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/close", nil)
 		check(r, "Cycle")
 		r.into(t, &cyc)
 		var led struct{ OK bool }

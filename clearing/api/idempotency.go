@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"time"
+	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 )
 
@@ -23,12 +26,19 @@ const (
 // database, so its replay carries the key without the secret.
 const localReplayBody = "crossclear.replay_body"
 
+// localResource is what a handler made or changed ("payment/<id>"), kept
+// with the idempotency record so that a lost answer can be rebuilt.
+const localResource = "crossclear.resource"
+
 // idempotent makes mutating calls that carry an Idempotency-Key safe to
-// retry: the key is claimed (per API key) before the handler runs, so two
-// copies of one request cannot both run; the answer is stored and the same
-// request is answered from the store. The fingerprint is method, path and
-// body, so the same key on another request is refused. 5xx answers are not
-// stored: the failure was ours, and the retry should really run.
+// retry (docs/idempotency.md). The key is claimed, the handler's effect
+// made and its answer recorded in one database transaction: a retry after
+// a crash finds either the answer (replayed) or no trace of the request
+// (it runs), never an effect without its answer. A concurrent copy waits
+// for the first to commit, then replays it. The fingerprint is method,
+// path and body, so the same key on another request is refused. 5xx
+// answers roll everything back: the failure was ours, and the retry should
+// really run.
 func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(HeaderIdempotencyKey)
@@ -37,54 +47,97 @@ func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 		}
 		caller := callerKey(c).ID
 		fingerprint := bytes.Join([][]byte{[]byte(c.Method()), []byte(c.Path()), c.Body()}, []byte("\n"))
-		stored, err := st.ClaimIdempotencyKey(c.UserContext(), caller, key, fingerprint)
+		outer := c.UserContext()
+		var replay *store.StoredResponse
+		err := st.Atomically(outer, func(ctx context.Context) error {
+			stored, err := st.ClaimIdempotencyKey(ctx, caller, key, fingerprint)
+			if err != nil {
+				return err
+			}
+			if stored != nil {
+				replay = stored
+				return store.ErrRollback // nothing was written
+			}
+			c.SetUserContext(ctx)
+			defer c.SetUserContext(outer)
+			// Render errors here, not in the outer handler, so that what
+			// is stored is exactly what the client receives.
+			if err := c.Next(); err != nil {
+				if werr := writeError(c, log, err); werr != nil {
+					return werr
+				}
+			}
+			status := c.Response().StatusCode()
+			if !recordable(status) {
+				return store.ErrRollback
+			}
+			body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
+			if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
+				body = redacted
+			}
+			resource, _ := c.Locals(localResource).(string)
+			return st.RecordIdempotentAnswer(ctx, caller, key, store.StoredResponse{StatusCode: status, Body: body, Resource: resource})
+		})
 		if err != nil {
+			// Nothing committed (the claim included): whatever the handler
+			// wrote is not the answer, and a retry runs the request again.
+			c.Response().ResetBody()
+			c.Response().Header.Del(fiber.HeaderLocation)
 			return err
 		}
-		if stored != nil {
-			c.Set(HeaderReplayed, "true")
-			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-			return c.Status(stored.StatusCode).Send(stored.Body)
-		}
-		// A panic below is answered 500 by the recover middleware; the claim
-		// must not stay "in progress" for ever, or every retry would be 409.
-		defer func() {
-			if r := recover(); r != nil {
-				ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
-				defer cancel()
-				if err := st.ReleaseIdempotencyKey(ctx, caller, key); err != nil {
-					log.Error("release idempotency key", "caller", caller, "key", key, "err", err)
-				}
-				panic(r)
-			}
-		}()
-		// Render errors here, not in the outer handler, so that what is
-		// stored is exactly what the client receives.
-		if err := c.Next(); err != nil {
-			if werr := writeError(c, log, err); werr != nil {
-				return werr
-			}
-		}
-		// The claim must be settled even if the client went away.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
-		defer cancel()
-		status := c.Response().StatusCode()
-		if status >= 500 {
-			if err := st.ReleaseIdempotencyKey(ctx, caller, key); err != nil {
-				log.Error("release idempotency key", "caller", caller, "key", key, "err", err)
-			}
-			return nil
-		}
-		body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
-		if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
-			body = redacted
-		}
-		if err := st.CompleteIdempotencyKey(ctx, caller, key, store.StoredResponse{StatusCode: status, Body: body}); err != nil {
-			// The change is made; only the replay record is missing. The
-			// claim stays "in progress", so a retry gets 409, never a
-			// second execution.
-			log.Error("complete idempotency key", "caller", caller, "key", key, "err", err)
+		if replay != nil {
+			return replayAnswer(c, st, *replay)
 		}
 		return nil
 	}
+}
+
+// recordable tells the answers kept for replay: every answer about the
+// request itself, not those about the moment (429, 503) or our own
+// failures (5xx), which the client should retry for real.
+func recordable(status int) bool {
+	return status < 500 && status != http.StatusTooManyRequests
+}
+
+// replayAnswer sends a stored answer again, byte for byte.
+func replayAnswer(c *fiber.Ctx, st *store.Store, r store.StoredResponse) error {
+	if r.StatusCode == 0 {
+		var err error
+		if r, err = rebuildAnswer(c, st, r.Resource); err != nil {
+			return err
+		}
+	}
+	c.Set(HeaderReplayed, "true")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(r.StatusCode).Send(r.Body)
+}
+
+// rebuildAnswer answers for a record that holds no answer: one left by a
+// version that recorded answers after the effect's transaction, whose
+// effect committed. The request is never run again; when the record names
+// what it made, the answer is that object as it is now.
+func rebuildAnswer(c *fiber.Ctx, st *store.Store, resource string) (store.StoredResponse, error) {
+	var answer any
+	status := http.StatusOK
+	switch kind, id, _ := strings.Cut(resource, "/"); kind {
+	case "payment":
+		if p, _, err := st.Payment(c.UserContext(), id); err == nil && actor(c).CanSee(p) {
+			answer = toPayment(p)
+			if c.Path() == "/v1/payments" {
+				status = http.StatusCreated
+			}
+		}
+	case "cycle":
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && actor(c).Role == clearing.RoleOperator {
+			if cy, err := st.Cycle(c.UserContext(), n); err == nil {
+				answer = toCycle(cy, view{totals: true})
+			}
+		}
+	}
+	if answer != nil {
+		body, err := c.App().Config().JSONEncoder(answer)
+		return store.StoredResponse{StatusCode: status, Body: body}, err
+	}
+	return store.StoredResponse{}, clearing.Errorf(clearing.Conflict, "idempotency_outcome_unknown", HeaderIdempotencyKey,
+		"a request with key %q ran before but its answer was not recorded; it will not run again: look up its effect (GET the object, or list by reference) and use a new key for a new request", c.Get(HeaderIdempotencyKey))
 }

@@ -128,7 +128,7 @@ func TestPaymentLifecycle(t *testing.T) {
 			}
 			Positions []struct{ Participant, Currency, Paid, Received, Net string }
 		}
-		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil).into(t, &cycle)
+		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/close", nil).into(t, &cycle)
 		if cycle.ID != 1 || cycle.State != "closed" || len(cycle.Currencies) != 1 || len(cycle.Positions) == 0 {
 			t.Fatalf("closed cycle: %+v", cycle)
 		}

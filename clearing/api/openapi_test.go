@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -87,7 +88,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // TestOpenAPIIsConsistent checks every $ref resolves, every /v1 operation
-// declares bearer auth's 401 and the error schema, and every mutating one
+// declares bearer auth's 401 and 429 and the error schema, and every mutating one
 // takes an Idempotency-Key.
 func TestOpenAPIIsConsistent(t *testing.T) {
 	doc, tree := loadDoc(t)
@@ -127,7 +128,7 @@ func TestOpenAPIIsConsistent(t *testing.T) {
 			if !strings.HasPrefix(path, "/v1/") {
 				continue
 			}
-			for _, code := range []string{"401", "500"} {
+			for _, code := range []string{"401", "429", "500"} {
 				if _, ok := o.Responses[code]; !ok {
 					t.Errorf("%s %s: no %s response", method, path, code)
 				}
@@ -170,7 +171,7 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check(e.must(http.StatusOK, e.op, "GET", "/v1/merchants/"+mer+"/payouts", nil), "PayoutList")
 	check(e.must(http.StatusOK, e.op, "GET", "/v1/positions", nil), "PositionList")
 	check(e.must(http.StatusOK, e.op, "GET", "/v1/cycles/current", nil), "CurrentCycle")
-	check(e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil), "Cycle")
+	check(e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/close", nil), "Cycle")
 	check(e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/settlements", map[string]any{"participant": sgBank, "currency": "EUR"}), "Cycle")
 	check(e.must(http.StatusOK, e.regSG, "GET", "/v1/cycles", nil), "CycleList")
 	check(e.must(http.StatusOK, e.op, "GET", "/v1/ledger/check", nil), "LedgerCheck")
@@ -212,7 +213,7 @@ func resolve(tree map[string]any, ref string) map[string]any {
 	return m
 }
 
-// conforms is just enough JSON Schema for this document: $ref, type,
+// conforms is just enough JSON Schema for this document: $ref, oneOf, type,
 // properties with additionalProperties false, required, items, enum.
 func conforms(tree, schema map[string]any, v any, at string) error {
 	if schema == nil {
@@ -220,6 +221,18 @@ func conforms(tree, schema map[string]any, v any, at string) error {
 	}
 	if ref, ok := schema["$ref"].(string); ok {
 		return conforms(tree, resolve(tree, ref), v, at)
+	}
+	if alts, ok := schema["oneOf"].([]any); ok {
+		var errs []error
+		for _, alt := range alts {
+			m, _ := alt.(map[string]any)
+			err := conforms(tree, m, v, at)
+			if err == nil {
+				return nil
+			}
+			errs = append(errs, err)
+		}
+		return fmt.Errorf("%s: matches none of oneOf: %w", at, errors.Join(errs...))
 	}
 	if enum, ok := schema["enum"].([]any); ok && !slices.Contains(enum, v) {
 		return fmt.Errorf("%s: %v not in %v", at, v, enum)

@@ -80,6 +80,13 @@ func (h *handlers) holdPayment(c *fiber.Ctx) error {
 	if pr, ok := pendingReview(res[0].Err); ok {
 		return c.Status(http.StatusAccepted).JSON(pr)
 	}
+	c.Locals(localResource, "payment/"+res[0].Payment.ID)
+	if res[0].Same {
+		// This very instruction was held before (its answer was lost):
+		// the answer is that payment, not a duplicate.
+		c.Set(HeaderReplayed, "true")
+		return c.Status(http.StatusOK).JSON(toPayment(res[0].Payment))
+	}
 	if res[0].Err != nil {
 		return res[0].Err
 	}
@@ -128,12 +135,15 @@ func (h *handlers) holdBatch(c *fiber.Ctx) error {
 				pending++
 				continue
 			}
-			if res.Err != nil {
+			if res.Err != nil && !res.Same {
 				it.fail(res.Err)
 				continue
 			}
 			p := toPayment(res.Payment)
 			it.Status, it.Payment = http.StatusCreated, &p
+			if res.Same {
+				it.Status = http.StatusOK // held before, by this same instruction
+			}
 			held++
 		}
 	}
@@ -273,6 +283,7 @@ func (h *handlers) act(c *fiber.Ctx, a clearing.Action) error {
 	if err != nil {
 		return err
 	}
+	c.Locals(localResource, "payment/"+p.ID)
 	if p.State == clearing.Refunded {
 		h.seal(c) // the refund's pacs.004 is in the buyer's bank's mailbox
 	}

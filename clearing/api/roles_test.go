@@ -156,7 +156,7 @@ func TestRegulatorSeesItsJurisdictionOnly(t *testing.T) {
 		if got := positionOwners(t, e, e.regSG, "/v1/positions"); !sameSet(got, []string{sgBank}) {
 			t.Fatalf("regulator SG positions: %v", got)
 		}
-		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil)
+		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/close", nil)
 		var cy struct {
 			Currencies []any
 			Positions  []struct{ Participant string }
@@ -181,7 +181,7 @@ func TestRegulatorCannotMutate(t *testing.T) {
 				{"POST", "/v1/payments", map[string]any{"buyer_bank_id": sgBank, "merchant_id": e.w.Merchants[0].ID, "amount": "1.00", "currency": "EUR"}},
 				{"POST", "/v1/participants/" + sgBank + "/suspend", nil},
 				{"POST", "/v1/merchants/" + e.w.Merchants[1].ID + "/suspend", nil},
-				{"POST", "/v1/cycles/close", nil},
+				{"POST", "/v1/cycles/1/close", nil},
 				{"POST", "/v1/api-keys", map[string]any{"role": "regulator", "subject": "SG", "name": "mine"}},
 				{"DELETE", "/v1/api-keys/key_x", nil},
 			} {
@@ -195,7 +195,7 @@ func TestBankCannotCloseCycleOrSettle(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.holdSGtoDE("10.00")
 		e.unchanged(func() {
-			wantError(t, e.call(e.bankSG, "POST", "/v1/cycles/close", nil), http.StatusForbidden, "forbidden", "")
+			wantError(t, e.call(e.bankSG, "POST", "/v1/cycles/1/close", nil), http.StatusForbidden, "forbidden", "")
 			wantError(t, e.call(e.bankSG, "POST", "/v1/cycles/1/settlements", map[string]any{"participant": sgBank, "currency": "EUR"}), http.StatusForbidden, "forbidden", "")
 			wantError(t, e.call(e.bankSG, "GET", "/v1/ledger/check", nil), http.StatusForbidden, "forbidden", "")
 		})
@@ -246,7 +246,7 @@ func TestBankSeesOnlyItself(t *testing.T) {
 		}
 
 		// Cycles: its own net positions, no scheme totals.
-		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil)
+		e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/close", nil)
 		var cy struct {
 			Currencies []any
 			Positions  []struct{ Participant string }

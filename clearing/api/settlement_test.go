@@ -27,7 +27,7 @@ func (e *env) settledCycle() {
 		p := e.hold(key, map[string]any{"merchant_id": e.w.Merchants[0].ID, "amount": amount, "currency": "EUR"})
 		e.act(key, p.ID, "release", map[string]any{})
 	}
-	e.must(http.StatusOK, e.op, "POST", "/v1/cycles/close", nil)
+	e.must(http.StatusOK, e.op, "POST", "/v1/cycles/1/close", nil)
 }
 
 // cyclePositions reads cycle 1's state and which positions are settled.

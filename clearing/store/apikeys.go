@@ -105,7 +105,7 @@ func checkSubject(ctx context.Context, tx bun.Tx, role clearing.Role, subject st
 // Authenticate finds the live key for a secret.
 func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error) {
 	var row apiKeyRow
-	err := s.db.NewSelect().Model(&row).Where("hash = ?", hashKey(secret)).Where("revoked_at IS NULL").Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("hash = ?", hashKey(secret)).Where("revoked_at IS NULL").Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return APIKey{}, clearing.Errorf(clearing.NotFound, "invalid_api_key", "Authorization", "unknown or revoked API key")
 	}
@@ -118,7 +118,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error)
 // APIKeys lists keys (never their secrets).
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	var rows []apiKeyRow
-	if err := s.db.NewSelect().Model(&rows).OrderExpr("created_at, id").Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("created_at, id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
 	out := make([]APIKey, len(rows))

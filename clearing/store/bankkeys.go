@@ -69,7 +69,7 @@ func (s *Store) AddBankKey(ctx context.Context, bankID string, k signing.PublicK
 // BankKeys lists a bank's keys, revoked ones included, by name and version.
 func (s *Store) BankKeys(ctx context.Context, bankID string) ([]BankKey, error) {
 	var rows []bankKeyRow
-	if err := s.db.NewSelect().Model(&rows).Where("bank_id = ?", bankID).OrderExpr("key_name, version").Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&rows).Where("bank_id = ?", bankID).OrderExpr("key_name, version").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list bank keys: %w", err)
 	}
 	out := make([]BankKey, len(rows))

@@ -64,7 +64,7 @@ type MerchantCredit struct {
 // written, oldest first.
 func (s *Store) ClosedCyclesWithoutFiles(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	err := s.db.NewSelect().Model((*cycleRow)(nil)).Column("id").Where("state <> ? AND files_built_at IS NULL", clearing.CycleOpen).
+	err := s.conn(ctx).NewSelect().Model((*cycleRow)(nil)).Column("id").Where("state <> ? AND files_built_at IS NULL", clearing.CycleOpen).
 		OrderExpr("id").Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("list cycles without files: %w", err)
@@ -108,7 +108,7 @@ func (s *Store) CycleFileData(ctx context.Context, id int64) (CycleFileData, err
 		Currency string `bun:"currency"`
 		Net      int64  `bun:"net"`
 	}
-	err = s.db.NewSelect().Model((*positionRow)(nil)).ColumnExpr("owner, currency, SUM(received_minor - paid_minor) AS net").
+	err = s.conn(ctx).NewSelect().Model((*positionRow)(nil)).ColumnExpr("owner, currency, SUM(received_minor - paid_minor) AS net").
 		Where("cycle_id < ?", id).Group("owner", "currency").Scan(ctx, &before)
 	if err != nil {
 		return CycleFileData{}, fmt.Errorf("opening balances: %w", err)
@@ -131,7 +131,7 @@ func (s *Store) CycleFileData(ctx context.Context, id int64) (CycleFileData, err
 		EndToEndID string `bun:"end_to_end_id"`
 		MerchantID string `bun:"merchant_id"`
 	}
-	err = s.db.NewSelect().Model((*postingRow)(nil)).ColumnExpr("po.*, p.end_to_end_id, p.merchant_id").
+	err = s.conn(ctx).NewSelect().Model((*postingRow)(nil)).ColumnExpr("po.*, p.end_to_end_id, p.merchant_id").
 		Join("JOIN payments AS p ON p.id = po.payment_id").Where("po.cycle_id = ?", id).
 		OrderExpr("po.at, po.payment_id, po.seq, po.leg").Scan(ctx, &rows)
 	if err != nil {

@@ -31,6 +31,18 @@ func (s *Store) CloseCycleIfOpen(ctx context.Context, id int64, by clearing.Acto
 	return s.closeCycle(ctx, id, by)
 }
 
+// CloseCycleByID closes cycle id if it is open and answers with the closed
+// cycle either way: closing by id is idempotent by nature, so a close
+// retried after a lost answer gets the netting it made and never closes the
+// cycle that opened next.
+func (s *Store) CloseCycleByID(ctx context.Context, id int64, by clearing.Actor) (clearing.Cycle, error) {
+	cy, err := s.CloseCycleIfOpen(ctx, id, by)
+	if ce, ok := clearing.AsError(err); ok && ce.Code == "cycle_already_closed" {
+		return s.Cycle(ctx, id)
+	}
+	return cy, err
+}
+
 // closeCycle closes cycle id, or the open cycle when id is 0. Only one
 // closer can win: the row is locked (PostgreSQL) or the database is
 // (SQLite), and the conditional update lets exactly one transaction
@@ -175,7 +187,7 @@ func storeResult(ctx context.Context, tx bun.Tx, cycleID int64, r clearing.Netti
 // Cycle loads a cycle with its result once closed.
 func (s *Store) Cycle(ctx context.Context, id int64) (clearing.Cycle, error) {
 	var row cycleRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return clearing.Cycle{}, notFound("cycle", "id", fmt.Sprint(id))
 	}
@@ -188,7 +200,7 @@ func (s *Store) Cycle(ctx context.Context, id int64) (clearing.Cycle, error) {
 // CurrentCycle is the open cycle.
 func (s *Store) CurrentCycle(ctx context.Context) (clearing.Cycle, error) {
 	var row cycleRow
-	if err := s.db.NewSelect().Model(&row).Where("state = ?", clearing.CycleOpen).Limit(1).Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&row).Where("state = ?", clearing.CycleOpen).Limit(1).Scan(ctx); err != nil {
 		return clearing.Cycle{}, fmt.Errorf("load open cycle: %w", err)
 	}
 	return s.cycle(ctx, row)
@@ -200,7 +212,7 @@ func (s *Store) Cycles(ctx context.Context, limit int) ([]clearing.Cycle, error)
 		limit = 100
 	}
 	var rows []cycleRow
-	if err := s.db.NewSelect().Model(&rows).OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list cycles: %w", err)
 	}
 	out := make([]clearing.Cycle, len(rows))
@@ -242,7 +254,7 @@ func (s *Store) cycle(ctx context.Context, row cycleRow) (clearing.Cycle, error)
 		return c, err
 	}
 	var nps []netPositionRow
-	if err := s.db.NewSelect().Model(&nps).Where("cycle_id = ?", row.ID).OrderExpr("currency, owner").Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&nps).Where("cycle_id = ?", row.ID).OrderExpr("currency, owner").Scan(ctx); err != nil {
 		return clearing.Cycle{}, fmt.Errorf("load net positions of cycle %d: %w", row.ID, err)
 	}
 	c.Result.Positions = make([]clearing.NetPosition, len(nps))
@@ -267,7 +279,7 @@ type Position struct {
 // every account when participant is empty), with their caps.
 func (s *Store) OpenPositions(ctx context.Context, participant string) ([]Position, error) {
 	var out []Position
-	q := s.db.NewSelect().TableExpr("positions AS pos").
+	q := s.conn(ctx).NewSelect().TableExpr("positions AS pos").
 		Join("JOIN cycles AS c ON c.id = pos.cycle_id AND c.state = ?", clearing.CycleOpen).
 		Join("LEFT JOIN participant_currencies AS pc ON pc.participant_id = pos.owner AND pc.currency = pos.currency").
 		ColumnExpr("pos.owner AS participant, pos.currency, pos.paid_minor, pos.received_minor, pos.received_minor - pos.paid_minor AS net_minor").

@@ -117,7 +117,7 @@ func NewFileID(prefix string) string { return newID(prefix) }
 // InboundFileByMsgID finds the file sender uploaded with msgID.
 func (s *Store) InboundFileByMsgID(ctx context.Context, sender, msgID string) (InboundFile, bool, error) {
 	var row inboundFileRow
-	err := s.db.NewSelect().Model(&row).Where("sender = ? AND msg_id = ?", sender, msgID).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("sender = ? AND msg_id = ?", sender, msgID).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return InboundFile{}, false, nil
 	}
@@ -231,7 +231,7 @@ type MailboxFilter struct {
 // MailboxFiles lists mailbox files, newest first, without their content.
 func (s *Store) MailboxFiles(ctx context.Context, f MailboxFilter) ([]MailboxFile, error) {
 	var rows []mailboxFileRow
-	q := s.db.NewSelect().Model(&rows).ExcludeColumn("content").OrderExpr("created_at DESC, id DESC")
+	q := s.conn(ctx).NewSelect().Model(&rows).ExcludeColumn("content").OrderExpr("created_at DESC, id DESC")
 	if f.BankID != "" {
 		q.Where("bank_id = ?", f.BankID)
 	}
@@ -258,7 +258,7 @@ func (s *Store) MailboxFiles(ctx context.Context, f MailboxFilter) ([]MailboxFil
 // MailboxFile loads one mailbox file with its content.
 func (s *Store) MailboxFile(ctx context.Context, id string) (MailboxFile, error) {
 	var row mailboxFileRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return MailboxFile{}, notFound("file", "id", id)
 	}

@@ -171,7 +171,7 @@ func (s *Store) loadRates(ctx context.Context, incremental bool) (int, error) {
 	defer s.ratesMu.Unlock()
 	now := s.now()
 	var rows []rateRow
-	q := s.db.NewSelect().Model(&rows).Where("valid_until > ?", now).OrderExpr("id")
+	q := s.conn(ctx).NewSelect().Model(&rows).Where("valid_until > ?", now).OrderExpr("id")
 	if incremental && !s.ratesLoaded.IsZero() {
 		q.Where("posted_at > ?", s.ratesLoaded.Add(-RateReloadOverlap))
 	}
@@ -380,7 +380,7 @@ func (s *Store) newQuote(sell fx.Amount, buy, bank string, now time.Time, rateFi
 
 // Quote loads a quote.
 func (s *Store) Quote(ctx context.Context, id string) (clearing.FXQuote, error) {
-	qs, err := loadQuotes(ctx, s.db, []string{id})
+	qs, err := loadQuotes(ctx, s.conn(ctx), []string{id})
 	if err != nil {
 		return clearing.FXQuote{}, err
 	}
@@ -470,7 +470,7 @@ type Leg struct {
 // PaymentLegs lists every posting of a payment in booking order.
 func (s *Store) PaymentLegs(ctx context.Context, id string) ([]Leg, error) {
 	var rows []postingRow
-	if err := s.db.NewSelect().Model(&rows).Where("payment_id = ?", id).OrderExpr("seq, leg").Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&rows).Where("payment_id = ?", id).OrderExpr("seq, leg").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load postings of %s: %w", id, err)
 	}
 	out := make([]Leg, len(rows))

@@ -20,17 +20,17 @@ func (s *Store) CheckLedger(ctx context.Context) (clearing.LedgerCheck, error) {
 		Minor    int64
 	}
 	var kept, credits, debits []sum
-	if err := s.db.NewRaw("SELECT owner, currency, SUM(received_minor - paid_minor) AS minor FROM positions GROUP BY owner, currency").Scan(ctx, &kept); err != nil {
+	if err := s.conn(ctx).NewRaw("SELECT owner, currency, SUM(received_minor - paid_minor) AS minor FROM positions GROUP BY owner, currency").Scan(ctx, &kept); err != nil {
 		return clearing.LedgerCheck{}, fmt.Errorf("sum positions: %w", err)
 	}
-	if err := s.db.NewRaw("SELECT credit AS owner, currency, SUM(amount_minor) AS minor FROM postings GROUP BY credit, currency").Scan(ctx, &credits); err != nil {
+	if err := s.conn(ctx).NewRaw("SELECT credit AS owner, currency, SUM(amount_minor) AS minor FROM postings GROUP BY credit, currency").Scan(ctx, &credits); err != nil {
 		return clearing.LedgerCheck{}, fmt.Errorf("sum credits: %w", err)
 	}
-	if err := s.db.NewRaw("SELECT debit AS owner, currency, SUM(amount_minor) AS minor FROM postings GROUP BY debit, currency").Scan(ctx, &debits); err != nil {
+	if err := s.conn(ctx).NewRaw("SELECT debit AS owner, currency, SUM(amount_minor) AS minor FROM postings GROUP BY debit, currency").Scan(ctx, &debits); err != nil {
 		return clearing.LedgerCheck{}, fmt.Errorf("sum debits: %w", err)
 	}
 	var held []sum
-	if err := s.db.NewRaw("SELECT '' AS owner, currency, SUM(amount_minor - released_minor - refunded_minor) AS minor FROM payments WHERE state IN (?, ?) GROUP BY currency",
+	if err := s.conn(ctx).NewRaw("SELECT '' AS owner, currency, SUM(amount_minor - released_minor - refunded_minor) AS minor FROM payments WHERE state IN (?, ?) GROUP BY currency",
 		clearing.Held, clearing.Disputed).Scan(ctx, &held); err != nil {
 		return clearing.LedgerCheck{}, fmt.Errorf("sum held payments: %w", err)
 	}

@@ -60,18 +60,18 @@ func loadMerchants(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest) 
 	return out, nil
 }
 
-func existingPayments(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest) (map[string]bool, error) {
+func existingPayments(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest) (map[string]clearing.Payment, error) {
 	ids := make([]string, len(reqs))
 	for i, r := range reqs {
 		ids[i] = r.UETR
 	}
-	var found []string
-	if err := tx.NewSelect().Model((*paymentRow)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &found); err != nil {
+	var rows []paymentRow
+	if err := tx.NewSelect().Model(&rows).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("look up UETRs: %w", err)
 	}
-	out := make(map[string]bool, len(found))
-	for _, id := range found {
-		out[id] = true
+	out := make(map[string]clearing.Payment, len(rows))
+	for _, row := range rows {
+		out[row.ID] = row.domain()
 	}
 	return out, nil
 }

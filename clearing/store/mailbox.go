@@ -48,7 +48,7 @@ func (s *Store) putMailboxFiles(ctx context.Context, tx bun.Tx, files ...Mailbox
 // oldest first, with their content.
 func (s *Store) UnsealedMailboxFiles(ctx context.Context, limit int) ([]MailboxFile, error) {
 	var rows []mailboxFileRow
-	err := s.db.NewSelect().Model(&rows).Where("sealed_at IS NULL").OrderExpr("created_at, id").Limit(int64(limit)).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&rows).Where("sealed_at IS NULL").OrderExpr("created_at, id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list unsealed mailbox files: %w", err)
 	}
@@ -95,7 +95,7 @@ func (s *Store) UnsealedStats(ctx context.Context) (n int, oldest time.Time, err
 		N      int          `bun:"n"`
 		Oldest bun.NullTime `bun:"oldest"`
 	}
-	err = s.db.NewRaw("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mailbox_files WHERE sealed_at IS NULL").Scan(ctx, &row)
+	err = s.conn(ctx).NewRaw("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mailbox_files WHERE sealed_at IS NULL").Scan(ctx, &row)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("count unsealed mailbox files: %w", err)
 	}

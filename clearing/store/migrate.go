@@ -454,6 +454,8 @@ CREATE TABLE settlement_files (
 	received_at {ts} NOT NULL
 );
 CREATE UNIQUE INDEX settlement_files_msg ON settlement_files (sender, msg_id)
+`}, {Version: 9, Name: "idempotent resources", SQL: `
+ALTER TABLE idempotency_keys ADD COLUMN resource TEXT NOT NULL DEFAULT ''
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

@@ -229,6 +229,7 @@ type idempotencyRow struct {
 	RequestHash   string    `bun:"request_hash"`
 	StatusCode    int       `bun:"status_code"`
 	Response      string    `bun:"response"`
+	Resource      string    `bun:"resource"`
 	CreatedAt     time.Time `bun:"created_at"`
 }
 

@@ -43,7 +43,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 
 // Participant loads one participant.
 func (s *Store) Participant(ctx context.Context, id string) (clearing.Participant, error) {
-	ps, err := loadParticipants(ctx, s.db, []string{id}, false)
+	ps, err := loadParticipants(ctx, s.conn(ctx), []string{id}, false)
 	if err != nil {
 		return clearing.Participant{}, err
 	}
@@ -64,7 +64,7 @@ type ParticipantFilter struct {
 // Participants lists participants by id.
 func (s *Store) Participants(ctx context.Context, f ParticipantFilter) ([]clearing.Participant, error) {
 	var rows []participantRow
-	q := s.db.NewSelect().Model(&rows).OrderExpr("id")
+	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("id")
 	if len(f.IDs) > 0 {
 		q.Where("id IN (?)", bun.In(f.IDs))
 	}
@@ -81,7 +81,7 @@ func (s *Store) Participants(ctx context.Context, f ParticipantFilter) ([]cleari
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	cs, err := loadCurrencies(ctx, s.db, ids)
+	cs, err := loadCurrencies(ctx, s.conn(ctx), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (s *Store) CreateMerchant(ctx context.Context, m clearing.Merchant, by clea
 // Merchant loads one merchant.
 func (s *Store) Merchant(ctx context.Context, id string) (clearing.Merchant, error) {
 	var row merchantRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return clearing.Merchant{}, notFound("merchant", "id", id)
 	}
@@ -195,7 +195,7 @@ type MerchantFilter struct {
 // Merchants lists merchants by id.
 func (s *Store) Merchants(ctx context.Context, f MerchantFilter) ([]clearing.Merchant, error) {
 	var rows []merchantRow
-	q := s.db.NewSelect().Model(&rows).OrderExpr("m.id")
+	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("m.id")
 	if f.BankID != "" {
 		q.Where("m.bank_id = ?", f.BankID)
 	}

@@ -23,6 +23,11 @@ const MaxBatch = 10_000
 type Result struct {
 	Payment clearing.Payment
 	Err     error
+	// Same marks a hold refused as duplicate_uetr whose UETR names the
+	// same instruction already held (clearing.Payment.SameInstruction):
+	// Payment is that payment, and a caller retrying may take it as the
+	// answer instead of the refusal.
+	Same bool
 }
 
 // Hold holds one new payment in escrow.
@@ -139,9 +144,12 @@ func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.Hold
 			t, err := h.one(r)
 			if err != nil {
 				results[i].Err = err
+				if p, dup := existing[r.UETR]; dup && p.SameInstruction(r) {
+					results[i].Payment, results[i].Same = p, true
+				}
 				continue
 			}
-			existing[r.UETR] = true
+			existing[r.UETR] = t.Payment
 			t.Payment.HoldCycleID = cycleID
 			results[i].Payment = t.Payment
 			accepted = append(accepted, t)
@@ -175,7 +183,7 @@ type holding struct {
 	s            *Store
 	ctx          context.Context
 	tx           bun.Tx
-	existing     map[string]bool
+	existing     map[string]clearing.Payment
 	merchants    map[string]clearing.Merchant
 	participants map[string]clearing.Participant
 	quotes       map[string]clearing.FXQuote
@@ -191,7 +199,7 @@ type holding struct {
 // book (clearing.HoldFX). The buyer's bank's cap is checked in the currency
 // it pays, and a quote is claimed last, only for a hold that is accepted.
 func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
-	if h.existing[r.UETR] {
+	if _, dup := h.existing[r.UETR]; dup {
 		return clearing.Transition{}, clearing.Errorf(clearing.Conflict, "duplicate_uetr", "uetr", "a payment with UETR %s already exists", r.UETR)
 	}
 	buyer, ok := h.participants[r.BuyerBankID]

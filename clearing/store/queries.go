@@ -14,7 +14,7 @@ import (
 // Payment loads a payment and its events, oldest first.
 func (s *Store) Payment(ctx context.Context, id string) (clearing.Payment, []clearing.Event, error) {
 	var row paymentRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return clearing.Payment{}, nil, notFound("payment", "id", id)
 	}
@@ -22,7 +22,7 @@ func (s *Store) Payment(ctx context.Context, id string) (clearing.Payment, []cle
 		return clearing.Payment{}, nil, fmt.Errorf("load payment: %w", err)
 	}
 	var evs []eventRow
-	if err := s.db.NewSelect().Model(&evs).Where("payment_id = ?", id).OrderExpr("seq").Scan(ctx); err != nil {
+	if err := s.conn(ctx).NewSelect().Model(&evs).Where("payment_id = ?", id).OrderExpr("seq").Scan(ctx); err != nil {
 		return clearing.Payment{}, nil, fmt.Errorf("load events: %w", err)
 	}
 	events := make([]clearing.Event, len(evs))
@@ -63,7 +63,7 @@ func (s *Store) Payments(ctx context.Context, f PaymentFilter) (Page, error) {
 		return Page{}, clearing.Errorf(clearing.Invalid, "invalid_limit", "limit", "at most %d", MaxPage)
 	}
 	var rows []paymentRow
-	q := s.db.NewSelect().Model(&rows).OrderExpr("created_at DESC, id DESC").Limit(int64(f.Limit + 1))
+	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("created_at DESC, id DESC").Limit(int64(f.Limit + 1))
 	if f.State != "" {
 		q.Where("state = ?", f.State)
 	}
@@ -131,7 +131,7 @@ func (s *Store) Payouts(ctx context.Context, merchantID string, limit int) ([]Pa
 		limit = MaxPage
 	}
 	var out []Payout
-	err := s.db.NewSelect().TableExpr("postings AS po").
+	err := s.conn(ctx).NewSelect().TableExpr("postings AS po").
 		Join("JOIN payments AS p ON p.id = po.payment_id").
 		ColumnExpr("po.payment_id, p.merchant_id, po.currency, po.amount_minor, po.cycle_id, po.at").
 		Where("po.kind = ?", clearing.PostRelease).Where("p.merchant_id = ?", merchantID).

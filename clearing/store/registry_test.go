@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -200,43 +199,6 @@ func TestAPIKeys(t *testing.T) {
 		op, _, err := e.s.CreateAPIKey(ctx, clearing.RoleOperator, "", "first operator", storetest.Operator)
 		if err != nil || op.Subject != op.ID {
 			t.Fatalf("operator key %+v %v", op, err)
-		}
-	})
-}
-
-func TestIdempotencyKeys(t *testing.T) {
-	eachEngine(t, func(t *testing.T, e env) {
-		body := []byte(`POST /v1/payments {"amount":"1.00"}`)
-		replay, err := e.s.ClaimIdempotencyKey(ctx, "key_a", "k1", body)
-		if err != nil || replay != nil {
-			t.Fatalf("first claim: %v %v", replay, err)
-		}
-		_, err = e.s.ClaimIdempotencyKey(ctx, "key_a", "k1", body)
-		wantCode(t, err, "request_in_progress", "Idempotency-Key")
-		if err := e.s.CompleteIdempotencyKey(ctx, "key_a", "k1", store.StoredResponse{StatusCode: 201, Body: []byte(`{"id":"x"}`)}); err != nil {
-			t.Fatal(err)
-		}
-		replay, err = e.s.ClaimIdempotencyKey(ctx, "key_a", "k1", body)
-		if err != nil || replay == nil || replay.StatusCode != 201 || string(replay.Body) != `{"id":"x"}` {
-			t.Fatalf("replay: %+v %v", replay, err)
-		}
-		_, err = e.s.ClaimIdempotencyKey(ctx, "key_a", "k1", []byte("another body"))
-		wantCode(t, err, "idempotency_key_reused", "Idempotency-Key")
-		if replay, err := e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body); err != nil || replay != nil {
-			t.Fatalf("another caller's key space: %v %v", replay, err)
-		}
-		if err := e.s.ReleaseIdempotencyKey(ctx, "key_b", "k1"); err != nil {
-			t.Fatal(err)
-		}
-		if replay, err := e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body); err != nil || replay != nil {
-			t.Fatalf("claim after release: %v %v", replay, err)
-		}
-		// a claim left by a crashed process blocks retries only for a while
-		_, err = e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body)
-		wantCode(t, err, "request_in_progress", "Idempotency-Key")
-		e.clock.advance(store.AbandonedClaimAfter + time.Second)
-		if replay, err := e.s.ClaimIdempotencyKey(ctx, "key_b", "k1", body); err != nil || replay != nil {
-			t.Fatalf("taking over an abandoned claim: %v %v", replay, err)
 		}
 	})
 }

@@ -113,7 +113,7 @@ func (s *Store) CycleActivity(ctx context.Context, id int64, ageing []time.Durat
 	// "fx_delivery" for a cross-currency one. Reading holds through the
 	// cycle's postings uses the postings_cycle index.
 	into := []clearing.PostingKind{clearing.PostHold, clearing.PostFXDelivery}
-	err = s.db.NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.buyer_bank_id AS buyer_bank, p.merchant_bank_id AS merchant_bank,
+	err = s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.buyer_bank_id AS buyer_bank, p.merchant_bank_id AS merchant_bank,
 		p.currency, COUNT(*) AS count, SUM(po.amount_minor) AS amount_minor
 		FROM postings po JOIN payments p ON p.id = po.payment_id
 		WHERE po.cycle_id = ? AND po.kind IN (?)
@@ -122,7 +122,7 @@ func (s *Store) CycleActivity(ctx context.Context, id int64, ageing []time.Durat
 	if err != nil {
 		return CycleActivity{}, fmt.Errorf("corridors of cycle %d: %w", id, err)
 	}
-	err = s.db.NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.sell_currency, p.currency AS buy_currency,
+	err = s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.sell_currency, p.currency AS buy_currency,
 		p.fx_rate AS rate, p.fx_provider_id AS provider, COUNT(*) AS count, SUM(p.sell_minor) AS sell_minor, SUM(po.amount_minor) AS buy_minor
 		FROM postings po JOIN payments p ON p.id = po.payment_id
 		WHERE po.cycle_id = ? AND po.kind = ?
@@ -131,7 +131,7 @@ func (s *Store) CycleActivity(ctx context.Context, id int64, ageing []time.Durat
 	if err != nil {
 		return CycleActivity{}, fmt.Errorf("FX of cycle %d: %w", id, err)
 	}
-	err = s.db.NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, po.kind, po.currency,
+	err = s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, po.kind, po.currency,
 		COUNT(DISTINCT po.payment_id) AS payments, SUM(po.amount_minor) AS amount_minor
 		FROM postings po JOIN payments p ON p.id = po.payment_id
 		WHERE po.cycle_id = ?
@@ -144,7 +144,7 @@ func (s *Store) CycleActivity(ctx context.Context, id int64, ageing []time.Durat
 		return CycleActivity{}, err
 	}
 	disputes := []clearing.EventType{clearing.EventDisputed, clearing.EventResolvedRelease, clearing.EventResolvedRefund}
-	err = s.db.NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.currency, e.type, COUNT(*) AS count,
+	err = s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.currency, e.type, COUNT(*) AS count,
 		SUM(CASE WHEN e.amount_minor > 0 THEN e.amount_minor ELSE p.amount_minor END) AS amount_minor
 		FROM payment_events e JOIN payments p ON p.id = e.payment_id
 		WHERE e.at >= ? AND e.at < ? AND e.type IN (?)
@@ -174,7 +174,7 @@ func (s *Store) escrowAtClose(ctx context.Context, c clearing.Cycle, ageing []ti
 	fmt.Fprintf(&bucket, " ELSE %d END", len(ageing))
 	args = append(args, c.ID, bun.In(escrowOut), c.ID, clearing.Held, clearing.Disputed, c.ID)
 	var out []EscrowVolume
-	err := s.db.NewRaw(`SELECT buyer_jurisdiction, merchant_jurisdiction, currency, bucket, COUNT(*) AS count, SUM(remaining) AS amount_minor FROM (
+	err := s.conn(ctx).NewRaw(`SELECT buyer_jurisdiction, merchant_jurisdiction, currency, bucket, COUNT(*) AS count, SUM(remaining) AS amount_minor FROM (
 		SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.currency, `+bucket.String()+` AS bucket,
 			p.amount_minor - COALESCE((SELECT SUM(po.amount_minor) FROM postings po
 				WHERE po.payment_id = p.id AND po.cycle_id <= ? AND po.kind IN (?)), 0) AS remaining

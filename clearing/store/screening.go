@@ -303,7 +303,8 @@ func (s *Store) prepareScreening(ctx context.Context, tx bun.Tx, reqs []clearing
 		m, okM := merchants[r.MerchantID]
 		buyer, okB := participants[r.BuyerBankID]
 		bank, okMB := participants[m.BankID]
-		if !okM || !okB || !okMB || existing[r.UETR] || !clearing.ValidUETR(r.UETR) || r.Amount.Currency.Code == "" {
+		_, held := existing[r.UETR]
+		if !okM || !okB || !okMB || held || !clearing.ValidUETR(r.UETR) || r.Amount.Currency.Code == "" {
 			continue
 		}
 		in := instr[r.UETR]

@@ -53,7 +53,7 @@ func (e ComplianceEvent) Jurisdictions() []string {
 // ones. Passes without a flag are not events.
 func (s *Store) ComplianceEvents(ctx context.Context, from, to time.Time) ([]ComplianceEvent, error) {
 	var rows []screeningRow
-	err := s.db.NewSelect().Model(&rows).Where("flags <> ''").
+	err := s.conn(ctx).NewSelect().Model(&rows).Where("flags <> ''").
 		Where("((screened_at >= ? AND screened_at < ?) OR (resolved_at >= ? AND resolved_at < ?))", from.UTC(), to.UTC(), from.UTC(), to.UTC()).
 		OrderExpr("screened_at, id").Scan(ctx)
 	if err != nil {

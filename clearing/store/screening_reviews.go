@@ -28,7 +28,7 @@ type ReviewFilter struct {
 // queue in the order it is worked.
 func (s *Store) Reviews(ctx context.Context, f ReviewFilter) ([]Screening, error) {
 	var rows []screeningRow
-	q := s.db.NewSelect().Model(&rows).OrderExpr("screened_at, id")
+	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("screened_at, id")
 	switch f.Status {
 	case "":
 		q.Where("status = ?", ScreeningPending)
@@ -62,7 +62,7 @@ func screenings(rows []screeningRow) ([]Screening, error) {
 // Screening loads one screening decision.
 func (s *Store) Screening(ctx context.Context, id string) (Screening, error) {
 	var row screeningRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("id = ?", id).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return Screening{}, notFound("screening", "id", id)
 	}
@@ -76,7 +76,7 @@ func (s *Store) Screening(ctx context.Context, id string) (Screening, error) {
 // bank asks after a hold answered pending_review.
 func (s *Store) PaymentScreening(ctx context.Context, uetr string) (Screening, error) {
 	var row screeningRow
-	err := s.db.NewSelect().Model(&row).Where("payment_id = ?", uetr).OrderExpr("screened_at DESC, id DESC").Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("payment_id = ?", uetr).OrderExpr("screened_at DESC, id DESC").Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return Screening{}, notFound("screening", "id", uetr)
 	}

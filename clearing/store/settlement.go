@@ -49,7 +49,7 @@ func (s *Store) SettlementCandidates(ctx context.Context, cycles []int64) ([]Cyc
 		return nil, clearing.Errorf(clearing.Invalid, "too_many_cycles", "cycles", "at most %d cycles, got %d", maxCandidateCycles, len(cycles))
 	}
 	var rows []netPositionRow
-	q := s.db.NewSelect().Model(&rows).
+	q := s.conn(ctx).NewSelect().Model(&rows).
 		Join("JOIN cycles AS c ON c.id = np.cycle_id").
 		Join("JOIN participants AS pt ON pt.id = np.owner").
 		Where("np.net_minor <> 0").
@@ -228,7 +228,7 @@ func (r settlementFileRow) domain() SettlementFile {
 // SettlementFileByMsgID finds the confirmation sender sent under msgID.
 func (s *Store) SettlementFileByMsgID(ctx context.Context, sender, msgID string) (SettlementFile, bool, error) {
 	var row settlementFileRow
-	err := s.db.NewSelect().Model(&row).Where("sender = ? AND msg_id = ?", sender, msgID).Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("sender = ? AND msg_id = ?", sender, msgID).Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return SettlementFile{}, false, nil
 	}

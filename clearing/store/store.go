@@ -161,11 +161,17 @@ func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Microseco
 
 // inTx runs fn in one transaction, retrying a few times when PostgreSQL
 // reports a serialization failure or deadlock (the work is then redone from
-// scratch, so nothing is applied twice).
+// scratch, so nothing is applied twice). Inside an atomic request (ctx from
+// Atomically) the transaction is a savepoint of the request's: a refusal
+// or a retry undoes only fn's own work.
 func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
+	var db bun.IDB = s.db
+	if at, ok := atomicFrom(ctx); ok {
+		db = at.tx
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
 		if !retryable(err) {
 			return err
 		}

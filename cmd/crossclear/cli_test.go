@@ -493,6 +493,20 @@ func TestCycleCommands(t *testing.T) {
 			if code, _, errs := crossclear(t, env, "cycle", "show", "9"); code != 1 || !strings.Contains(errs, "no cycle 9") {
 				t.Errorf("cycle show 9: exit %d %s", code, errs)
 			}
+			// By id it is safe to repeat: cycle 1 again prints its netting
+			// and closes nothing; cycle 2 then closes once.
+			again := mustRun(t, env, "cycle", "close", "--cycle", "1")
+			if !strings.HasPrefix(again, shown) || !strings.Contains(again, "Cycle 2 is now open.") {
+				t.Errorf("cycle close --cycle 1 again:\n%s", again)
+			}
+			for range 2 {
+				if out := mustRun(t, env, "cycle", "close", "--cycle", "2"); !strings.Contains(out, "Cycle 2: settled") /* nothing to settle */ || !strings.Contains(out, "Cycle 3 is now open.") {
+					t.Errorf("cycle close --cycle 2:\n%s", out)
+				}
+			}
+			if code, _, errs := crossclear(t, env, "cycle", "close", "--cycle", "7"); code != 1 || !strings.Contains(errs, "no cycle 7") {
+				t.Errorf("cycle close --cycle 7: exit %d %s", code, errs)
+			}
 		})
 	}
 }

@@ -13,22 +13,32 @@ import (
 
 var cycleCloseCmd = &command{
 	name:    "cycle close",
-	summary: "close the open settlement cycle and print its netting",
+	summary: "close a settlement cycle (the open one, or --cycle N) and print its netting",
 	about: `
-Closes the open settlement cycle, opens the next one and nets the closed
-cycle multilaterally per currency: every account's net position, Σ nets = 0,
-and how much netting saved; then writes the cycle's ISO 20022 files into the
+Closes the settlement cycle, opens the next one and nets the closed cycle
+multilaterally per currency: every account's net position, Σ nets = 0, and
+how much netting saved; then writes the cycle's ISO 20022 files into the
 banks' mailboxes (pacs.009 per net position, camt.053 per bank and currency,
 camt.054 per merchant's bank), where a serving process signs and releases
 them. Safe beside running servers: if a scheduler closes the cycle at the
-same moment, exactly one close happens, and its files are written once.`,
-	example: `  crossclear cycle close
+same moment, exactly one close happens, and its files are written once.
+
+With --cycle N it closes cycle N and is safe to repeat: when N is already
+closed it prints N's netting and closes nothing, so a script retrying after
+a failure never closes the cycle that opened next. Without it, it closes
+whichever cycle is open when it runs.`,
+	example: `  crossclear cycle close --cycle 12
+  crossclear cycle close
   crossclear cycle close --database postgres://crossclear@db:5432/crossclear`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "operator_bic", "log_level")
+		cycle := fs.Int64("cycle", 0, "close this cycle (idempotent: an already closed cycle prints its netting); 0 closes the open one")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("cycle close", args); err != nil {
 				return err
+			}
+			if *cycle < 0 {
+				return fmt.Errorf("--cycle must be a cycle number, got %d", *cycle)
 			}
 			cfg, err := cf.load(c.getenv)
 			if err != nil {
@@ -39,12 +49,21 @@ same moment, exactly one close happens, and its files are written once.`,
 				return err
 			}
 			defer s.Close()
-			closed, err := s.CloseCycle(ctx, operatorCLI)
+			var closed clearing.Cycle
+			if *cycle > 0 {
+				closed, err = s.CloseCycleByID(ctx, *cycle, operatorCLI)
+			} else {
+				closed, err = s.CloseCycle(ctx, operatorCLI)
+			}
 			if err != nil {
 				return err
 			}
 			printCycle(c.stdout, closed, participantNames(ctx, s))
-			fmt.Fprintf(c.stdout, "\nCycle %d is now open.\n", closed.ID+1)
+			open, err := s.CurrentCycle(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "\nCycle %d is now open.\n", open.ID)
 			n, err := (&cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC}).Build(ctx, closed.ID)
 			if err != nil {
 				return fmt.Errorf("cycle %d is closed, but its files were not written (serve writes them later): %w", closed.ID, err)
