@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -51,9 +54,12 @@ func readBody(cfg Config) fiber.Handler {
 			return c.Next() // already in memory, and under BodyLimit: fasthttp streams anything larger
 		}
 		limit, what := bodyLimit(c, cfg)
-		var r io.Reader = bytes.NewReader(req.Body())
+		// Never req.Body() on a stream: it reads the whole stream, limit or not.
+		var r io.Reader
 		if req.IsBodyStream() {
-			r = c.Context().RequestBodyStream()
+			r = progressing{r: c.Context().RequestBodyStream(), conn: c.Context().Conn(), timeout: cfg.ReadTimeout}
+		} else {
+			r = bytes.NewReader(req.Body())
 		}
 		r = io.LimitReader(r, int64(limit)+1) // compressed bytes count too
 		switch encoding {
@@ -71,6 +77,8 @@ func readBody(cfg Config) fiber.Handler {
 		switch {
 		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF) && encoding == "gzip":
 			return newError(http.StatusBadRequest, "malformed_body", "Content-Encoding", "the gzip body is corrupt: %v", err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return newError(http.StatusRequestTimeout, "request_timeout", "body", "no more of the body came for %s", cfg.ReadTimeout)
 		case err != nil:
 			return newError(http.StatusBadRequest, "malformed_body", "body", "reading the body: %v", err)
 		case len(body) > limit:
@@ -80,6 +88,29 @@ func readBody(cfg Config) fiber.Handler {
 		req.SetBodyRaw(body)
 		return c.Next()
 	}
+}
+
+// progressing reads a streamed body giving every read its own deadline:
+// the server's ReadTimeout, set when the request began, would otherwise
+// bound the whole upload, and a large file over a slow link would never
+// arrive. A client that stops sending is still cut off.
+type progressing struct {
+	r       io.Reader
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (p progressing) Read(b []byte) (int, error) {
+	deadline := time.Now().Add(p.timeout)
+	if err := p.conn.SetReadDeadline(deadline); err != nil {
+		return 0, fmt.Errorf("set read deadline: %w", err)
+	}
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF && !time.Now().Before(deadline) {
+		// fasthttp wraps some read errors (a broken chunk) without Unwrap.
+		err = fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
+	}
+	return n, err
 }
 
 func tooLarge(what string, limit int) error {

@@ -196,7 +196,7 @@ func TestBadPartiesOverAPI(t *testing.T) {
 			{map[string]any{"debtor": map[string]any{"account": "DE89370400440532013000"}}, "required", "debtor.name"},
 			{map[string]any{"debtor": map[string]any{"name": "  "}}, "required", "debtor.name"},
 			{map[string]any{"debtor": map[string]any{"name": long(141)}}, "invalid_name", "debtor.name"},
-			{map[string]any{"debtor": map[string]any{"name": "A\nB"}}, "invalid_name", "debtor.name"},
+			{map[string]any{"debtor": map[string]any{"name": "A\nB"}}, "invalid_character", "debtor.name"}, // refused by checkText first
 			{map[string]any{"debtor": map[string]any{"name": "A", "country": "Germany"}}, "invalid_country", "debtor.country"},
 			{map[string]any{"debtor": map[string]any{"name": "A", "account": long(35)}}, "invalid_account", "debtor.account"},
 			{map[string]any{"debtor": map[string]any{"name": "A", "address": map[string]any{"country": "de"}}}, "invalid_country", "debtor.address.country"},

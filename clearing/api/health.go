@@ -18,8 +18,12 @@ func (h *handlers) healthz(c *fiber.Ctx) error {
 
 // readyz says whether requests can be served: the database answers. It
 // also reports the outbox: while the signer is down the service still
-// takes payments and files (200), but says "degraded" and how many files
-// wait unsigned, so that monitoring can page someone.
+// takes payments and files, but says "degraded" and how many files wait
+// unsigned, so that monitoring can page someone. A degraded answer is 200
+// by default: the signer is shared by every node, so a load balancer that
+// took 503 for "drain me" would drain them all when Vault blips, and stop
+// payments that need no signature. Config.DegradedStatus = 503 is for
+// balancers that read only the code and should prefer nodes that can sign.
 func (h *handlers) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
@@ -30,17 +34,18 @@ func (h *handlers) readyz(c *fiber.Ctx) error {
 	out := fiber.Map{"status": "ready", "engine": h.st.Engine()}
 	if h.cfg.Sealer == nil {
 		out["status"], out["outbox"] = "degraded", fiber.Map{"degraded": true, "error": "no signer configured: files wait unsigned"}
-		return c.JSON(out)
+		return c.Status(h.cfg.DegradedStatus).JSON(out)
 	}
 	health, err := h.cfg.Sealer.Health(ctx)
 	if err != nil {
 		h.log.Warn("not ready", "err", err)
 		return newError(http.StatusServiceUnavailable, "not_ready", "", "the database is not answering")
 	}
+	out["outbox"] = health
 	if health.Degraded {
 		out["status"] = "degraded"
+		return c.Status(h.cfg.DegradedStatus).JSON(out)
 	}
-	out["outbox"] = health
 	return c.JSON(out)
 }
 

@@ -1,9 +1,17 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crossclear/crossclear/clearing/api"
+	"github.com/crossclear/crossclear/messages/iso/isotest"
+	"github.com/crossclear/crossclear/messages/outbox"
+	"github.com/crossclear/crossclear/messages/signing"
 )
 
 func TestHealthReadyMetrics(t *testing.T) {
@@ -47,6 +55,47 @@ func TestHealthReadyMetrics(t *testing.T) {
 		wantError(t, r, http.StatusInternalServerError, "internal", "")
 		if strings.Contains(strings.ToLower(string(r.Body)), "sql") {
 			t.Fatalf("500 leaks detail: %s", r)
+		}
+	})
+}
+
+// TestReadyzDegradedStatus: while the signer is down /readyz says
+// "degraded" in its body with 200 by default, or with 503 when configured
+// for load balancers that read only the code; once the signer is back it
+// is 200 "ready" either way.
+func TestReadyzDegradedStatus(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		dev, err := signing.OpenDevSigner(filepath.Join(t.TempDir(), "k"), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw := &switchable{Signer: dev}
+		sw.down.Store(true)
+		e.start(api.Config{Sealer: &outbox.Sealer{Store: e.st, Signer: sw}, SigningKeys: map[string]signing.Signer{"files": sw}})
+		e.upload(e.bankSG, isotest.Pacs008{MsgID: "READYZ-1", Txs: []isotest.Tx{{Amount: "10.00"}}}.Bytes(), http.StatusCreated)
+
+		for _, tc := range []struct{ configured, want int }{{0, http.StatusOK}, {http.StatusOK, http.StatusOK}, {http.StatusServiceUnavailable, http.StatusServiceUnavailable}} {
+			sw.down.Store(true)
+			sealer := &outbox.Sealer{Store: e.st, Signer: sw}
+			if _, err := sealer.SealPending(context.Background()); err == nil {
+				t.Fatal("sealing with the signer down succeeded")
+			}
+			e.start(api.Config{Sealer: sealer, SigningKeys: map[string]signing.Signer{"files": sw}, DegradedStatus: tc.configured})
+			ready := e.must(tc.want, "", "GET", "/readyz", nil).obj(t)
+			if ob, _ := ready["outbox"].(map[string]any); ready["status"] != "degraded" || ob["degraded"] != true || ob["unsigned_files"] != float64(1) {
+				t.Fatalf("configured %d: %+v", tc.configured, ready)
+			}
+
+			sw.down.Store(false)
+			if n, err := sealer.SealPending(context.Background()); err != nil || n != 1 {
+				t.Fatalf("sealed %d: %v", n, err)
+			}
+			if ready := e.must(http.StatusOK, "", "GET", "/readyz", nil).obj(t); ready["status"] != "ready" {
+				t.Fatalf("configured %d, signer back: %+v", tc.configured, ready)
+			}
+			// Another file to wait for the next round.
+			sw.down.Store(true)
+			e.upload(e.bankSG, isotest.Pacs008{MsgID: fmt.Sprint("READYZ-", tc.configured+2), Txs: []isotest.Tx{{Amount: "10.00"}}}.Bytes(), http.StatusCreated)
 		}
 	})
 }

@@ -62,6 +62,9 @@ func (h *handlers) addBankKey(c *fiber.Ctx) error {
 	if req.Key == "" {
 		return clearing.Errorf(clearing.Invalid, "required", "key", "name the key, e.g. \"%s-files\"", p.ID)
 	}
+	if len(req.Key) > clearing.MaxNameLen {
+		return clearing.Errorf(clearing.Invalid, "invalid_key", "key", "at most %d characters", clearing.MaxNameLen)
+	}
 	if req.Version < 1 {
 		return clearing.Errorf(clearing.Invalid, "invalid_version", "version", "a key version is a whole number ≥ 1, got %d", req.Version)
 	}

@@ -6,7 +6,10 @@
 package api
 
 import (
+	"cmp"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -33,12 +36,38 @@ type Config struct {
 	// "checkpoints"), whose public keys GET /v1/signing-keys publishes.
 	SigningKeys map[string]signing.Signer
 	// CycleFiles writes a cycle's pacs.009, camt.053 and camt.054 right
-	// after POST /v1/cycles/close; nil leaves them to serve's sweep.
+	// after a cycle is closed through the API; nil leaves them to serve's sweep.
 	CycleFiles *cyclefiles.Builder
 	// SettlementBankBIC is the bank allowed, besides the operator, to
 	// upload settlement confirmations; "" for none.
 	SettlementBankBIC string
+	// ReadTimeout bounds the wait for a request's head and for a body of
+	// up to BodyLimit, which fasthttp reads with it (default 30s: a client
+	// dribbling its request line is cut off); a larger, streamed body must
+	// make progress within it on every read instead, so that a 32 MiB file
+	// still arrives over a slow link (body.go).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one answer (default 10m: a large mailbox
+	// file still downloads over a slow link, but a client that stops
+	// reading does not hold its connection for ever).
+	WriteTimeout time.Duration
+	// IdleTimeout bounds a kept-alive connection's wait for its next
+	// request (default 2m, longer than the usual load balancer's 60s so
+	// that the balancer, not crossclear, closes idle connections).
+	IdleTimeout time.Duration
+	// AuthLimit slows down guessing at API keys (authlimit.go).
+	AuthLimit AuthLimit
+	// DegradedStatus is /readyz's status while the service is degraded
+	// (the signer is down): 200 (default) or 503 (health.go).
+	DegradedStatus int
 }
+
+// Timeouts used when Config leaves them zero.
+const (
+	DefaultReadTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 10 * time.Minute
+	DefaultIdleTimeout  = 2 * time.Minute
+)
 
 // DefaultBodyLimit bounds a request body: a batch of a few thousand holds.
 const DefaultBodyLimit = 1 << 20
@@ -68,6 +97,12 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	if cfg.FileLimit <= 0 {
 		cfg.FileLimit = DefaultFileLimit
 	}
+	cfg.ReadTimeout = cmp.Or(cfg.ReadTimeout, DefaultReadTimeout)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	if cfg.DegradedStatus != http.StatusServiceUnavailable {
+		cfg.DegradedStatus = http.StatusOK
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -81,6 +116,9 @@ func New(s *store.Store, cfg Config) *fiber.App {
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true, // else fasthttp spools multipart uploads of any size to disk
 		DisableStartupMessage:        true,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
 		// Errors raised before any middleware runs (a body over the limit,
 		// oversized headers) still get the JSON error body.
 		ErrorHandler: func(c *fiber.Ctx, err error) error { return writeError(c, log, err) },
@@ -96,9 +134,10 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	app.Get("/openapi.json", openAPI)
 
 	// Order matters: who you are, then whether you may write at all, then
-	// the body (read only for callers we know), then the idempotency claim, then
+	// the body (read only for callers we know), then its text (before
+	// anything of it reaches the database), then the idempotency claim, then
 	// the route's own role check.
-	v1 := app.Group("/v1", authenticate(s), readOnly, readBody(cfg), idempotent(s, log))
+	v1 := app.Group("/v1", authenticate(s, newAuthLimiter(cfg.AuthLimit)), readOnly, readBody(cfg), checkText, idempotent(s, log))
 	everyone := allow(operator, bank, merchant, regulator)
 	notMerchants := allow(operator, bank, regulator)
 
@@ -149,7 +188,8 @@ func New(s *store.Store, cfg Config) *fiber.App {
 
 	v1.Get("/cycles", notMerchants, h.listCycles)
 	v1.Get("/cycles/current", notMerchants, h.currentCycle)
-	v1.Post("/cycles/close", allow(operator), h.closeCycle)
+	v1.Post("/cycles/close", allow(operator), h.closeOpenCycle)
+	v1.Post("/cycles/:id/close", allow(operator), h.closeCycle)
 	v1.Get("/cycles/:id", notMerchants, h.getCycle)
 	v1.Post("/cycles/:id/settlements", allow(operator), h.settlePosition)
 	v1.Get("/positions", notMerchants, h.listPositions)

@@ -57,6 +57,12 @@ type Config struct {
 	SanctionsUN         string        // the UN consolidated list (XML): a file or a URL; "": not screened against
 	SanctionsReload     time.Duration // how often serve reloads the lists; 0: never (POST /v1/lists/reload still does)
 	ComplianceRules     string        // the compliance rules file (JSON): AML rules, sanctions thresholds; "": no AML rules
+	HTTPReadTimeout     time.Duration // a request's head (and small body); each read of a streamed body
+	HTTPWriteTimeout    time.Duration // writing one answer
+	HTTPIdleTimeout     time.Duration // a kept-alive connection waiting for its next request
+	AuthFailureLimit    int           // failed authentications per address and per key in AuthFailureWindow
+	AuthFailureWindow   time.Duration
+	DegradedStatus      int // /readyz's status while degraded: 200 or 503
 	Regulator           RegulatorConfig
 }
 
@@ -110,6 +116,32 @@ var settings = []setting{
 			n, err := strconv.Atoi(v)
 			c.BodyLimitBytes = n
 			return err == nil && n > 0
+		}},
+	{key: "http_read_timeout", def: "30s", meta: "DURATION", expect: `a positive Go duration like "30s"`,
+		usage: "API and regulator gateway: how long a client may take to send a request's head (and a body up to body_limit_bytes); a larger, streamed body must make progress within it on every read",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.HTTPReadTimeout, false) }},
+	{key: "http_write_timeout", def: "10m", meta: "DURATION", expect: `a positive Go duration like "10m"`,
+		usage: "API and regulator gateway: how long writing one answer may take (a large file to a slow client)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.HTTPWriteTimeout, false) }},
+	{key: "http_idle_timeout", def: "2m", meta: "DURATION", expect: `a positive Go duration like "2m"`,
+		usage: "API and regulator gateway: how long a kept-alive connection may wait for its next request",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.HTTPIdleTimeout, false) }},
+	{key: "auth_failure_limit", def: "20", meta: "N", expect: "a whole number of failed authentications from 1 to 100000", isInt: true,
+		usage: "failed authentications (unknown or revoked API keys) allowed per client address and per key in auth_failure_window; past it, 429 with Retry-After",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.AuthFailureLimit = n
+			return err == nil && n >= 1 && n <= 100000
+		}},
+	{key: "auth_failure_window", def: "1m", meta: "DURATION", expect: `a positive Go duration like "1m"`,
+		usage: "the window of auth_failure_limit: after a burst, one more failure is allowed every window/limit",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.AuthFailureWindow, false) }},
+	{key: "readyz_degraded_status", def: "200", meta: "STATUS", expect: "200 or 503", isInt: true,
+		usage: "status of /readyz while degraded (the signer is down; the body says \"degraded\" either way): 200 keeps every node in its load balancer, since payments need no signer; 503 for balancers that read only codes and should prefer nodes that can sign",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.DegradedStatus = n
+			return err == nil && (n == 200 || n == 503)
 		}},
 	{key: "fx_provider", def: "", meta: "BIC", expect: "the participant id (BIC) of an FX provider, like KSTLGB2L, or empty",
 		usage: "FX provider that converts cross-currency payments; empty refuses them",

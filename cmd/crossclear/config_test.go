@@ -47,6 +47,8 @@ func TestConfigDefaults(t *testing.T) {
 		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", VaultTransitMount: "transit",
 		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
+		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute,
+		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
 		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second}}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -91,6 +93,8 @@ settlement_bank_bic = "ECBFDEFF"
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", SettlementBankBIC: "ECBFDEFF", Signer: "vault", VaultAddr: "https://vault.internal:8200",
 		VaultRoleID: "role-1", VaultSecretIDFile: "/run/secrets/sid", VaultTransitMount: "transit",
 		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
+		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute,
+		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
 		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second}}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)
@@ -163,6 +167,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "unknown reporting currency", args: []string{"--reporting-currency", "XYZ"}, want: []string{"flag --reporting-currency", "reporting_currency"}},
 		{name: "negative reload", file: "fx_rates_reload_interval = \"-30s\"\n", want: []string{"fx_rates_reload_interval", `"0" never to reload`}},
 		{name: "zero ECB refresh", file: "fx_ecb_refresh_interval = \"0\"\n", want: []string{"fx_ecb_refresh_interval", "positive"}},
+		{name: "readyz status neither 200 nor 503", file: "readyz_degraded_status = 500\n", want: []string{`invalid readyz_degraded_status "500"`, "200 or 503"}},
+		{name: "zero read timeout", env: map[string]string{"CROSSCLEAR_HTTP_READ_TIMEOUT": "0"}, want: []string{"environment CROSSCLEAR_HTTP_READ_TIMEOUT", "http_read_timeout", "positive"}},
+		{name: "no failed authentications", args: []string{"--auth-failure-limit", "0"}, want: []string{"flag --auth-failure-limit", "auth_failure_limit", "from 1"}},
 		{name: "settlement bank not a BIC", env: map[string]string{"CROSSCLEAR_SETTLEMENT_BANK_BIC": "ecb"}, want: []string{"environment CROSSCLEAR_SETTLEMENT_BANK_BIC", `invalid settlement_bank_bic "ecb"`, "a BIC like ECBFDEFF, or empty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,6 +91,7 @@ func startRegulator(cfg Config, s *store.Store, keys signers, log *slog.Logger) 
 		ln, scheme = tls.NewListener(ln, tlsCfg), "https"
 	}
 	app := gateway.New(s, gateway.Config{RatePerMinute: cfg.Regulator.RateLimit, Burst: max(cfg.Regulator.RateLimit/6, 1), Logger: log,
+		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		Keys: func(ctx context.Context) (bundle.Keys, error) {
 			return bundle.PublishedKeys(ctx, origin, keys.Checkpoints, keys.Files)
 		}})

@@ -129,7 +129,9 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	files := &cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC, Written: sealer.Kick, Logger: log}
 	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
 		Version: buildVersion(), Logger: log, Sealer: sealer, CycleFiles: files, SettlementBankBIC: cfg.SettlementBankBIC,
-		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints}})
+		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints},
+		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
+		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus})
 	regulators, err := startRegulator(cfg, s, keys, log)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/ratelimit"
 	"github.com/crossclear/crossclear/regulator/bundle"
 	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/reports"
@@ -40,8 +42,21 @@ type Config struct {
 	// Keys returns the published keys document served at /v1/keys.
 	Keys   func(context.Context) (bundle.Keys, error)
 	Logger *slog.Logger
-	Now    func() time.Time
+	Now    func() time.Time // also the rate limits' clock
+	// ReadTimeout bounds reading a request (default 30s: a client that
+	// dribbles its request line is cut off), WriteTimeout writing the
+	// answer (default 10m: a bundle still downloads over a slow link),
+	// IdleTimeout a kept-alive connection's wait for its next request
+	// (default 2m).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
+
+// Timeouts used when Config leaves them zero.
+const (
+	DefaultReadTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 10 * time.Minute
+	DefaultIdleTimeout  = 2 * time.Minute
+)
 
 type gateway struct {
 	st      *store.Store
@@ -49,8 +64,8 @@ type gateway struct {
 	log     *merklelog.Log
 	bundles *bundle.Builder
 	cfg     Config
-	keys    *limiters // per API key
-	addrs   *limiters // failed authentications per client address
+	keys    *ratelimit.Buckets // per API key
+	addrs   *ratelimit.Buckets // failed authentications per client address
 	logger  *slog.Logger
 }
 
@@ -65,6 +80,9 @@ func New(st *store.Store, cfg Config) *fiber.App {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.ReadTimeout = cmp.Or(cfg.ReadTimeout, DefaultReadTimeout)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -72,11 +90,14 @@ func New(st *store.Store, cfg Config) *fiber.App {
 	log := merklelog.New(st.DB())
 	archive := reports.NewArchive(st.DB())
 	g := &gateway{st: st, archive: archive, log: log, bundles: &bundle.Builder{Archive: archive, Log: log}, cfg: cfg,
-		keys: newLimiters(cfg.RatePerMinute, cfg.Burst), addrs: newLimiters(cfg.RatePerMinute, cfg.Burst), logger: logger}
+		keys: perMinute(cfg.RatePerMinute, cfg.Burst, cfg.Now), addrs: perMinute(cfg.RatePerMinute, cfg.Burst, cfg.Now), logger: logger}
 	app := fiber.New(fiber.Config{
 		AppName:               "crossclear-regulator-gateway",
 		DisableStartupMessage: true,
 		BodyLimit:             4 << 10, // read-only: no request has a body worth reading
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
 		ErrorHandler:          g.writeError,
 	})
 	app.Use(g.accessLog)
@@ -143,17 +164,17 @@ func jurisdiction(c *fiber.Ctx) string {
 // authenticate admits live regulator keys only, within their rate.
 func (g *gateway) authenticate(c *fiber.Ctx) error {
 	addr := c.IP()
-	if !g.addrs.peek(addr) {
+	if !g.addrs.Peek(addr) {
 		return g.tooMany(c, g.addrs, addr)
 	}
 	scheme, secret, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-		g.addrs.allow(addr)
+		g.addrs.Allow(addr)
 		return newError(http.StatusUnauthorized, "unauthenticated", "Authorization", "send a regulator API key as Authorization: Bearer cck_…")
 	}
 	key, err := g.st.Authenticate(c.UserContext(), strings.TrimSpace(secret))
 	if ce, ok := clearing.AsError(err); ok && ce.Kind == clearing.NotFound {
-		g.addrs.allow(addr)
+		g.addrs.Allow(addr)
 		return newError(http.StatusUnauthorized, "invalid_api_key", "Authorization", "unknown or revoked API key")
 	}
 	if err != nil {
@@ -163,14 +184,14 @@ func (g *gateway) authenticate(c *fiber.Ctx) error {
 	if key.Role != clearing.RoleRegulator {
 		return newError(http.StatusForbidden, "regulators_only", "Authorization", "the regulator gateway serves regulator keys only; this is a %s key", key.Role)
 	}
-	if !g.keys.allow(key.ID) {
+	if !g.keys.Allow(key.ID) {
 		return g.tooMany(c, g.keys, key.ID)
 	}
 	return c.Next()
 }
 
-func (g *gateway) tooMany(c *fiber.Ctx, l *limiters, id string) error {
-	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(l.retryAfter(id)))
+func (g *gateway) tooMany(c *fiber.Ctx, l *ratelimit.Buckets, id string) error {
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(l.RetryAfter(id)))
 	return newError(http.StatusTooManyRequests, "rate_limited", "", "more than %d requests a minute: retry later", g.cfg.RatePerMinute)
 }
 

@@ -483,3 +483,29 @@ func newCert(t *testing.T, parent *pem.Block, parentKey *pem.Block, name string,
 	keyDER, _ := x509.MarshalECPrivateKey(key)
 	return &pem.Block{Type: "CERTIFICATE", Bytes: der}, &pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}
 }
+
+// TestSlowClientsAreCutOff: a connection that sends half a request line
+// and stalls (slowloris) is closed within the read timeout.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	e := newEnv(t, "sqlite", gateway.Config{ReadTimeout: timeout})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /v1/rep"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := conn.SetReadDeadline(start.Add(timeout + 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("still open after %s (read timeout %s)", time.Since(start).Round(time.Millisecond), timeout)
+	}
+	if elapsed := time.Since(start); elapsed < timeout/2 {
+		t.Fatalf("closed after %s, before the %s timeout", elapsed, timeout)
+	}
+}
