@@ -25,8 +25,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/crossclear/crossclear/clearing"
-	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/ratelimit"
+	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/regulator/bundle"
 	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/reports"
