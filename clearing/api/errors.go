@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
 
@@ -90,8 +91,17 @@ func classify(err error) (int, errorDetail, bool) {
 		}
 		return fe.Code, errorDetail{Code: code, Message: msg}, false
 	}
+	if store.Unavailable(err) {
+		return http.StatusServiceUnavailable, errorDetail{Code: "unavailable",
+			Message: "the database is busy or unreachable; nothing was changed: retry in a moment (with the same Idempotency-Key)"}, false
+	}
 	return http.StatusInternalServerError, errorDetail{Code: "internal", Message: "internal error; it has been logged"}, true
 }
+
+// retryAfterUnavailable is the Retry-After of a 503: long enough for a
+// busy SQLite writer or a PostgreSQL failover to pass, short enough not to
+// stall a client.
+const retryAfterUnavailable = "1"
 
 // writeError renders err as the JSON error body. It is the only place that
 // does, so the status mapping cannot drift between handlers.
@@ -101,8 +111,12 @@ func writeError(c *fiber.Ctx, log *slog.Logger, err error) error {
 		log.Error("internal error", "method", c.Method(), "path", c.Path(), "request_id", requestID(c), "err", err)
 		detail.Message += " (request " + requestID(c) + ")"
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="crossclear"`)
+	case http.StatusServiceUnavailable:
+		log.Warn("database unavailable", "method", c.Method(), "path", c.Path(), "request_id", requestID(c), "err", err)
+		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
 	}
 	return c.Status(status).JSON(errorBody{Error: detail})
 }

@@ -7,8 +7,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -188,6 +190,33 @@ func retryable(err error) bool {
 	var lite *sqlite.Error
 	if errors.As(err, &lite) {
 		return lite.Code() == sqlite3.SQLITE_BUSY || lite.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return false
+}
+
+// Unavailable reports whether err says the database could not do the work
+// now — busy past the busy timeout, unreachable, shutting down, or a
+// primary demoted to read-only by a failover — rather than refusing it:
+// nothing was changed, and the same request may succeed in a moment.
+func Unavailable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return strings.HasPrefix(pg.Code, "08") || // connection exception
+			pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" || // shutdown, crash, cannot connect now
+			pg.Code == "25006" // read-only transaction: this server is no longer the primary
+	}
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		code := lite.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 	}
 	return false
 }
