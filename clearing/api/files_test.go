@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -315,6 +316,39 @@ func TestConcurrentUploadsOfOneFile(t *testing.T) {
 		e.must(http.StatusOK, e.bankSG, "GET", "/v1/files", nil).into(t, &list)
 		if len(list.Files) != 1 || e.getPayment(isotest.UETR(2)).Amount != "20.00" {
 			t.Fatalf("%+v", list)
+		}
+	})
+}
+
+// TestUploadPain001v09: a pain.001.001.09 (SWIFT CBPR+) uploaded by a
+// registered bank is held like a .10 and answered with a pacs.002 naming
+// it; a transaction breaking a rule gets the same reason code as in .10.
+func TestUploadPain001v09(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		raw, err := os.ReadFile("../../testdata/iso/pain001v09-cbpr.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.upload(e.bankSG, raw, http.StatusCreated)
+		if r.File.Message != iso.Pain001v09 || r.File.MsgID != "DBS-P9-0001" || r.File.Status != iso.StatusAccepted || r.File.Accepted != 2 || r.File.Sender != sgBank {
+			t.Fatalf("%+v", r)
+		}
+		rep, _ := e.pacs002(e.bankSG, r.Reply.ID)
+		if rep.Original.MsgNameID != iso.Pain001v09 || rep.Original.MsgID != "DBS-P9-0001" || rep.Original.Status != iso.StatusAccepted || len(rep.Transactions) != 2 ||
+			rep.Transactions[0].Status != iso.StatusAccepted || rep.Transactions[1].UETR != "7d3c2b1a-0f9e-4d8c-9b7a-6a5b4c3d2e02" {
+			t.Fatalf("%+v", rep)
+		}
+		// The generated file as .09: one transaction to an account no merchant has.
+		gen := strings.Replace(string(isotest.Pain001Version("09", "DBS-P9-0002", "10.00", "20.00")), isotest.CreditorAc, "DE02120300000000202051", 1)
+		p := e.upload(e.bankSG, []byte(gen), http.StatusCreated)
+		if p.File.Message != iso.Pain001v09 || p.File.Status != iso.StatusPartial || p.File.Accepted != 1 || p.Transactions[0].Error == nil ||
+			p.Transactions[0].Error.Reason != string(iso.ReasonCreditorAccount) || !strings.HasPrefix(p.Transactions[0].Error.Element, "PmtInf[0]/CdtTrfTxInf[0]/CdtrAcct") {
+			t.Fatalf("%+v", p)
+		}
+		rep, _ = e.pacs002(e.bankSG, p.Reply.ID)
+		if rep.Original.MsgNameID != iso.Pain001v09 || rep.Original.Status != iso.StatusPartial || rep.Transactions[0].Status != iso.StatusRejected ||
+			rep.Transactions[0].Reasons[0].Code != iso.ReasonCreditorAccount {
+			t.Fatalf("%+v", rep)
 		}
 	})
 }

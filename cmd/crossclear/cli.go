@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/crossclear/crossclear/clearing"
@@ -73,29 +75,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		printCommands(stderr)
 		return exitUsage
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			cmd, _, err := findCommand(args[1:])
-			if err != nil {
-				return c.fail("", err)
-			}
-			fs := newFlagSet(cmd)
-			cmd.setup(fs)
-			printUsage(stdout, cmd, fs)
+	switch {
+	case isHelp(args[0]):
+		// "help", "help --help", "help help": the list of commands;
+		// "help cycle": the group's; "help cycle close": the command's.
+		topics := args[1:]
+		for len(topics) > 0 && isHelp(topics[0]) {
+			topics = topics[1:]
+		}
+		if len(topics) == 0 {
+			printCommands(stdout)
 			return exitOK
 		}
-		printCommands(stdout)
+		if group := groupCommands(topics[0]); len(group) > 0 && len(topics) == 1 {
+			printGroup(stdout, topics[0], group)
+			return exitOK
+		}
+		cmd, _, err := findCommand(topics)
+		if err != nil {
+			return c.fail("", err)
+		}
+		fs := newFlagSet(cmd)
+		setupCommand(cmd, fs)
+		printUsage(stdout, cmd, fs)
 		return exitOK
-	case "-v", "-version", "--version":
+	case args[0] == "-v" || args[0] == "-version" || args[0] == "--version":
 		args = []string{"version"}
+	case len(args) > 1 && isHelp(args[1]):
+		// "cycle --help", "cycle -h", "cycle help": the group's commands.
+		if group := groupCommands(args[0]); len(group) > 0 {
+			printGroup(stdout, args[0], group)
+			return exitOK
+		}
 	}
 	cmd, rest, err := findCommand(args)
 	if err != nil {
 		return c.fail("", err)
 	}
 	fs := newFlagSet(cmd)
-	runCmd := cmd.setup(fs)
+	runCmd := setupCommand(cmd, fs)
 	positional, err := parseFlags(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout, cmd, fs)
@@ -161,10 +179,9 @@ func findCommand(args []string) (*command, []string, error) {
 	}
 	// A group without (or with a wrong) subcommand: "cycle", "cycle foo".
 	var group []string
-	for _, cmd := range commands {
-		if first, sub, ok := strings.Cut(cmd.name, " "); ok && first == args[0] {
-			group = append(group, sub)
-		}
+	for _, cmd := range groupCommands(args[0]) {
+		_, sub, _ := strings.Cut(cmd.name, " ")
+		group = append(group, sub)
 	}
 	if len(group) > 0 {
 		if len(args) == 1 || strings.HasPrefix(args[1], "-") {
@@ -173,6 +190,53 @@ func findCommand(args []string) (*command, []string, error) {
 		return nil, nil, usagef("", "unknown command %q (did you mean one of: %s %s?)", strings.Join(args[:2], " "), args[0], strings.Join(group, ", "+args[0]+" "))
 	}
 	return nil, nil, usagef("", "unknown command %q", args[0])
+}
+
+// isHelp is an argument that asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// groupCommands are the commands of a group ("cycle": cycle close, cycle
+// show), in the order of commands; none when name is not a group.
+func groupCommands(name string) []*command {
+	var group []*command
+	for _, cmd := range commands {
+		if first, _, ok := strings.Cut(cmd.name, " "); ok && first == name {
+			group = append(group, cmd)
+		}
+	}
+	return group
+}
+
+// alwaysJSON are the commands that print JSON and nothing else: they take
+// --json too, so that every command that prints data takes it.
+var alwaysJSON = []*command{keysPublishCmd, regulatorKeysCmd, screenCmd, isoInspectCmd}
+
+// setupCommand defines cmd's flags on fs and returns what runs it.
+func setupCommand(cmd *command, fs *flag.FlagSet) func(ctx context.Context, c *cli, args []string) error {
+	runCmd := cmd.setup(fs)
+	if slices.Contains(alwaysJSON, cmd) && fs.Lookup("json") == nil {
+		fs.Bool("json", false, "print JSON (this command always does; accepted like every command's --json)")
+	}
+	return runCmd
+}
+
+// jsonFlag defines --json on a command that prints a table by default.
+func jsonFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("json", false, "print one JSON document instead of the table, for scripts")
+}
+
+// printJSON prints v as one indented JSON document.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func newFlagSet(cmd *command) *flag.FlagSet {
@@ -212,11 +276,16 @@ Usage: crossclear <command> [flags] [arguments]
 
 Commands:
 `)
+	const helpLine = "help [command]"
+	width := len(helpLine)
 	for _, cmd := range commands {
-		fmt.Fprintf(w, "  %-16s %s\n", cmd.name, cmd.summary)
+		width = max(width, len(cmd.name))
 	}
-	fmt.Fprint(w, `  help [command]   this list, or one command's help
-
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, cmd.name, cmd.summary)
+	}
+	fmt.Fprintf(w, "  %-*s  %s\n", width, helpLine, "this list, a group's commands, or one command's help")
+	fmt.Fprint(w, `
 Start here:
   crossclear demo                      a world of banks and 3000 payments, then the API
   crossclear migrate && crossclear apikey create --role operator && crossclear serve
@@ -226,6 +295,19 @@ or $CROSSCLEAR_CONFIG), environment variables CROSSCLEAR_<KEY>, flags.
 Keys: `+strings.Join(settingKeys(), ", ")+`.
 Run 'crossclear <command> --help' for a command's flags and examples.
 `)
+}
+
+// printGroup lists a group's commands ("crossclear cycle --help").
+func printGroup(w io.Writer, name string, group []*command) {
+	fmt.Fprintf(w, "Usage: crossclear %s <command> [flags] [arguments]\n\nCommands:\n", name)
+	width := 0
+	for _, cmd := range group {
+		width = max(width, len(cmd.name))
+	}
+	for _, cmd := range group {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, cmd.name, cmd.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'crossclear %s <command> --help' for a command's flags and examples.\n", name)
 }
 
 func printUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {

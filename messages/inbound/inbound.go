@@ -333,7 +333,7 @@ func holdError(msg string, t *iso.Transaction, err error, h clearing.HoldRequest
 	case "amount_not_positive", "amount_too_small":
 		elem, reason = "IntrBkSttlmAmt", iso.ReasonInvalidAmount
 	}
-	if msg == iso.Pain001v10 {
+	if iso.IsPain001(msg) {
 		switch elem {
 		case "IntrBkSttlmAmt":
 			elem = "Amt/InstdAmt"

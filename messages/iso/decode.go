@@ -13,6 +13,7 @@ import (
 const (
 	Pacs008v08 = "pacs.008.001.08" // SWIFT CBPR+
 	Pacs008v09 = "pacs.008.001.09"
+	Pain001v09 = "pain.001.001.09" // SWIFT CBPR+, most banks' implementation guides
 	Pain001v10 = "pain.001.001.10"
 	Pacs002v10 = "pacs.002.001.10" // what crossclear answers with; in: settlement confirmations
 	Head001v02 = "head.001.001.02"
@@ -28,7 +29,12 @@ const (
 )
 
 // Inbound lists the messages Decode accepts.
-var Inbound = []string{Pacs008v08, Pacs008v09, Pain001v10}
+var Inbound = []string{Pacs008v08, Pacs008v09, Pain001v09, Pain001v10}
+
+// IsPain001 reports whether message is a pain.001 crossclear takes in
+// (customer credit transfer initiation: the debtor agent instructs, the
+// amount is Amt/InstdAmt, the date ReqdExctnDt).
+func IsPain001(message string) bool { return message == Pain001v09 || message == Pain001v10 }
 
 // Decode turns a split file into a Message: moov-io/iso20022 decodes each
 // block (group header, each transaction) in the message's own version,
@@ -65,7 +71,7 @@ func Decode(env *Envelope) (*Message, error) {
 	case Pacs008v09:
 		m, err = decodePacs008v09(env.Document)
 	default:
-		m, err = decodePain001v10(env.Document)
+		m, err = decodePain001(env.Document, name)
 	}
 	if err != nil {
 		return nil, err

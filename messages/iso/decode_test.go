@@ -1,6 +1,7 @@
 package iso_test
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -108,4 +109,57 @@ func TestOneBadTransactionDecodes(t *testing.T) {
 		t.Fatalf("%v %+v", r.Group, r.Txs)
 	}
 	wantErr(t, r.Txs[1].Err, iso.ReasonFileFormat, "CdtTrfTxInf[1]", 0, "does not decode as pacs.008.001.08")
+}
+
+// TestDecodePain001v09: pain.001.001.09 (SWIFT CBPR+) is read like .10,
+// with the same rules and reason codes: a CBPR+-style file with an AppHdr
+// and prefixes, and the generated file in both versions.
+func TestDecodePain001v09(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/iso/pain001v09-cbpr.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := iso.DecodeBytes(raw, iso.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != iso.Pain001v09 || m.Header == nil || m.Header.MsgDefIdr != iso.Pain001v09 || m.MsgID != "DBS-P9-0001" || len(m.Transactions) != 2 {
+		t.Fatalf("%+v", m)
+	}
+	tx := m.Transactions[0]
+	if tx.Amount != (iso.Amount{Value: "100.00", Currency: "EUR"}) || tx.InstructingAgent.BIC != isotest.Sender || tx.CreditorAgent.BIC != isotest.Creditor ||
+		tx.CreditorAccount.IBAN != isotest.CreditorAc || tx.SettlementDate != "2025-03-11" || tx.ChargeBearer != "SHAR" || tx.Reference() != "Order 9001" ||
+		tx.Debtor.Country != "SG" || len(tx.Problems) != 0 {
+		t.Fatalf("%+v", tx)
+	}
+	if r := iso.Validate(m, iso.Context{Sender: isotest.Sender}); r.Group != nil || r.Accepted() != 2 {
+		t.Fatalf("%v %+v", r.Group, r.Txs)
+	}
+	if f, err := iso.DecodeFileBytes(raw, iso.Limits{}); err != nil || f.Kind != iso.KindPayment || f.Name != iso.Pain001v09 {
+		t.Fatalf("%+v %v", f, err)
+	}
+
+	for _, v := range []string{"09", "10"} {
+		p, err := iso.DecodeBytes(isotest.Pain001Version(v, "PAIN-"+v, "10.00", "20.50"), iso.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Name != "pain.001.001."+v || len(p.Transactions) != 2 {
+			t.Fatalf("%+v", p)
+		}
+		// Same rules, same reason codes and elements in both versions.
+		r := iso.Validate(p, iso.Context{Sender: "CHASUS33"})
+		wantErr(t, r.Txs[0].Err, iso.ReasonBankIdentifier, "PmtInf[0]/DbtrAgt/FinInstnId/BICFI", 2, "debtor agent DBSSSGSG")
+		p.CtrlSum = "99.00"
+		r = iso.Validate(p, iso.Context{Sender: isotest.Sender})
+		if r.Group == nil || r.Group.Reason != iso.ReasonControlSum {
+			t.Fatalf("%s: %v", v, r.Group)
+		}
+		p.CtrlSum = "30.50"
+		p.Transactions[1].SettlementDate = "11/03/2025"
+		r = iso.Validate(p, iso.Context{Sender: isotest.Sender})
+		if r.Group != nil || r.Txs[0].Err != nil || r.Txs[1].Err == nil || r.Txs[1].Err.Reason != iso.ReasonInvalidDate {
+			t.Fatalf("%s: %v %+v", v, r.Group, r.Txs)
+		}
+	}
 }

@@ -18,7 +18,7 @@ const (
 
 // kinds are the messages crossclear takes in, by kind.
 var kinds = map[string]Kind{
-	Pacs008v08: KindPayment, Pacs008v09: KindPayment, Pain001v10: KindPayment,
+	Pacs008v08: KindPayment, Pacs008v09: KindPayment, Pain001v09: KindPayment, Pain001v10: KindPayment,
 	Camt056v08: KindCancellation, Camt056v09: KindCancellation,
 	Pacs002v10: KindSettlement, Camt054v08: KindSettlement,
 }

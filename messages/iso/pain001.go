@@ -6,11 +6,22 @@ import (
 	"github.com/moov-io/iso20022/pkg/pain_v10"
 )
 
-// pain.001.001.10 (CstmrCdtTrfInitn): GrpHdr, then PmtInf+ each holding
+// pain.001 (CstmrCdtTrfInitn): GrpHdr, then PmtInf+ each holding
 // CdtTrfTxInf+. The debtor, its account and its agent (the bank that
 // uploads the file) are on the PmtInf; every transaction gets them.
+//
+// Versions .001.09 (SWIFT CBPR+, most banks' guides) and .001.10 are read
+// by the same code: every element crossclear reads (GrpHdr totals,
+// PmtInfId, ReqdExctnDt Dt|DtTm, DbtrAgt/CdtrAgt FinInstnId/BICFI, Dbtr,
+// Cdtr, their accounts, PmtId with UETR, Amt/InstdAmt, XchgRateInf,
+// ChrgBr, RmtInf/Ustrd) has the same name, place and type in both.
+// moov-io/iso20022 v0.2.1 has Go types for .10 only (its pain_v09 package
+// is pain.008, direct debits), so a .09 block is checked against the .10
+// types: they differ only in optional elements crossclear does not read
+// (.10 turned the transaction's InstrForDbtrAgt into a structure), which
+// encoding/xml decodes without complaint either way.
 
-func decodePain001v10(doc []byte) (*Message, error) {
+func decodePain001(doc []byte, name string) (*Message, error) {
 	parts, rootLine, err := cut(doc, "CstmrCdtTrfInitn", func(p []string) bool {
 		return (len(p) == 1 && (p[0] == "GrpHdr" || p[0] == "PmtInf")) || (len(p) == 2 && p[0] == "PmtInf" && p[1] == "CdtTrfTxInf")
 	})
@@ -33,7 +44,7 @@ func decodePain001v10(doc []byte) (*Message, error) {
 			}
 			grp = p
 			if err := xml.Unmarshal(p.xml, new(pain_v10.GroupHeader95)); err != nil {
-				return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", p.line, "the group header does not decode as %s: %v", Pain001v10, err)
+				return nil, errorf(ReasonFileFormat, "CstmrCdtTrfInitn/GrpHdr", p.line, "the group header does not decode as %s: %v", name, err)
 			}
 			m.MsgID, m.CreDtTm, m.NbOfTxs, m.CtrlSum = p.text("MsgId"), p.text("CreDtTm"), p.text("NbOfTxs"), p.text("CtrlSum")
 			m.InitiatingParty = partyAt(p, "InitgPty")
@@ -64,9 +75,9 @@ func decodePain001v10(doc []byte) (*Message, error) {
 			var x pain_v10.CreditTransferTransaction40
 			switch err := xml.Unmarshal(p.xml, &x); {
 			case b.err != nil:
-				decodeProblem(&t, Pain001v10, b.err)
+				decodeProblem(&t, name, b.err)
 			case err != nil:
-				decodeProblem(&t, Pain001v10, err)
+				decodeProblem(&t, name, err)
 			default:
 				t.InstrID, t.EndToEndID, t.UETR = sp(x.PmtId.InstrId), string(x.PmtId.EndToEndId), sp(x.PmtId.UETR)
 				t.ChargeBearer = sp(x.ChrgBr)

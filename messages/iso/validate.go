@@ -69,7 +69,7 @@ type elements struct {
 }
 
 func namesOf(msg string) elements {
-	if msg == Pain001v10 {
+	if IsPain001(msg) {
 		return elements{amount: "Amt/InstdAmt", xchgRate: "XchgRateInf/XchgRate", sttlmDt: "../ReqdExctnDt", instgAgt: "../DbtrAgt/FinInstnId/BICFI"}
 	}
 	return elements{amount: "IntrBkSttlmAmt", xchgRate: "XchgRate", sttlmDt: "IntrBkSttlmDt", instgAgt: "InstgAgt/FinInstnId/BICFI"}
@@ -239,7 +239,7 @@ func validateTx(m *Message, t *Transaction, n elements, ctx Context) TxResult {
 	res := TxResult{Amount: amount}
 	if ctx.Sender != "" {
 		instg, elem := t.InstructingAgent, n.instgAgt
-		if instg == nil && m.InstructingAgent != nil && m.Name != Pain001v10 {
+		if instg == nil && m.InstructingAgent != nil && !IsPain001(m.Name) {
 			instg = m.InstructingAgent // pacs.008 may say it once, in the group header
 		}
 		if instg == nil || !sameBIC(instg.BIC, ctx.Sender) {
@@ -247,7 +247,7 @@ func validateTx(m *Message, t *Transaction, n elements, ctx Context) TxResult {
 			if instg != nil {
 				who = "instructing agent " + instg.String()
 			}
-			if m.Name == Pain001v10 {
+			if IsPain001(m.Name) {
 				who = strings.Replace(who, "instructing", "debtor", 1)
 			}
 			return fail(t.Errorf(ReasonBankIdentifier, elem, "%s, but the file was uploaded by %s", who, ctx.Sender))
@@ -313,7 +313,7 @@ func parseAmount(t *Transaction, elem string, a Amount) (fx.Amount, *Error) {
 
 func checkDate(m *Message, t *Transaction, n elements) *Error {
 	d, elem, line := t.SettlementDate, n.sttlmDt, 0
-	if d == "" && m.Name != Pain001v10 && m.SettlementDate != "" {
+	if d == "" && !IsPain001(m.Name) && m.SettlementDate != "" {
 		d, elem, line = m.SettlementDate, "GrpHdr/IntrBkSttlmDt", m.lineOf("GrpHdr/IntrBkSttlmDt")
 	}
 	mk := func(format string, args ...any) *Error {
@@ -328,7 +328,7 @@ func checkDate(m *Message, t *Transaction, n elements) *Error {
 	if _, err := time.Parse("2006-01-02", d); err == nil {
 		return nil
 	}
-	if m.Name == Pain001v10 {
+	if IsPain001(m.Name) {
 		if _, err := parseDateTime(d); err == nil {
 			return nil
 		}

@@ -166,8 +166,14 @@ func escape(s string) string {
 // Pain001 writes a pain.001.001.10 with one PmtInf from the sender, each
 // transaction paying amount EUR to the default creditor.
 func Pain001(msgID string, amounts ...string) []byte {
+	return Pain001Version("10", msgID, amounts...)
+}
+
+// Pain001Version writes Pain001's file as pain.001.001.<version> ("09",
+// "10"): the elements it writes are the same in both.
+func Pain001Version(version, msgID string, amounts ...string) []byte {
 	var b bytes.Buffer
-	b.WriteString(`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.10"><CstmrCdtTrfInitn><GrpHdr>`)
+	fmt.Fprintf(&b, `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.%s"><CstmrCdtTrfInitn><GrpHdr>`, version)
 	sum := decimal.Zero
 	for _, a := range amounts {
 		d, _ := decimal.NewFromString(a)

@@ -62,7 +62,7 @@ func binary(t testing.TB) string {
 	t.Helper()
 	bin := os.Getenv("CROSSCLEAR_VAULT_BIN")
 	if bin == "" {
-		t.Fatal("CROSSCLEAR_VAULT_BIN is not set: these tests need a real Vault; run `bash .ci/test`, which builds it from the Go module proxy (.ci/vault) and sets it")
+		t.Fatal("CROSSCLEAR_VAULT_BIN is not set: these tests need a real Vault (1.15 or newer); set it to a vault binary, or run `bash .ci/test`, which uses a vault on PATH or builds one from the Go module proxy (.ci/vault) and sets it")
 	}
 	return bin
 }
