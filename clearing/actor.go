@@ -1,5 +1,7 @@
 package clearing
 
+import "strings"
+
 // Role is what an API key may do.
 type Role string
 
@@ -20,6 +22,20 @@ func ValidRole(r Role) bool {
 		return true
 	}
 	return false
+}
+
+// WithArticle is the role after its indefinite article, for messages:
+// "an operator", "a bank", "an fx_provider".
+func (r Role) WithArticle() string { return WithArticle(string(r)) }
+
+// WithArticle is a role or a kind of participant after its indefinite
+// article, for messages: "an operator", "a bank", "an fx_provider" (said
+// "eff-ex"), "a merchant".
+func WithArticle(word string) string {
+	if strings.HasPrefix(word, "fx") || (word != "" && strings.ContainsRune("aeiou", rune(word[0]))) {
+		return "an " + word
+	}
+	return "a " + word
 }
 
 // Actor is who does something: recorded on every event.

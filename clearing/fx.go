@@ -171,7 +171,7 @@ func HoldFX(req HoldRequest, q FXQuote, provider, buyerBank Participant, merchan
 		return Transition{}, fmt.Errorf("%w: quote %s does not add up: T %d, F %d, S %d, C %d, M %d", ErrInvariant, q.ID, q.TotalMinor, q.FeeMinor, q.SpreadMinor, q.ConvertedMinor, q.BuyMinor)
 	}
 	if provider.Kind != FXProvider {
-		return Transition{}, Errorf(Invalid, "not_an_fx_provider", "quote_id", "%s is a %s, not an FX provider", provider.ID, provider.Kind)
+		return Transition{}, Errorf(Invalid, "not_an_fx_provider", "quote_id", "%s is %s, not an FX provider", provider.ID, WithArticle(string(provider.Kind)))
 	}
 	if provider.Status != Active {
 		return Transition{}, Errorf(Refused, "participant_suspended", "quote_id", "FX provider %s is suspended", provider.ID)

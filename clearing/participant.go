@@ -3,6 +3,7 @@ package clearing
 import (
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/crossclear/crossclear/fx"
@@ -80,6 +81,28 @@ var (
 	countryPattern      = regexp.MustCompile(`^[A-Z]{2}$`)
 	jurisdictionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
 )
+
+// CanonicalBIC is the one form crossclear keeps an institution's BIC in:
+// an 11-character BIC whose branch code is XXX (the institution itself,
+// its head office) is its 8-character BIC, DEUTDEFFXXX is DEUTDEFF. Other
+// branch codes (DEUTDEFF500) name branches, kept as they are. Anything
+// else is returned unchanged.
+func CanonicalBIC(bic string) string {
+	if len(bic) == 11 && strings.HasSuffix(bic, "XXX") {
+		return bic[:8]
+	}
+	return bic
+}
+
+// BICForms are the ways to write the institution bic names: its
+// canonical form and, for an 8-character BIC, the same with branch XXX.
+func BICForms(bic string) []string {
+	c := CanonicalBIC(bic)
+	if len(c) == 8 {
+		return []string{c, c + "XXX"}
+	}
+	return []string{c}
+}
 
 // Limits on what grows.
 const (

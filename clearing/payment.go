@@ -256,7 +256,7 @@ func checkParties(req HoldRequest, buyerBank Participant, merchant Merchant, mer
 	}
 	ccy := req.Amount.Currency.Code
 	if buyerBank.Kind != Bank {
-		return Errorf(Invalid, "not_a_bank", "buyer_bank_id", "%s is a %s, not a bank", buyerBank.ID, buyerBank.Kind)
+		return Errorf(Invalid, "not_a_bank", "buyer_bank_id", "%s is %s, not a bank", buyerBank.ID, WithArticle(string(buyerBank.Kind)))
 	}
 	if buyerBank.Status != Active {
 		return Errorf(Refused, "participant_suspended", "buyer_bank_id", "bank %s is suspended", buyerBank.ID)

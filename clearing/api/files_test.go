@@ -352,3 +352,31 @@ func TestUploadPain001v09(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadPacs008Versions: a pacs.008.001.10 or .11 is held like a .08
+// and answered naming its version; a .12 is refused 422
+// unsupported_message naming the versions crossclear takes.
+func TestUploadPacs008Versions(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		for i, v := range []string{"10", "11"} {
+			raw := isotest.Pacs008{Version: v, MsgID: "DBS-V" + v, Txs: []isotest.Tx{{Amount: "10.00", UETR: isotest.UETR(500 + i)}}}.Bytes()
+			r := e.upload(e.bankSG, raw, http.StatusCreated)
+			if r.File.Message != "pacs.008.001."+v || r.File.Status != iso.StatusAccepted || r.File.Accepted != 1 {
+				t.Fatalf("%+v", r)
+			}
+			rep, _ := e.pacs002(e.bankSG, r.Reply.ID)
+			if rep.Original.MsgNameID != "pacs.008.001."+v || rep.Transactions[0].Status != iso.StatusAccepted {
+				t.Fatalf("%+v", rep)
+			}
+		}
+		raw := strings.ReplaceAll(string(isotest.Pacs008{MsgID: "DBS-V12", Txs: []isotest.Tx{{UETR: isotest.UETR(510)}}}.Bytes()), iso.Pacs008v08, "pacs.008.001.12")
+		e.unchanged(func() {
+			r := e.call(e.bankSG, "POST", "/v1/files", []byte(raw), xmlType)
+			wantError(t, r, http.StatusUnprocessableEntity, "unsupported_message", "Document")
+			if !strings.Contains(string(r.Body), "pacs.008.001.12 is not a message crossclear takes in: an unsupported version of pacs.008") ||
+				!strings.Contains(string(r.Body), "send pacs.008.001.08 or pacs.008.001.09 or pacs.008.001.10 or pacs.008.001.11") {
+				t.Fatalf("%s", r.Body)
+			}
+		})
+	})
+}

@@ -63,7 +63,7 @@ func (h *handlers) postRates(c *fiber.Ctx) error {
 		return err
 	}
 	if p.Kind != clearing.FXProvider {
-		return clearing.Errorf(clearing.Invalid, "not_an_fx_provider", "source", "%s is a %s, not an FX provider", p.ID, p.Kind)
+		return clearing.Errorf(clearing.Invalid, "not_an_fx_provider", "source", "%s is %s, not an FX provider", p.ID, clearing.WithArticle(string(p.Kind)))
 	}
 	if len(req.Rates) == 0 {
 		return required("rates")

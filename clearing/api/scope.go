@@ -155,7 +155,7 @@ func (sc scope) participant(ctx context.Context, id string) (clearing.Participan
 		return clearing.Participant{}, err
 	}
 	notFound := clearing.Errorf(clearing.NotFound, "participant_not_found", "id", "no participant %s", id)
-	if len(f.IDs) > 0 && !slices.Contains(f.IDs, id) {
+	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(own string) bool { return clearing.CanonicalBIC(own) == clearing.CanonicalBIC(id) }) {
 		return clearing.Participant{}, notFound
 	}
 	f.IDs = []string{id}

@@ -161,6 +161,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 
 	v1.Post("/payments", allow(operator, bank), h.holdPayment)
 	v1.Post("/payments/batch", allow(operator, bank), h.holdBatch)
+	v1.Post("/payments/actions", everyone, h.actBatch) // each item permitted in the store, as the single routes
 	v1.Get("/payments", everyone, h.listPayments)
 	v1.Get("/payments/:id", everyone, h.getPayment)
 	// Who may act on which payment is clearing.Actor.Permit's call, made

@@ -53,6 +53,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, role clearing.Role, subject, n
 	}
 	secret := keyPrefix + hex.EncodeToString(raw[:])
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		if role == clearing.RoleBank || role == clearing.RoleFXProvider {
+			// A bank acts as its participant id, whichever form of its BIC names it.
+			id, err := participantID(ctx, tx, subject)
+			if err != nil {
+				return err
+			}
+			subject, k.Subject = id, id
+		}
 		if err := checkSubject(ctx, tx, role, subject); err != nil {
 			return err
 		}

@@ -320,7 +320,7 @@ func (s *Store) CreateQuote(ctx context.Context, req QuoteRequest) (clearing.FXQ
 		case !ok:
 			return clearing.Errorf(clearing.Invalid, "unknown_participant", "bank_id", "no bank %q", req.BankID)
 		case bank.Kind != clearing.Bank:
-			return clearing.Errorf(clearing.Invalid, "not_a_bank", "bank_id", "%s is a %s, not a bank", bank.ID, bank.Kind)
+			return clearing.Errorf(clearing.Invalid, "not_a_bank", "bank_id", "%s is %s, not a bank", bank.ID, clearing.WithArticle(string(bank.Kind)))
 		case bank.Status != clearing.Active:
 			return clearing.Errorf(clearing.Refused, "participant_suspended", "bank_id", "bank %s is suspended", bank.ID)
 		}

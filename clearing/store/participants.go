@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -12,20 +13,39 @@ import (
 	"github.com/crossclear/crossclear/clearing"
 )
 
-// CreateParticipant registers a bank or FX provider; its id is its BIC.
+// CreateParticipant registers a bank or FX provider; its id is its BIC
+// in canonical form (clearing.CanonicalBIC: DEUTDEFFXXX is registered as
+// DEUTDEFF). One institution is one participant: a BIC whose institution
+// is already registered, in either form, is refused 409
+// duplicate_participant naming the participant that exists.
 func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, by clearing.Actor) (clearing.Participant, error) {
 	if err := p.Validate(); err != nil {
 		return clearing.Participant{}, err
 	}
+	asked := p.BIC
+	p.BIC = clearing.CanonicalBIC(p.BIC)
 	p.ID, p.Status, p.CreatedAt = p.BIC, clearing.Active, s.now()
 	clearing.SortCurrencies(p.Currencies)
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		duplicate := func(existing string) error {
+			if existing == asked {
+				return clearing.Errorf(clearing.Conflict, "duplicate_participant", "bic", "a participant with BIC %s already exists", asked)
+			}
+			return clearing.Errorf(clearing.Conflict, "duplicate_participant", "bic", "participant %s already exists: %s is the same institution (branch XXX is the institution itself)", existing, asked)
+		}
+		var existing []string
+		if err := tx.NewSelect().Model((*participantRow)(nil)).Column("id").Where("id IN (?)", bun.In(clearing.BICForms(p.BIC))).Scan(ctx, &existing); err != nil {
+			return fmt.Errorf("look up participant: %w", err)
+		}
+		if len(existing) > 0 {
+			return duplicate(existing[0])
+		}
 		row := participantRow{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
 			Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: p.CreatedAt,
 			CapTotalMinor: p.NetDebitCapTotal.Minor, CapTotalCcy: p.NetDebitCapTotal.Currency, RequireSigned: p.RequireSignedFiles}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			if isUniqueViolation(err) {
-				return clearing.Errorf(clearing.Conflict, "duplicate_participant", "bic", "a participant with BIC %s already exists", p.BIC)
+				return duplicate(p.ID)
 			}
 			return fmt.Errorf("insert participant: %w", err)
 		}
@@ -41,17 +61,37 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 	return p, err
 }
 
-// Participant loads one participant.
+// Participant loads one participant by its id, a BIC in either form of
+// its institution (DEUTDEFF or DEUTDEFFXXX).
 func (s *Store) Participant(ctx context.Context, id string) (clearing.Participant, error) {
-	ps, err := loadParticipants(ctx, s.conn(ctx), []string{id}, false)
+	forms := clearing.BICForms(id)
+	ps, err := loadParticipants(ctx, s.conn(ctx), forms, false)
 	if err != nil {
 		return clearing.Participant{}, err
 	}
-	p, ok := ps[id]
-	if !ok {
-		return clearing.Participant{}, notFound("participant", "id", id)
+	for _, f := range append([]string{id}, forms...) {
+		if p, ok := ps[f]; ok {
+			return p, nil
+		}
 	}
-	return p, nil
+	return clearing.Participant{}, notFound("participant", "id", id)
+}
+
+// ParticipantID is the id of the participant bic names, in either form of
+// its institution's BIC, or bic itself when no participant has it.
+func (s *Store) ParticipantID(ctx context.Context, bic string) (string, error) {
+	return participantID(ctx, s.conn(ctx), bic)
+}
+
+func participantID(ctx context.Context, db bun.IDB, bic string) (string, error) {
+	var ids []string
+	if err := db.NewSelect().Model((*participantRow)(nil)).Column("id").Where("id IN (?)", bun.In(append([]string{bic}, clearing.BICForms(bic)...))).Scan(ctx, &ids); err != nil {
+		return "", fmt.Errorf("look up participant: %w", err)
+	}
+	if len(ids) == 0 || slices.Contains(ids, bic) {
+		return bic, nil
+	}
+	return ids[0], nil
 }
 
 // ParticipantFilter narrows a participant listing; empty fields match all.
@@ -66,7 +106,12 @@ func (s *Store) Participants(ctx context.Context, f ParticipantFilter) ([]cleari
 	var rows []participantRow
 	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("id")
 	if len(f.IDs) > 0 {
-		q.Where("id IN (?)", bun.In(f.IDs))
+		var ids []string // each id in either form of its BIC
+		for _, id := range f.IDs {
+			ids = append(ids, id)
+			ids = append(ids, clearing.BICForms(id)...)
+		}
+		q.Where("id IN (?)", bun.In(ids))
 	}
 	if f.Kind != "" {
 		q.Where("kind = ?", f.Kind)
@@ -99,6 +144,10 @@ func (s *Store) SetParticipantStatus(ctx context.Context, id string, status clea
 		return clearing.Participant{}, clearing.Errorf(clearing.Invalid, "invalid_status", "status", "must be %q or %q", clearing.Active, clearing.Suspended)
 	}
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		var err error
+		if id, err = participantID(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.NewUpdate().Model((*participantRow)(nil)).Set("status = ?", status).Where("id = ?", id).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update participant: %w", err)
@@ -151,6 +200,10 @@ func loadCurrencies(ctx context.Context, db bun.IDB, ids []string) ([]participan
 func (s *Store) CreateMerchant(ctx context.Context, m clearing.Merchant, by clearing.Actor) (clearing.Merchant, error) {
 	m.ID, m.Status, m.CreatedAt = newID("mer"), clearing.Active, s.now()
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		var err error
+		if m.BankID, err = participantID(ctx, tx, m.BankID); err != nil { // DEUTDEFFXXX is DEUTDEFF
+			return err
+		}
 		banks, err := loadParticipants(ctx, tx, []string{m.BankID}, true)
 		if err != nil {
 			return err

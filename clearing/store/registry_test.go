@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -199,6 +200,72 @@ func TestAPIKeys(t *testing.T) {
 		op, _, err := e.s.CreateAPIKey(ctx, clearing.RoleOperator, "", "first operator", storetest.Operator)
 		if err != nil || op.Subject != op.ID {
 			t.Fatalf("operator key %+v %v", op, err)
+		}
+	})
+}
+
+// TestOneInstitutionOneParticipant: a BIC8 and the same BIC11 with branch
+// XXX are one institution. Registering the other form is refused 409
+// naming the participant that exists; a BIC11 with XXX is registered in
+// its canonical 8-character form; lookups, merchants, API keys and status
+// changes take either form; another branch code is another participant.
+func TestOneInstitutionOneParticipant(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e env) {
+		bank := func(bic string) clearing.Participant {
+			return clearing.Participant{Kind: clearing.Bank, BIC: bic, Name: "Commerzbank " + bic, Country: "DE", Jurisdiction: "DE",
+				Currencies: []clearing.SettlementCurrency{{Currency: "EUR"}}}
+		}
+		wantDuplicate := func(err error, existing string) {
+			t.Helper()
+			wantCode(t, err, "duplicate_participant", "bic")
+			if ce, _ := clearing.AsError(err); ce.Kind != clearing.Conflict || !strings.Contains(ce.Msg, existing) {
+				t.Fatalf("want a conflict naming %s, got %v", existing, err)
+			}
+		}
+		_, err := e.s.CreateParticipant(ctx, bank("DEUTDEFFXXX"), storetest.Operator)
+		wantDuplicate(err, "participant DEUTDEFF already exists: DEUTDEFFXXX is the same institution")
+
+		p, err := e.s.CreateParticipant(ctx, bank("COBADEFFXXX"), storetest.Operator)
+		if err != nil || p.ID != "COBADEFF" || p.BIC != "COBADEFF" {
+			t.Fatalf("%+v %v", p, err)
+		}
+		_, err = e.s.CreateParticipant(ctx, bank("COBADEFF"), storetest.Operator)
+		wantDuplicate(err, "a participant with BIC COBADEFF already exists")
+		_, err = e.s.CreateParticipant(ctx, bank("COBADEFFXXX"), storetest.Operator)
+		wantDuplicate(err, "participant COBADEFF already exists: COBADEFFXXX is the same institution")
+
+		// Another branch is another participant (no branch registration yet).
+		branch, err := e.s.CreateParticipant(ctx, bank("COBADEFF500"), storetest.Operator)
+		if err != nil || branch.ID != "COBADEFF500" {
+			t.Fatalf("%+v %v", branch, err)
+		}
+
+		for _, id := range []string{"COBADEFF", "COBADEFFXXX"} {
+			got, err := e.s.Participant(ctx, id)
+			if err != nil || got.ID != "COBADEFF" {
+				t.Fatalf("%s: %+v %v", id, got, err)
+			}
+			ps, err := e.s.Participants(ctx, store.ParticipantFilter{IDs: []string{id}})
+			if err != nil || len(ps) != 1 || ps[0].ID != "COBADEFF" {
+				t.Fatalf("%s: %+v %v", id, ps, err)
+			}
+		}
+		if got, err := e.s.Participant(ctx, "DBSSSGSGXXX"); err != nil || got.ID != "DBSSSGSG" {
+			t.Fatalf("%+v %v", got, err)
+		}
+		_, err = e.s.Participant(ctx, "COBADEFF501")
+		wantCode(t, err, "participant_not_found", "id")
+
+		m, err := e.s.CreateMerchant(ctx, clearing.Merchant{Name: "Kiel Kites", Country: "DE", Currency: "EUR", Account: "DE44500105175407324931", BankID: "COBADEFFXXX"}, storetest.Operator)
+		if err != nil || m.BankID != "COBADEFF" {
+			t.Fatalf("%+v %v", m, err)
+		}
+		k, _, err := e.s.CreateAPIKey(ctx, clearing.RoleBank, "COBADEFFXXX", "cobank", storetest.Operator)
+		if err != nil || k.Subject != "COBADEFF" {
+			t.Fatalf("%+v %v", k, err)
+		}
+		if got, err := e.s.SetParticipantStatus(ctx, "COBADEFFXXX", clearing.Suspended, "review", storetest.Operator); err != nil || got.ID != "COBADEFF" || got.Status != clearing.Suspended {
+			t.Fatalf("%+v %v", got, err)
 		}
 	})
 }

@@ -5,6 +5,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +46,29 @@ type Options struct {
 	// refund (refunds.go). Without it a refund fails: it is never booked
 	// without telling the bank.
 	Refunds RefundFile
+	// Pool sizes the connection pool; zero values take the defaults.
+	Pool Pool
+}
+
+// Pool sizes a store's connection pool.
+type Pool struct {
+	MaxConns    int           // PostgreSQL: 0 is DefaultMaxConns(); SQLite: 0 is 4
+	MaxIdle     int           // 0 keeps every connection open while idle
+	MaxLifetime time.Duration // 0 reuses a connection for ever
+}
+
+// DefaultMaxConns is the PostgreSQL pool's default size: 4 connections per
+// CPU, at least 16. A request with an Idempotency-Key holds its connection
+// from claim to commit, and the CPU, not the database, is what limits how
+// many such requests this process can move along at once.
+func DefaultMaxConns() int { return max(16, 4*runtime.GOMAXPROCS(0)) }
+
+// apply sizes db's pool; def is the engine's default size.
+func (p Pool) apply(db *sql.DB, def int) {
+	n := cmp.Or(p.MaxConns, def)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(cmp.Or(p.MaxIdle, n))
+	db.SetConnMaxLifetime(p.MaxLifetime)
 }
 
 // DefaultReleaseAfter is how long a held payment waits for the buyer before
@@ -82,8 +107,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		sqldb.SetMaxOpenConns(32)
-		sqldb.SetMaxIdleConns(32)
+		opt.Pool.apply(sqldb, DefaultMaxConns())
 		s.db, s.postgres = bun.NewDB(sqldb, pgdialect.New()), true
 	} else {
 		sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
@@ -92,7 +116,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		}
 		// One writer at a time is SQLite's model; a small pool still lets
 		// readers run beside it under WAL.
-		sqldb.SetMaxOpenConns(4)
+		opt.Pool.apply(sqldb, 4)
 		s.db = bun.NewDB(sqldb, sqlitedialect.New())
 	}
 	if err := s.db.PingContext(ctx); err != nil {

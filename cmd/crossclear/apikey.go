@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/api"
 )
 
 var apikeyCreateCmd = &command{
@@ -35,6 +36,7 @@ Roles and their --subject:
 		subject := fs.String("subject", "", "who the key speaks for: participant `ID`, merchant id or jurisdiction")
 		name := fs.String("name", "", "a `NAME` to recognise the key by in listings")
 		quiet := fs.Bool("quiet", false, "print only the secret, for scripts")
+		asJSON := jsonFlag(fs)
 		cf := addConfigFlags(fs, "database", "listen", "log_level")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("apikey create", args); err != nil {
@@ -42,6 +44,8 @@ Roles and their --subject:
 			}
 			r := clearing.Role(strings.ToLower(*role))
 			switch {
+			case *quiet && *asJSON:
+				return usagef("apikey create", "--quiet and --json go separately: one prints the secret alone, the other the key with its secret as JSON")
 			case *role == "":
 				return usagef("apikey create", "--role is required: operator, bank, merchant, regulator, fx_provider or compliance")
 			case !clearing.ValidRole(r):
@@ -51,7 +55,7 @@ Roles and their --subject:
 			case r == clearing.RoleCompliance && *subject != "":
 				return usagef("apikey create", "a compliance key has no --subject (it acts as itself; --name says whose it is)")
 			case r != clearing.RoleOperator && r != clearing.RoleCompliance && *subject == "":
-				return usagef("apikey create", "a %s key needs --subject (%s)", r, subjectHint(r))
+				return usagef("apikey create", "%s key needs --subject (%s)", r.WithArticle(), subjectHint(r))
 			}
 			cfg, err := cf.load(c.getenv)
 			if err != nil {
@@ -65,6 +69,9 @@ Roles and their --subject:
 			k, secret, err := s.CreateAPIKey(ctx, r, *subject, *name, operatorCLI)
 			if err != nil {
 				return err
+			}
+			if *asJSON {
+				return printJSON(c.stdout, api.APIKeyDocument(k, secret))
 			}
 			if *quiet {
 				fmt.Fprintln(c.stdout, secret)

@@ -185,9 +185,9 @@ func findCommand(args []string) (*command, []string, error) {
 	}
 	if len(group) > 0 {
 		if len(args) == 1 || strings.HasPrefix(args[1], "-") {
-			return nil, nil, usagef("", "%q needs a subcommand: %s", args[0], strings.Join(group, ", "))
+			return nil, nil, usagef(args[0], "%q needs a subcommand: %s", args[0], strings.Join(group, ", "))
 		}
-		return nil, nil, usagef("", "unknown command %q (did you mean one of: %s %s?)", strings.Join(args[:2], " "), args[0], strings.Join(group, ", "+args[0]+" "))
+		return nil, nil, usagef(args[0], "unknown command %q (did you mean one of: %s %s?)", strings.Join(args[:2], " "), args[0], strings.Join(group, ", "+args[0]+" "))
 	}
 	return nil, nil, usagef("", "unknown command %q", args[0])
 }
@@ -221,7 +221,7 @@ var alwaysJSON = []*command{keysPublishCmd, regulatorKeysCmd, screenCmd, isoInsp
 func setupCommand(cmd *command, fs *flag.FlagSet) func(ctx context.Context, c *cli, args []string) error {
 	runCmd := cmd.setup(fs)
 	if slices.Contains(alwaysJSON, cmd) && fs.Lookup("json") == nil {
-		fs.Bool("json", false, "print JSON (this command always does; accepted like every command's --json)")
+		fs.Bool("json", false, "print JSON: this command always does; taken for scripts that pass --json to every command")
 	}
 	return runCmd
 }
@@ -391,7 +391,8 @@ func openStore(ctx context.Context, cfg Config, create bool) (*store.Store, erro
 		}
 	}
 	// Every refund sends the buyer's bank its pacs.004, whichever command makes it.
-	s, err := store.Open(ctx, cfg.Database, store.Options{ReleaseAfter: cfg.AutoReleaseAfter, FX: fxOptions(cfg), Refunds: inbound.RefundFile(cfg.OperatorBIC)})
+	s, err := store.Open(ctx, cfg.Database, store.Options{ReleaseAfter: cfg.AutoReleaseAfter, FX: fxOptions(cfg), Refunds: inbound.RefundFile(cfg.OperatorBIC),
+		Pool: cfg.DatabasePool})
 	if err != nil {
 		return nil, err
 	}

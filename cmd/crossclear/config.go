@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
 
@@ -63,6 +64,7 @@ type Config struct {
 	AuthFailureLimit    int           // failed authentications per address and per key in AuthFailureWindow
 	AuthFailureWindow   time.Duration
 	DegradedStatus      int // /readyz's status while degraded: 200 or 503
+	DatabasePool        store.Pool
 	Regulator           RegulatorConfig
 }
 
@@ -117,6 +119,23 @@ var settings = []setting{
 			c.BodyLimitBytes = n
 			return err == nil && n > 0
 		}},
+	{key: "database_max_conns", def: "0", meta: "N", expect: "a whole number of connections from 0 to 10000 (0: derived from the machine)", isInt: true,
+		usage: "PostgreSQL connections this process may open; a request with an Idempotency-Key holds one from its claim to its commit. 0: 4 per CPU, at least 16 (SQLite: 4)",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.DatabasePool.MaxConns = n
+			return err == nil && n >= 0 && n <= 10000
+		}},
+	{key: "database_max_idle_conns", def: "0", meta: "N", expect: "a whole number of connections from 0 to 10000 (0: as many as database_max_conns)", isInt: true,
+		usage: "connections kept open while idle; 0 keeps them all, so that a burst does not pay for new connections",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.DatabasePool.MaxIdle = n
+			return err == nil && n >= 0 && n <= 10000
+		}},
+	{key: "database_conn_max_lifetime", def: "30m", meta: "DURATION", expect: `a Go duration like "30m", or "0" to keep connections for ever`,
+		usage: "how long a connection is reused before it is replaced (so that a proxy or a failover's new primary sees fresh connections)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.DatabasePool.MaxLifetime, true) }},
 	{key: "http_read_timeout", def: "30s", meta: "DURATION", expect: `a positive Go duration like "30s"`,
 		usage: "API and regulator gateway: how long a client may take to send a request's head (and a body up to body_limit_bytes); a larger, streamed body must make progress within it on every read",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.HTTPReadTimeout, false) }},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/messages/cyclefiles"
 )
@@ -33,6 +34,7 @@ whichever cycle is open when it runs.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "operator_bic", "log_level")
 		cycle := fs.Int64("cycle", 0, "close this cycle (idempotent: an already closed cycle prints its netting); 0 closes the open one")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("cycle close", args); err != nil {
 				return err
@@ -58,20 +60,53 @@ whichever cycle is open when it runs.`,
 			if err != nil {
 				return err
 			}
-			printCycle(c.stdout, closed, participantNames(ctx, s))
+			if !*asJSON {
+				printCycle(c.stdout, closed, participantNames(ctx, s))
+			}
 			open, err := s.CurrentCycle(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stdout, "\nCycle %d is now open.\n", open.ID)
+			if !*asJSON {
+				fmt.Fprintf(c.stdout, "\nCycle %d is now open.\n", open.ID)
+			}
 			n, err := (&cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC}).Build(ctx, closed.ID)
 			if err != nil {
-				return fmt.Errorf("cycle %d is closed, but its files were not written (serve writes them later): %w", closed.ID, err)
+				err = fmt.Errorf("cycle %d is closed, but its files were not written (serve writes them later): %w", closed.ID, err)
+			}
+			if *asJSON {
+				doc := cycleCloseJSON{Cycle: api.CycleDocument(closed), OpenCycleID: open.ID}
+				if err == nil {
+					doc.FilesWritten = &n
+				}
+				if perr := printJSON(c.stdout, doc); perr != nil {
+					return perr
+				}
+				return err
+			}
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(c.stdout, "%d ISO 20022 files written to the banks' mailboxes; a serving process signs and releases them.\n", n)
 			return nil
 		}
 	},
+}
+
+// cycleCloseJSON is what cycle close --json prints: the closed cycle as
+// GET /v1/cycles/{id} shows it, the cycle now open, and how many files
+// were written (absent when writing them failed).
+type cycleCloseJSON struct {
+	Cycle        any   `json:"cycle"`
+	OpenCycleID  int64 `json:"open_cycle_id"`
+	FilesWritten *int  `json:"files_written,omitempty"`
+}
+
+// cycleShowJSON is what cycle show --json prints: the cycle as GET
+// /v1/cycles/{id} shows it and, for the open cycle, GET /v1/exposure.
+type cycleShowJSON struct {
+	Cycle    any `json:"cycle"`
+	Exposure any `json:"exposure,omitempty"`
 }
 
 var cycleShowCmd = &command{
@@ -92,6 +127,7 @@ its multi-currency net debit cap.`,
   crossclear cycle show 12     # a closed cycle's netting`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "reporting_currency", "fx_provider", "fx_max_rate_age", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			var id int64
 			switch len(args) {
@@ -122,15 +158,23 @@ its multi-currency net debit cap.`,
 			if err != nil {
 				return err
 			}
+			if *asJSON {
+				doc := cycleShowJSON{Cycle: api.CycleDocument(cy)}
+				if cy.State == clearing.CycleOpen {
+					rep, err := exposures(ctx, s)
+					if err != nil {
+						return err
+					}
+					doc.Exposure = api.ExposureDocument(rep)
+				}
+				return printJSON(c.stdout, doc)
+			}
 			names := participantNames(ctx, s)
 			printCycle(c.stdout, cy, names)
 			if cy.State != clearing.CycleOpen {
 				return nil
 			}
-			if _, err := s.LoadRates(ctx); err != nil {
-				return err
-			}
-			rep, err := s.Exposures(ctx, store.ParticipantFilter{})
+			rep, err := exposures(ctx, s)
 			if err != nil {
 				return err
 			}
@@ -138,4 +182,13 @@ its multi-currency net debit cap.`,
 			return nil
 		}
 	},
+}
+
+// exposures is every participant's exposure in the open cycle, at the
+// rates stored in the database.
+func exposures(ctx context.Context, s *store.Store) (store.ExposureReport, error) {
+	if _, err := s.LoadRates(ctx); err != nil {
+		return store.ExposureReport{}, err
+	}
+	return s.Exposures(ctx, store.ParticipantFilter{})
 }

@@ -120,6 +120,7 @@ Exits 1 when a file was refused.`,
   CROSSCLEAR_API_KEY=cck_… crossclear files push --url http://127.0.0.1:8080 batch-0001.xml`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		client := addClientFlags(fs)
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) == 0 {
 				return usagef("files push", "name at least one FILE to upload")
@@ -129,10 +130,40 @@ Exits 1 when a file was refused.`,
 				return err
 			}
 			failed := false
+			type pushedJSON struct {
+				Path   string          `json:"path"`
+				Signed bool            `json:"signed"`
+				Answer json.RawMessage `json:"answer,omitempty"` // POST /v1/files's answer
+				Error  string          `json:"error,omitempty"`  // why the file was refused whole
+			}
+			pushed := []pushedJSON{}
 			for _, path := range args {
-				if err := pushFile(ctx, c, api, path); err != nil {
-					fmt.Fprintf(c.stdout, "%s: REFUSED: %v\n", path, err)
+				answer, signed, err := pushFile(ctx, api, path)
+				switch {
+				case *asJSON:
+					p := pushedJSON{Path: path, Signed: signed, Answer: answer}
+					if err != nil {
+						p.Error = err.Error()
+					}
+					pushed = append(pushed, p)
+				case err == nil:
+					var res pushAnswer
+					if err = json.Unmarshal(answer, &res); err != nil {
+						err = fmt.Errorf("answer: %w", err)
+					} else {
+						res.print(c.stdout, path, signed)
+					}
+				}
+				if err != nil {
+					if !*asJSON {
+						fmt.Fprintf(c.stdout, "%s: REFUSED: %v\n", path, err)
+					}
 					failed = true
+				}
+			}
+			if *asJSON {
+				if err := printJSON(c.stdout, map[string]any{"files": pushed}); err != nil {
+					return err
 				}
 			}
 			if failed {
@@ -143,10 +174,12 @@ Exits 1 when a file was refused.`,
 	},
 }
 
-func pushFile(ctx context.Context, c *cli, api *apiClient, path string) error {
+// pushFile uploads one file (with FILE.sig when it exists) and returns
+// the API's answer, which is JSON.
+func pushFile(ctx context.Context, api *apiClient, path string) (answer json.RawMessage, signed bool, err error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	headers := map[string]string{"Content-Type": "application/xml"}
 	sig, err := os.ReadFile(path + ".sig")
@@ -154,18 +187,16 @@ func pushFile(ctx context.Context, c *cli, api *apiClient, path string) error {
 	case err == nil:
 		headers["X-Crossclear-Signature"] = base64.StdEncoding.EncodeToString(sig)
 	case !errors.Is(err, os.ErrNotExist):
-		return err
+		return nil, false, err
 	}
 	b, err := api.do(ctx, "POST", "/v1/files", raw, headers)
 	if err != nil {
-		return err
+		return nil, sig != nil, err
 	}
-	var res pushAnswer
-	if err := json.Unmarshal(b, &res); err != nil {
-		return fmt.Errorf("answer: %w", err)
+	if !json.Valid(b) {
+		return nil, sig != nil, fmt.Errorf("answer: not JSON: %.200s", b)
 	}
-	res.print(c.stdout, path, sig != nil)
-	return nil
+	return b, sig != nil, nil
 }
 
 // pushAnswer is POST /v1/files's answer, as far as files push prints it.
@@ -259,6 +290,7 @@ verified. A file whose signature does not verify is kept as
 		dir := fs.String("dir", ".", "directory to write the files into")
 		keysFile := fs.String("keys", "", "crossclear's published public keys (JSON); default: fetched from GET /v1/signing-keys")
 		noAck := fs.Bool("no-ack", false, "leave the files unacknowledged")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("files pull", args); err != nil {
 				return err
@@ -275,6 +307,7 @@ verified. A file whose signature does not verify is kept as
 				return err
 			}
 			seen, pulled, bad := map[string]bool{}, 0, 0
+			files := []pulledFile{}
 			for {
 				b, err := api.do(ctx, "GET", "/v1/files?acknowledged=false", nil, nil)
 				if err != nil {
@@ -292,11 +325,15 @@ verified. A file whose signature does not verify is kept as
 						continue
 					}
 					seen[f.ID], fresh = true, fresh+1
-					ok, err := pullFile(ctx, c, api, keys, *dir, f.ID, f.Kind, !*noAck)
+					pf, err := pullFile(ctx, api, keys, *dir, f.ID, f.Kind, !*noAck)
 					if err != nil {
 						return err
 					}
-					if ok {
+					files = append(files, pf)
+					if !*asJSON {
+						pf.print(c.stdout)
+					}
+					if pf.Verified {
 						pulled++
 					} else {
 						bad++
@@ -305,6 +342,15 @@ verified. A file whose signature does not verify is kept as
 				if fresh == 0 || *noAck {
 					break // a page of files already seen: the rest are unverified or kept unacknowledged
 				}
+			}
+			if *asJSON {
+				if err := printJSON(c.stdout, map[string]any{"dir": *dir, "pulled": pulled, "failed": bad, "files": files}); err != nil {
+					return err
+				}
+				if bad > 0 {
+					return exitCode(exitError)
+				}
+				return nil
 			}
 			fmt.Fprintf(c.stdout, "%d file(s) pulled into %s", pulled, *dir)
 			if bad > 0 {
@@ -334,16 +380,38 @@ func pullKeys(ctx context.Context, api *apiClient, keysFile string) ([]signing.P
 	return checkKeys("GET /v1/signing-keys", doc.Keys["files"])
 }
 
-// pullFile downloads, verifies, writes and acknowledges one file; ok is
-// false when its signature does not verify.
-func pullFile(ctx context.Context, c *cli, api *apiClient, keys []signing.PublicKey, dir, id, kind string, ack bool) (ok bool, err error) {
+// pulledFile is one file files pull handled, as --json prints it.
+type pulledFile struct {
+	ID           string `json:"id"`
+	Kind         string `json:"kind"`
+	Path         string `json:"path"`
+	Verified     bool   `json:"verified"`
+	Key          string `json:"key,omitempty"`
+	KeyVersion   int    `json:"key_version,omitempty"`
+	Acknowledged bool   `json:"acknowledged"`
+	Error        string `json:"error,omitempty"` // why the signature did not verify
+}
+
+func (f pulledFile) print(w io.Writer) {
+	if !f.Verified {
+		fmt.Fprintf(w, "%s: FAILED: %s\n", f.ID, f.Error)
+		return
+	}
+	fmt.Fprintf(w, "%s  %s  signed by %s v%d\n", f.Path, f.Kind, f.Key, f.KeyVersion)
+}
+
+// pullFile downloads, verifies, writes and acknowledges one file; Verified
+// is false when its signature does not verify (it is then kept as
+// <…>.xml.unverified).
+func pullFile(ctx context.Context, api *apiClient, keys []signing.PublicKey, dir, id, kind string, ack bool) (pulledFile, error) {
+	pf := pulledFile{ID: id, Kind: kind}
 	body, err := api.do(ctx, "GET", "/v1/files/"+id, nil, nil)
 	if err != nil {
-		return false, err
+		return pf, err
 	}
 	rawSig, err := api.do(ctx, "GET", "/v1/files/"+id+"/signature", nil, nil)
 	if err != nil {
-		return false, err
+		return pf, err
 	}
 	name := filepath.Join(dir, id+"."+strings.ReplaceAll(kind, ".", "-")+".xml")
 	sig, err := signing.ParseSignature(rawSig)
@@ -351,20 +419,20 @@ func pullFile(ctx context.Context, c *cli, api *apiClient, keys []signing.Public
 		err = signing.Verify(keys, body, sig)
 	}
 	if err != nil {
-		fmt.Fprintf(c.stdout, "%s: FAILED: %v\n", id, err)
-		return false, errors.Join(os.WriteFile(name+".unverified", body, 0o644), os.WriteFile(name+".unverified.sig", rawSig, 0o644))
+		pf.Path, pf.Error = name+".unverified", err.Error()
+		return pf, errors.Join(os.WriteFile(name+".unverified", body, 0o644), os.WriteFile(name+".unverified.sig", rawSig, 0o644))
 	}
 	if err := os.WriteFile(name, body, 0o644); err != nil {
-		return false, err
+		return pf, err
 	}
 	if err := os.WriteFile(name+".sig", rawSig, 0o644); err != nil {
-		return false, err
+		return pf, err
 	}
 	if ack {
 		if _, err := api.do(ctx, "POST", "/v1/files/"+id+"/ack", nil, nil); err != nil {
-			return false, err
+			return pf, err
 		}
 	}
-	fmt.Fprintf(c.stdout, "%s  %s  signed by %s v%d\n", name, kind, sig.Key, sig.Version)
-	return true, nil
+	pf.Path, pf.Verified, pf.Key, pf.KeyVersion, pf.Acknowledged = name, true, sig.Key, sig.Version, ack
+	return pf, nil
 }

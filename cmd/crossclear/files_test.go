@@ -138,4 +138,20 @@ func TestKeysWithVault(t *testing.T) {
 			t.Fatalf("%s:\n%s", f, ok)
 		}
 	}
+
+	// The same with --json: one document each, for scripts.
+	if doc := mustJSON(t, env, "keys", "rotate", "--purpose", "checkpoints", "--json"); doc["rotated"].([]any)[0].(map[string]any)["version"] != float64(2) {
+		t.Errorf("keys rotate --json: %v", doc)
+	}
+	p := filepath.Join(dir, "V-3.xml")
+	os.WriteFile(p, isotest.Pacs008{MsgID: "V-3", Txs: []isotest.Tx{{Amount: "10.00", UETR: isotest.UETR(3)}}}.Bytes(), 0o644)
+	pushed := mustJSON(t, bank, "files", "push", "--json", p)
+	if f := pushed["files"].([]any)[0].(map[string]any); f["path"] != p || f["answer"].(map[string]any)["file"] == nil {
+		t.Errorf("files push --json: %v", pushed)
+	}
+	pulled := mustJSON(t, bank, "files", "pull", "--json", "--dir", mailbox)
+	if fs := pulled["files"].([]any); pulled["pulled"] != float64(1) || len(fs) != 1 || fs[0].(map[string]any)["key_version"] != float64(2) ||
+		fs[0].(map[string]any)["verified"] != true {
+		t.Errorf("files pull --json: %v", pulled)
+	}
 }

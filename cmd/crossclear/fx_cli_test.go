@@ -354,7 +354,7 @@ func TestQuoteAndPaymentShow(t *testing.T) {
 				{[]string{"--bank", "DBSSSGSG", "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "ABC"}, 2, "--buy-currency: unknown currency"},
 				{[]string{"--bank", "DBSSSGSG", "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "SGD"}, 2, "--buy-currency: selling and buying SGD is no conversion"},
 				{[]string{"--bank", "NOPEDEFF", "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "EUR"}, 2, `--bank: no bank "NOPEDEFF"`},
-				{[]string{"--bank", storetest.FXProviderBIC, "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "EUR"}, 2, "--bank: KSTLGB2L is a fx_provider, not a bank"},
+				{[]string{"--bank", storetest.FXProviderBIC, "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "EUR"}, 2, "--bank: KSTLGB2L is an fx_provider, not a bank"},
 				{[]string{"--bank", "CHASUS33", "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "EUR"}, 2, "--sell-currency: bank CHASUS33 does not settle SGD"},
 				{[]string{"--bank", "DBSSSGSG", "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "GBP"}, 1, "--buy-currency: FX provider KSTLGB2L does not settle GBP"},
 				{[]string{"--bank", "DBSSSGSG", "--sell", "1000.00", "--sell-currency", "SGD", "--buy-currency", "EUR", "--fx-provider", ""}, 2, "no FX provider is configured: set fx_provider"},

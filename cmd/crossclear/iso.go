@@ -16,7 +16,7 @@ var isoInspectCmd = &command{
 	about: `
 Reads FILE (a bare Document, or an AppHdr and a Document in any envelope,
 with or without namespace prefixes) the way POST /v1/files does, without a
-database. For a payment (pacs.008.001.08/.09, pain.001.001.10) it prints
+database. For a payment (pacs.008.001.08 to .11, pain.001.001.09/.10) it prints
 the message, its header, MsgId, totals and every transaction (UETR,
 EndToEndId, amount and currency as written, agents, debtor, creditor,
 account, order reference), each with what crossclear's rules say about it:

@@ -104,3 +104,68 @@ func TestISOInspectOtherKinds(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
+
+// TestISOInspectNotTakenIn: iso inspect says of a message crossclear does
+// not take in what POST /v1/files says: "is not a message crossclear
+// takes in … it takes …", naming an unsupported version's family and the
+// versions taken, and the namespace of a Document outside ISO 20022's
+// (a SIX pain.001.001.03.ch.02). The versions crossclear does take in,
+// pain.001.001.09 and pacs.008.001.10/.11, are inspected like the others.
+func TestISOInspectNotTakenIn(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, raw string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(raw), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bare := string(isotest.Pacs008{Bare: true, Txs: []isotest.Tx{{}}}.Bytes())
+	six := `<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="http://www.six-interbank-clearing.com/de/pain.001.001.03.ch.02.xsd">
+<CstmrCdtTrfInitn><GrpHdr><MsgId>SIX-1</MsgId></GrpHdr></CstmrCdtTrfInitn>
+</Document>
+`
+	taken := "(it takes " + strings.Join(iso.TakenIn(), ", ") + ")"
+	for _, c := range []struct{ file, want string }{
+		{write("pacs008v12.xml", strings.ReplaceAll(bare, iso.Pacs008v08, "pacs.008.001.12")),
+			"pacs.008.001.12 is not a message crossclear takes in: an unsupported version of pacs.008"},
+		{write("pacs008v07.xml", strings.ReplaceAll(bare, iso.Pacs008v08, "pacs.008.001.07")),
+			"send pacs.008.001.08 or pacs.008.001.09 or pacs.008.001.10 or pacs.008.001.11"},
+		{write("camt056v10.xml", strings.ReplaceAll(string(isotest.Camt056{Txs: []isotest.CxlTx{{}}}.Bytes()), iso.Camt056v08, "camt.056.001.10")),
+			"camt.056.001.10 is not a message crossclear takes in: an unsupported version of camt.056"},
+		{write("six.xml", six),
+			`a Document in namespace "http://www.six-interbank-clearing.com/de/pain.001.001.03.ch.02.xsd" is not a message crossclear takes in ` + taken},
+	} {
+		code, out, errs := crossclear(t, nil, "iso", "inspect", c.file)
+		if code != exitError || out != "" || !strings.Contains(errs, c.want) || !strings.Contains(errs, taken) || strings.Contains(errs, "crossclear sends") {
+			t.Fatalf("%s: exit %d\nstdout %s\nstderr %s", c.file, code, out, errs)
+		}
+	}
+
+	for _, c := range []struct {
+		name, message string
+		raw           []byte
+	}{
+		{"pain001v09.xml", iso.Pain001v09, isotest.Pain001Version("09", "PAIN-9", "10.00", "20.50")},
+		{"pacs008v10.xml", iso.Pacs008v10, isotest.Pacs008{Version: "10", Txs: []isotest.Tx{{Amount: "12.34"}}}.Bytes()},
+		{"pacs008v11.xml", iso.Pacs008v11, isotest.Pacs008{Version: "11", Txs: []isotest.Tx{{Amount: "12.34"}}}.Bytes()},
+	} {
+		out := mustRun(t, nil, "iso", "inspect", "--sender", isotest.Sender, write(c.name, string(c.raw)))
+		var got struct {
+			Message  string `json:"message"`
+			Valid    bool   `json:"valid"`
+			Accepted int    `json:"accepted"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || !got.Valid || got.Accepted == 0 || got.Message != c.message {
+			t.Fatalf("%s: %v %+v\n%s", c.name, err, got, out)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "iso", "pain001v09-cbpr.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, nil, "iso", "inspect", "--sender", isotest.Sender, write("cbpr.xml", string(raw))); !strings.Contains(out, `"message": "pain.001.001.09"`) || !strings.Contains(out, `"accepted": 2`) {
+		t.Fatalf("%s", out)
+	}
+}

@@ -92,6 +92,7 @@ development signer has a single key and cannot rotate.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, signerKeys...)
 		purpose := fs.String("purpose", "files", "files, checkpoints or all")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("keys rotate", args); err != nil {
 				return err
@@ -111,6 +112,12 @@ development signer has a single key and cannot rotate.`,
 			if err != nil {
 				return err
 			}
+			type rotatedJSON struct {
+				Purpose string `json:"purpose"`
+				Key     string `json:"key"`
+				Version int    `json:"version"`
+			}
+			rotated := []rotatedJSON{}
 			for _, p := range which {
 				v := ss.byPurpose()[p].(*vault.Signer)
 				if err := v.Rotate(ctx); err != nil {
@@ -120,8 +127,16 @@ development signer has a single key and cannot rotate.`,
 				if err != nil {
 					return fmt.Errorf("public keys of %s: %w", v.KeyName(), err)
 				}
+				latest := keys[len(keys)-1].Version
+				if *asJSON {
+					rotated = append(rotated, rotatedJSON{Purpose: p, Key: v.KeyName(), Version: latest})
+					continue
+				}
 				fmt.Fprintf(c.stdout, "Rotated %s (%s): new signatures use version %d; versions 1–%d stay published and verify.\n",
-					v.KeyName(), p, keys[len(keys)-1].Version, keys[len(keys)-1].Version)
+					v.KeyName(), p, latest, latest)
+			}
+			if *asJSON {
+				return printJSON(c.stdout, map[string]any{"rotated": rotated})
 			}
 			return nil
 		}
@@ -144,6 +159,7 @@ signature does not verify (a changed byte, another key, an unknown version).`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, signerKeys...)
 		keysFile := fs.String("keys", "", "published public keys (JSON); default: the configured signer's")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) < 1 || len(args) > 2 {
 				return usagef("keys verify", "want FILE [SIG], got %d arguments", len(args))
@@ -186,9 +202,23 @@ signature does not verify (a changed byte, another key, an unknown version).`,
 					keys = append(keys, ks...)
 				}
 			}
-			if err := signing.Verify(keys, data, sig); err != nil {
+			err = signing.Verify(keys, data, sig)
+			if *asJSON {
+				doc := map[string]any{"file": file, "signature": sigFile, "ok": err == nil, "key": sig.Key, "version": sig.Version, "algorithm": sig.Algorithm}
+				if err != nil {
+					doc["error"] = err.Error()
+				}
+				if perr := printJSON(c.stdout, doc); perr != nil {
+					return perr
+				}
+			} else if err != nil {
 				fmt.Fprintf(c.stdout, "FAILED: %s: %v\n", file, err)
+			}
+			if err != nil {
 				return exitCode(exitError)
+			}
+			if *asJSON {
+				return nil
 			}
 			fmt.Fprintf(c.stdout, "OK: %s is signed by %s version %d (%s)\n", file, sig.Key, sig.Version, sig.Algorithm)
 			return nil

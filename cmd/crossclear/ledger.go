@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/crossclear/crossclear/clearing/api"
 )
 
 var ledgerCheckCmd = &command{
@@ -19,6 +21,7 @@ problem is printed), so it can run from cron or a health check.`,
   crossclear ledger check --database postgres://crossclear@db/crossclear || page-the-operator`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("ledger check", args); err != nil {
 				return err
@@ -31,6 +34,15 @@ problem is printed), so it can run from cron or a health check.`,
 			chk, err := s.CheckLedger(ctx)
 			if err != nil {
 				return err
+			}
+			if *asJSON {
+				if err := printJSON(c.stdout, api.LedgerDocument(chk)); err != nil {
+					return err
+				}
+				if !chk.OK {
+					return exitCode(exitError)
+				}
+				return nil
 			}
 			if chk.OK {
 				fmt.Fprintf(c.stdout, "Ledger check: OK, the books balance (%d currencies)\n", len(chk.Currencies))

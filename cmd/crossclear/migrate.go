@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/crossclear/crossclear/clearing/store"
 )
 
 var migrateCmd = &command{
@@ -20,6 +22,7 @@ lock, SQLite with its write lock. A SQLite file is created if missing.`,
   CROSSCLEAR_DATABASE='postgres://crossclear@db:5432/crossclear?sslmode=require' crossclear migrate`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("migrate", args); err != nil {
 				return err
@@ -40,6 +43,13 @@ lock, SQLite with its write lock. A SQLite file is created if missing.`,
 			v, err := s.SchemaVersion(ctx)
 			if err != nil {
 				return err
+			}
+			if *asJSON {
+				if applied == nil {
+					applied = []string{}
+				}
+				return printJSON(c.stdout, map[string]any{"engine": s.Engine(), "database": store.Redact(cfg.Database),
+					"applied": applied, "schema_version": v})
 			}
 			for _, m := range applied {
 				fmt.Fprintf(c.stdout, "applied migration %s\n", m)

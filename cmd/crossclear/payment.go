@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
@@ -31,6 +32,7 @@ payment moved per account and currency (Σ = 0 in each currency).`,
   crossclear payment show --database postgres://crossclear@db/crossclear 2f1c9a7e-5b3d-4c8a-9e6f-0a1b2c3d4e5f`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			switch {
 			case len(args) == 0:
@@ -52,6 +54,9 @@ payment moved per account and currency (Σ = 0 in each currency).`,
 			legs, err := s.PaymentLegs(ctx, p.ID)
 			if err != nil {
 				return err
+			}
+			if *asJSON {
+				return printJSON(c.stdout, api.PaymentDocument(p, events, legs))
 			}
 			names := participantNames(ctx, s)
 			if m, err := s.Merchant(ctx, p.MerchantID); err == nil {

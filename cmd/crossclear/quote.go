@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
@@ -40,6 +41,7 @@ settings as the servers, or the quote differs from what they would give.`,
 		sellCcy := fs.String("sell-currency", "", "the `CCY` the bank pays in, like EUR (required)")
 		buyCcy := fs.String("buy-currency", "", "the `CCY` the merchant is paid in, like USD (required)")
 		cf := addConfigFlags(fs, "database", "fx_provider", "fx_fee_bps", "fx_spread_bps", "fx_max_rate_age", "fx_quote_ttl", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("quote", args); err != nil {
 				return err
@@ -74,6 +76,9 @@ settings as the servers, or the quote differs from what they would give.`,
 			q, err := s.CreateQuote(ctx, store.QuoteRequest{BankID: *bank, Sell: amount, Buy: *buyCcy})
 			if err != nil {
 				return fieldError("quote", err, quoteFlags)
+			}
+			if *asJSON {
+				return printJSON(c.stdout, api.QuoteDocument(q))
 			}
 			printQuote(c.stdout, q, s.Now(), participantNames(ctx, s))
 			return nil

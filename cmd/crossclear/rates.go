@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossclear/crossclear/clearing/api"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
@@ -36,6 +37,7 @@ Prints how many rates (pairs) were stored and of which day.`,
   crossclear rates load-ecb --database postgres://crossclear@db/crossclear ./eurofxref-daily.xml`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			switch {
 			case len(args) == 0:
@@ -73,6 +75,11 @@ Prints how many rates (pairs) were stored and of which day.`,
 			}
 			if err := s.PostRates(ctx, fresh, operatorCLI); err != nil {
 				return err
+			}
+			if *asJSON {
+				doc := api.RatesDocument(fresh)
+				doc["source"], doc["skipped_expired"] = source, len(rates)-len(fresh)
+				return printJSON(c.stdout, doc)
 			}
 			printECBLoaded(c.stdout, source, fresh, len(rates)-len(fresh))
 			return nil
@@ -123,6 +130,7 @@ derived from these when quoting and are not listed.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		pairFlag := fs.String("pair", "", "only the rates of this `PAIR`, like EUR/USD")
 		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("rates list", args); err != nil {
 				return err
@@ -150,6 +158,9 @@ derived from these when quoting and are not listed.`,
 				}
 			}
 			slices.SortStableFunc(rates, func(a, b fx.Rate) int { return strings.Compare(a.Pair.String(), b.Pair.String()) })
+			if *asJSON {
+				return printJSON(c.stdout, api.RatesDocument(rates))
+			}
 			printRates(c.stdout, rates, pair)
 			return nil
 		}

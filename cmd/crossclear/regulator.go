@@ -181,6 +181,7 @@ The URL must be https (http is accepted on loopback, for a test receiver).`,
 		cf := addConfigFlags(fs, "database", "log_level")
 		j := fs.String("jurisdiction", "", "the regulator's `JURISDICTION`, like SG or US-NY (required)")
 		url := fs.String("url", "", "the endpoint's https `URL` (required)")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("regulator add-endpoint", args); err != nil {
 				return err
@@ -200,6 +201,9 @@ The URL must be https (http is accepted on loopback, for a test receiver).`,
 			if err != nil {
 				return err
 			}
+			if *asJSON {
+				return printJSON(c.stdout, toEndpointJSON(ep, nil))
+			}
 			fmt.Fprintf(c.stdout, "endpoint %s: %s reports to %s; %d report(s) queued\n", ep.ID, ep.Jurisdiction, ep.URL, ep.Pending)
 			return nil
 		}
@@ -215,6 +219,7 @@ Stops deliveries to the endpoint; what it received stays recorded.`,
 	example: `  crossclear regulator remove-endpoint rep_0123456789abcdef`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) != 1 {
 				return usagef("regulator remove-endpoint", "want the endpoint's id")
@@ -226,6 +231,9 @@ Stops deliveries to the endpoint; what it received stays recorded.`,
 			defer s.Close()
 			if err := push.NewOutbox(s.DB(), merklelog.New(s.DB())).RemoveEndpoint(ctx, args[0], operatorCLI, s.Now()); err != nil {
 				return err
+			}
+			if *asJSON {
+				return printJSON(c.stdout, map[string]any{"id": args[0], "removed": true})
 			}
 			fmt.Fprintf(c.stdout, "endpoint %s removed\n", args[0])
 			return nil
@@ -245,6 +253,7 @@ stuck if it is. --deliveries N adds each endpoint's last N attempts.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
 		n := fs.Int("deliveries", 0, "also print each endpoint's last `N` delivery attempts")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("regulator endpoints", args); err != nil {
 				return err
@@ -261,6 +270,21 @@ stuck if it is. --deliveries N adds each endpoint's last N attempts.`,
 			eps, err := outbox.Endpoints(ctx)
 			if err != nil {
 				return err
+			}
+			if *asJSON {
+				doc := struct {
+					Endpoints []endpointJSON `json:"endpoints"`
+				}{Endpoints: []endpointJSON{}}
+				for _, ep := range eps {
+					var ds []push.Delivery
+					if *n > 0 {
+						if ds, err = outbox.Deliveries(ctx, ep.ID, *n); err != nil {
+							return err
+						}
+					}
+					doc.Endpoints = append(doc.Endpoints, toEndpointJSON(ep, ds))
+				}
+				return printJSON(c.stdout, doc)
 			}
 			if len(eps) == 0 {
 				fmt.Fprintln(c.stdout, "no endpoints (crossclear regulator add-endpoint registers one)")
@@ -309,6 +333,7 @@ Every request is there, refused and rate-limited ones included.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		cf := addConfigFlags(fs, "database", "log_level")
 		limit := fs.Int("limit", 100, "how many requests, at most 10000")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("regulator access-log", args); err != nil {
 				return err
@@ -335,6 +360,25 @@ Every request is there, refused and rate-limited ones included.`,
 			if err != nil {
 				return fmt.Errorf("read the access log: %w", err)
 			}
+			if *asJSON {
+				type requestJSON struct {
+					At           string `json:"at"`
+					KeyID        string `json:"key_id,omitempty"`
+					Jurisdiction string `json:"jurisdiction,omitempty"`
+					Method       string `json:"method"`
+					Path         string `json:"path"`
+					Status       int    `json:"status"`
+					RemoteAddr   string `json:"remote_addr"`
+				}
+				doc := struct {
+					Requests []requestJSON `json:"requests"`
+				}{Requests: []requestJSON{}}
+				for _, r := range rows {
+					doc.Requests = append(doc.Requests, requestJSON{At: jsonTime(r.At), KeyID: r.KeyID, Jurisdiction: r.Jurisdiction,
+						Method: r.Method, Path: r.Path, Status: r.Status, RemoteAddr: r.RemoteAddr})
+				}
+				return printJSON(c.stdout, doc)
+			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 			for _, r := range rows {
 				who := "-"
@@ -346,4 +390,51 @@ Every request is there, refused and rate-limited ones included.`,
 			return tw.Flush()
 		}
 	},
+}
+
+// endpointJSON is a push endpoint as regulator endpoints --json and
+// add-endpoint --json print it.
+type endpointJSON struct {
+	ID            string         `json:"id"`
+	Jurisdiction  string         `json:"jurisdiction"`
+	URL           string         `json:"url"`
+	CreatedBy     string         `json:"created_by,omitempty"`
+	CreatedAt     string         `json:"created_at,omitempty"`
+	RemovedAt     string         `json:"removed_at,omitempty"`
+	Delivered     int64          `json:"delivered"`
+	Pending       int64          `json:"pending"`
+	DeliveredSize uint64         `json:"delivered_checkpoint_size"`
+	LastError     string         `json:"last_error,omitempty"`
+	NextAttemptAt string         `json:"next_attempt_at,omitempty"`
+	Deliveries    []deliveryJSON `json:"deliveries,omitempty"`
+}
+
+type deliveryJSON struct {
+	At         string `json:"at"`
+	ReportID   string `json:"report_id"`
+	Attempt    int    `json:"attempt"`
+	StatusCode int    `json:"status_code,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+func toEndpointJSON(ep push.Endpoint, ds []push.Delivery) endpointJSON {
+	out := endpointJSON{ID: ep.ID, Jurisdiction: ep.Jurisdiction, URL: ep.URL, CreatedBy: ep.CreatedBy, CreatedAt: jsonTime(ep.CreatedAt),
+		RemovedAt: jsonTime(ep.RemovedAt), Delivered: ep.Delivered, Pending: ep.Pending, DeliveredSize: ep.DeliveredSize}
+	if ep.LastError != "" {
+		out.LastError, out.NextAttemptAt = ep.LastError, jsonTime(ep.NextAttemptAt)
+	}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, deliveryJSON{At: jsonTime(d.At), ReportID: d.ReportID, Attempt: d.Attempt,
+			StatusCode: d.StatusCode, Error: d.Error, DurationMS: d.Duration.Milliseconds()})
+	}
+	return out
+}
+
+// jsonTime is a time as the API writes it (RFC 3339 in UTC), "" for none.
+func jsonTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

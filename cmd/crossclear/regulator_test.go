@@ -138,6 +138,13 @@ func TestRegulatorEndToEnd(t *testing.T) {
 			if !strings.Contains(ok, "OK SG-cycle-1") || !strings.Contains(ok, "OK SG-cycle-2") {
 				t.Fatalf("verify of the pulled bundles:\n%s", ok)
 			}
+			// The same with --json, on a state of its own.
+			doc := mustJSON(t, nil, "verify", "--json", "--keys", keys, "--state", filepath.Join(dir, "json.state.json"),
+				filepath.Join(pull, "SG-cycle-1.bundle.json"), filepath.Join(pull, "SG-cycle-2.bundle.json"))
+			if rs, _ := doc["reports"].([]any); doc["ok"] != true || doc["trusted_on_first_use"] != true || len(rs) != 2 ||
+				rs[1].(map[string]any)["id"] != "SG-cycle-2" || doc["state"].(map[string]any)["checkpoint_size"] != float64(6) {
+				t.Fatalf("verify --json:\n%v", doc)
+			}
 			if code, body := httpGet(t, gw+"/v1/reports/DE-cycle-1/bundle", regKey); code != 404 {
 				t.Fatalf("SG pulled DE's report: %d %s", code, body)
 			}
@@ -153,6 +160,10 @@ func TestRegulatorEndToEnd(t *testing.T) {
 			after, _ := os.ReadFile(state)
 			if code != exitError || !strings.Contains(failed, "FAILED: SG-cycle-2: SG-cycle-2.csv was altered") || string(before) != string(after) {
 				t.Fatalf("verify of an altered report: exit %d\n%s", code, failed)
+			}
+			code, failed, _ = crossclear(t, nil, "verify", "--json", "--keys", keys, "--state", state, altered)
+			if doc := decodeJSON(t, nil, failed); code != exitError || doc["ok"] != false || !strings.Contains(doc["error"].(string), "SG-cycle-2.csv was altered") {
+				t.Fatalf("verify --json of an altered report: exit %d\n%s", code, failed)
 			}
 
 			if eps := mustRun(t, env, "regulator", "endpoints", "--deliveries", "5"); !strings.Contains(eps, "delivered 2, waiting 0, last checkpoint received: size 6") {

@@ -56,7 +56,7 @@ rules do not apply to a name alone. Exit status 0 whatever the decision.`,
 				return err
 			}
 			if len(sc.Sources()) == 0 {
-				return &configError{"screen: no sanctions list is configured: set sanctions_ofac (--sanctions-ofac) and/or sanctions_un (--sanctions-un)"}
+				return &configError{"no sanctions list is configured: set sanctions_ofac (--sanctions-ofac) and/or sanctions_un (--sanctions-un)"}
 			}
 			out, err := json.MarshalIndent(sc.Check(p), "", "  ")
 			if err != nil {

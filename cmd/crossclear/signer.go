@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -32,6 +33,10 @@ func (s signers) Describe() string {
 	return fmt.Sprintf("Vault transit at %s (keys %s, %s)", s.vault.Address(), s.Files.KeyName(), s.Checkpoints.KeyName())
 }
 
+// devSignerWarning warns about the development signer once per process,
+// however many commands or servers open it.
+var devSignerWarning sync.Once
+
 // openSigners opens the configured signers. With signer = "vault" it does
 // not need Vault to be up: signing fails until it is (files then wait in
 // the outbox), and an AppRole login is retried in the background until
@@ -50,8 +55,10 @@ func openSigners(ctx context.Context, cfg Config, getenv func(string) string, lo
 		if err != nil {
 			return signers{}, err
 		}
-		log.Warn("DEVELOPMENT SIGNER: outbound files and checkpoints are signed with local key files, not Vault; their signatures name dev-… keys. Never use this in production (set signer = \"vault\").",
-			"key_file", keyFile)
+		devSignerWarning.Do(func() {
+			log.Warn("DEVELOPMENT SIGNER: outbound files and checkpoints are signed with local key files, not Vault; their signatures name dev-… keys. Never use this in production (set signer = \"vault\").",
+				"key_file", keyFile)
+		})
 		return signers{Files: files, Checkpoints: cp, Dev: true}, nil
 	}
 	client, err := vaultClient(ctx, cfg, getenv, log)

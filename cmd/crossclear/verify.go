@@ -46,6 +46,7 @@ says so. --out writes each verified report's files into a directory.`,
 		keysFile := fs.String("keys", "", "the published keys `FILE` (required)")
 		stateFile := fs.String("state", "crossclear-verify-state.json", "the state `FILE`: the last checkpoint and report numbers verified (created on the first run)")
 		out := fs.String("out", "", "write the verified reports' files into `DIR`")
+		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if *keysFile == "" {
 				return usagef("verify", "--keys is required: the published keys (crossclear regulator keys, or GET /v1/keys)")
@@ -70,6 +71,9 @@ says so. --out writes each verified report's files into a directory.`,
 				return err
 			}
 			next, res, err := verify.Verify(keys, st, bundles, proofs)
+			if *asJSON {
+				return printVerifyJSON(c, res, next, err, *stateFile, *out)
+			}
 			if err != nil {
 				fmt.Fprintf(c.stdout, "FAILED: %v\n", err)
 				if errors.Is(err, verify.ErrMisbehaving) {
@@ -175,4 +179,75 @@ func writeReportFiles(dir string, r verify.Report) error {
 		}
 	}
 	return nil
+}
+
+// verifyJSON is what verify --json prints: ok, and either the error (with
+// misbehaving when the log showed two histories) or the checkpoints and
+// reports verified and the state file's new checkpoint.
+type verifyJSON struct {
+	OK          bool             `json:"ok"`
+	Error       string           `json:"error,omitempty"`
+	Misbehaving bool             `json:"misbehaving,omitempty"`
+	Trusted     bool             `json:"trusted_on_first_use,omitempty"`
+	Checkpoints []uint64         `json:"checkpoints"`
+	Reports     []verifiedReport `json:"reports"`
+	State       *verifyStateJSON `json:"state,omitempty"`
+}
+
+type verifiedReport struct {
+	ID           string               `json:"id"`
+	Jurisdiction string               `json:"jurisdiction"`
+	Kind         string               `json:"kind"`
+	Period       string               `json:"period"`
+	Seq          uint64               `json:"seq"`
+	Nil          bool                 `json:"nil,omitempty"`
+	Seen         bool                 `json:"already_verified,omitempty"`
+	LeafIndex    uint64               `json:"leaf_index"`
+	TreeSize     uint64               `json:"tree_size"`
+	Files        []verifiedReportFile `json:"files"`
+}
+
+type verifiedReportFile struct {
+	Name       string `json:"name"`
+	Key        string `json:"key"`
+	KeyVersion int    `json:"key_version"`
+}
+
+type verifyStateJSON struct {
+	File string `json:"file"`
+	Size uint64 `json:"checkpoint_size"`
+}
+
+func printVerifyJSON(c *cli, res verify.Result, next verify.State, err error, stateFile, outDir string) error {
+	doc := verifyJSON{OK: err == nil, Checkpoints: []uint64{}, Reports: []verifiedReport{}}
+	if err != nil {
+		doc.Error, doc.Misbehaving = err.Error(), errors.Is(err, verify.ErrMisbehaving)
+		if perr := printJSON(c.stdout, doc); perr != nil {
+			return perr
+		}
+		return exitCode(exitError)
+	}
+	doc.Trusted = res.Trusted
+	for _, size := range res.Checkpoints {
+		doc.Checkpoints = append(doc.Checkpoints, uint64(size))
+	}
+	for _, r := range res.Reports {
+		vr := verifiedReport{ID: r.Entry.ID, Jurisdiction: r.Entry.Jurisdiction, Kind: string(r.Entry.Kind), Period: r.Entry.Period,
+			Seq: uint64(r.Entry.Seq), Nil: r.Entry.Nil, Seen: r.Seen, LeafIndex: uint64(r.LeafIndex), TreeSize: uint64(r.TreeSize),
+			Files: []verifiedReportFile{}}
+		for _, f := range r.Files {
+			vr.Files = append(vr.Files, verifiedReportFile{Name: f.Name, Key: f.Signature.Key, KeyVersion: f.Signature.Version})
+		}
+		doc.Reports = append(doc.Reports, vr)
+		if outDir != "" {
+			if err := writeReportFiles(outDir, r); err != nil {
+				return err
+			}
+		}
+	}
+	if err := next.Save(stateFile); err != nil {
+		return err
+	}
+	doc.State = &verifyStateJSON{File: stateFile, Size: uint64(next.Size)}
+	return printJSON(c.stdout, doc)
 }

@@ -26,7 +26,12 @@ func newDirectory(ctx context.Context, st *store.Store) (*directory, error) {
 	}
 	d := &directory{ctx: ctx, st: st, banks: map[string]string{}, merchants: map[string]map[string]string{}}
 	for _, p := range ps {
-		d.banks[iso.NormalBIC(p.BIC)] = p.ID
+		// One institution, one participant: DEUTDEFFXXX in a file is
+		// DEUTDEFF. Should a database from before that rule hold both forms,
+		// the canonical one (listed first, by id) answers.
+		if _, seen := d.banks[iso.NormalBIC(p.BIC)]; !seen {
+			d.banks[iso.NormalBIC(p.BIC)] = p.ID
+		}
 	}
 	return d, nil
 }

@@ -13,6 +13,8 @@ import (
 const (
 	Pacs008v08 = "pacs.008.001.08" // SWIFT CBPR+
 	Pacs008v09 = "pacs.008.001.09"
+	Pacs008v10 = "pacs.008.001.10" // newer market infrastructures; read with the .09 types (pacs008.go)
+	Pacs008v11 = "pacs.008.001.11"
 	Pain001v09 = "pain.001.001.09" // SWIFT CBPR+, most banks' implementation guides
 	Pain001v10 = "pain.001.001.10"
 	Pacs002v10 = "pacs.002.001.10" // what crossclear answers with; in: settlement confirmations
@@ -29,7 +31,7 @@ const (
 )
 
 // Inbound lists the messages Decode accepts.
-var Inbound = []string{Pacs008v08, Pacs008v09, Pain001v09, Pain001v10}
+var Inbound = []string{Pacs008v08, Pacs008v09, Pacs008v10, Pacs008v11, Pain001v09, Pain001v10}
 
 // IsPain001 reports whether message is a pain.001 crossclear takes in
 // (customer credit transfer initiation: the debtor agent instructs, the
@@ -47,11 +49,7 @@ func IsPain001(message string) bool { return message == Pain001v09 || message ==
 func Decode(env *Envelope) (*Message, error) {
 	name := env.MessageName()
 	if !slices.Contains(Inbound, name) {
-		what := name
-		if what == "" {
-			what = fmt.Sprintf("a Document in namespace %q", env.Namespace)
-		}
-		return nil, unsupported("Document", env.Line, "%s is not a message crossclear takes in (it takes %s)", what, strings.Join(Inbound, ", "))
+		return nil, NotTakenIn(env, Inbound)
 	}
 	var hdr *AppHdr
 	if env.HeaderXML != nil {
@@ -70,6 +68,8 @@ func Decode(env *Envelope) (*Message, error) {
 		m, err = decodePacs008v08(env.Document)
 	case Pacs008v09:
 		m, err = decodePacs008v09(env.Document)
+	case Pacs008v10, Pacs008v11:
+		m, err = decodePacs008v10(env.Document, name)
 	default:
 		m, err = decodePain001(env.Document, name)
 	}

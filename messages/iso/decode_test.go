@@ -1,6 +1,7 @@
 package iso_test
 
 import (
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -160,6 +161,52 @@ func TestDecodePain001v09(t *testing.T) {
 		r = iso.Validate(p, iso.Context{Sender: isotest.Sender})
 		if r.Group != nil || r.Txs[0].Err != nil || r.Txs[1].Err == nil || r.Txs[1].Err.Reason != iso.ReasonInvalidDate {
 			t.Fatalf("%s: %v %+v", v, r.Group, r.Txs)
+		}
+	}
+}
+
+// TestPacs008VersionsMatrix: pacs.008.001.10 and .11 are read like .08
+// (the elements crossclear reads are the same in ISO's schemas), a tax
+// period year written as the xs:gYear those versions use still decodes;
+// pacs.008.001.12/.13 and camt.056.001.10/.11 are refused as unsupported,
+// naming the versions crossclear takes.
+func TestPacs008VersionsMatrix(t *testing.T) {
+	for _, v := range []string{"10", "11"} {
+		tax := "<pacs:Tax><pacs:Rcrd><pacs:Prd><pacs:Yr>2024</pacs:Yr></pacs:Prd></pacs:Rcrd></pacs:Tax>"
+		raw := isotest.Pacs008{Version: v, Txs: []isotest.Tx{{Amount: "12.34", Ustrd: "Order 7"}, {Amount: "1.00", Extra: tax}}}.Bytes()
+		f, err := iso.DecodeFileBytes(raw, iso.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := f.Payment
+		if f.Kind != iso.KindPayment || m.Name != "pacs.008.001."+v || m.Transactions[0].Amount.Value != "12.34" || m.Transactions[0].Reference() != "Order 7" ||
+			m.Transactions[0].CreditorAgent.BIC != isotest.Creditor || m.Transactions[0].UETR != isotest.UETR(1) || m.Transactions[0].ChargeBearer != "SHAR" {
+			t.Fatalf("%s: %+v", v, m)
+		}
+		if r := iso.Validate(m, iso.Context{Sender: isotest.Sender}); r.Group != nil || r.Accepted() != 2 {
+			t.Fatalf("%s: %v %+v", v, r.Group, r.Txs)
+		}
+		r := iso.Validate(m, iso.Context{Sender: "CHASUS33"})
+		wantErr(t, r.Txs[0].Err, iso.ReasonBankIdentifier, "CdtTrfTxInf[0]/InstgAgt", 0, "instructing agent DBSSSGSG")
+	}
+	for _, name := range []string{"pacs.008.001.12", "pacs.008.001.13", "camt.056.001.10", "camt.056.001.11", "pacs.008.001.07"} {
+		raw := strings.ReplaceAll(string(isotest.Pacs008{Bare: true, Txs: []isotest.Tx{{}}}.Bytes()), iso.Pacs008v08, name)
+		_, err := iso.DecodeFileBytes([]byte(raw), iso.Limits{})
+		if !errors.Is(err, iso.ErrUnsupported) {
+			t.Fatalf("%s: %v", name, err)
+		}
+		family := name[:8]
+		want := "send pacs.008.001.08 or pacs.008.001.09 or pacs.008.001.10 or pacs.008.001.11"
+		if family == "camt.056" {
+			want = "send camt.056.001.08 or camt.056.001.09"
+		}
+		e := wantErr(t, err, iso.ReasonFileFormat, "Document", 0, name+" is not a message crossclear takes in: an unsupported version of "+family)
+		if !strings.Contains(e.Msg, want) || !strings.Contains(e.Msg, "it takes "+strings.Join(iso.TakenIn(), ", ")) {
+			t.Fatalf("%s: %v", name, e)
+		}
+		// Decode (payments only) says the same.
+		if _, err := iso.DecodeBytes([]byte(raw), iso.Limits{}); !errors.Is(err, iso.ErrUnsupported) || !strings.Contains(err.Error(), "an unsupported version of "+family) {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 }

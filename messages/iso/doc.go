@@ -25,8 +25,8 @@
 //
 //	message     version          direction                           schema from
 //	head.001    .001.02          both (AppHdr)                        (moov types; no XSD at hand)
-//	pacs.008    .001.08, .09     in: payments                         shared/iso20022/xsd (.08)
-//	pain.001    .001.10          in: payments                         moov
+//	pacs.008    .001.08–.11      in: payments                         shared/iso20022/xsd (.08); .10/.11 read with moov's .09 types
+//	pain.001    .001.09, .10     in: payments                         moov (.10; .09 read with its types)
 //	camt.056    .001.08, .09     in: cancellation requests            moov (.09); .08 is CBPR+
 //	pacs.002    .001.10          out: file status; in: settlement     shared/iso20022/xsd (CBPR+)
 //	camt.054    .001.08          out: merchant credits; in: settlement moov (CBPR+ version)

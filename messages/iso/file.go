@@ -18,7 +18,8 @@ const (
 
 // kinds are the messages crossclear takes in, by kind.
 var kinds = map[string]Kind{
-	Pacs008v08: KindPayment, Pacs008v09: KindPayment, Pain001v09: KindPayment, Pain001v10: KindPayment,
+	Pacs008v08: KindPayment, Pacs008v09: KindPayment, Pacs008v10: KindPayment, Pacs008v11: KindPayment,
+	Pain001v09: KindPayment, Pain001v10: KindPayment,
 	Camt056v08: KindCancellation, Camt056v09: KindCancellation,
 	Pacs002v10: KindSettlement, Camt054v08: KindSettlement,
 }
@@ -28,6 +29,66 @@ var kinds = map[string]Kind{
 func KindOf(message string) (Kind, bool) {
 	k, ok := kinds[message]
 	return k, ok
+}
+
+// TakenIn lists every message crossclear takes in, sorted.
+func TakenIn() []string {
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Refused are versions of messages crossclear takes in that it refuses,
+// and why (README, "Exchanging ISO 20022 files": the versions matrix).
+var Refused = map[string]string{
+	"pacs.008.001.12": "no schema at hand to check the elements crossclear reads",
+	"pacs.008.001.13": "no schema at hand to check the elements crossclear reads",
+	"camt.056.001.10": "no schema or moov-io/iso20022 types at hand to check the elements crossclear reads",
+	"camt.056.001.11": "no schema or moov-io/iso20022 types at hand to check the elements crossclear reads",
+}
+
+// NotTakenIn is the error for a Document crossclear does not take in:
+// it names the message (or, outside ISO 20022's namespaces, the
+// namespace), says when it is an unsupported version of a message
+// crossclear takes and which versions of it are, and lists taken, what
+// the caller takes. It wraps ErrUnsupported.
+func NotTakenIn(env *Envelope, taken []string) error {
+	name := env.MessageName()
+	what := name
+	if what == "" {
+		what = fmt.Sprintf("a Document in namespace %q", env.Namespace)
+	}
+	if _, known := kinds[name]; !known && messageFamily(name) != "" {
+		family := messageFamily(name)
+		var versions []string
+		for _, n := range TakenIn() {
+			if messageFamily(n) == family {
+				versions = append(versions, n)
+			}
+		}
+		if len(versions) > 0 {
+			why := ""
+			if r, ok := Refused[name]; ok {
+				why = " (" + r + ")"
+			}
+			return unsupported("Document", env.Line, "%s is not a message crossclear takes in: an unsupported version of %s%s, send %s (it takes %s)",
+				what, family, why, strings.Join(versions, " or "), strings.Join(taken, ", "))
+		}
+	}
+	return unsupported("Document", env.Line, "%s is not a message crossclear takes in (it takes %s)", what, strings.Join(taken, ", "))
+}
+
+// messageFamily is "pacs.008" for "pacs.008.001.12", "" when name is not
+// an ISO 20022 message identifier.
+func messageFamily(name string) string {
+	parts := strings.Split(name, ".")
+	if len(parts) != 4 {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
 }
 
 // File is an inbound file decoded by its kind: exactly one of Payment,
@@ -47,16 +108,7 @@ func DecodeFile(env *Envelope) (*File, error) {
 	name := env.MessageName()
 	kind, ok := KindOf(name)
 	if !ok {
-		what := name
-		if what == "" {
-			what = fmt.Sprintf("a Document in namespace %q", env.Namespace)
-		}
-		names := make([]string, 0, len(kinds))
-		for n := range kinds {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return nil, unsupported("Document", env.Line, "%s is not a message crossclear takes in (it takes %s)", what, strings.Join(names, ", "))
+		return nil, NotTakenIn(env, TakenIn())
 	}
 	f := &File{Name: name, Kind: kind}
 	var err error
@@ -100,10 +152,16 @@ func DecodeOutbound(env *Envelope) (any, error) {
 	case Camt029v09:
 		return DecodeResolution(env)
 	default:
-		return nil, unsupported("Document", env.Line, "%s is not a message crossclear sends (it sends %s)", name,
-			strings.Join([]string{Pacs002v10, Pacs009v09, Camt053v08, Camt054v08, Pacs004v09, Camt029v09}, ", "))
+		what := name
+		if what == "" {
+			what = fmt.Sprintf("a Document in namespace %q", env.Namespace)
+		}
+		return nil, unsupported("Document", env.Line, "%s is not a message crossclear sends (it sends %s)", what, strings.Join(Outbound, ", "))
 	}
 }
+
+// Outbound lists the messages crossclear sends (DecodeOutbound reads them).
+var Outbound = []string{Pacs002v10, Pacs009v09, Camt053v08, Camt054v08, Pacs004v09, Camt029v09}
 
 // Inspection is what `crossclear iso inspect` shows of a file that is not
 // a payment: the decoded message; for a pacs.002 or a camt.054, what each
@@ -119,10 +177,16 @@ type Inspection struct {
 
 // Inspect decodes a cancellation request, a settlement confirmation or a
 // file crossclear sends; ctx.Sender, when set, is checked as the bank
-// that would upload it.
+// that would upload it. A Document that is none of these fails with the
+// error an upload of it gets (NotTakenIn): the message, or the namespace
+// outside ISO 20022's, and what crossclear takes in.
 func Inspect(env *Envelope, ctx Context) (*Inspection, error) {
 	name := env.MessageName()
 	kind, _ := KindOf(name)
+	if kind == "" && !slices.Contains(Outbound, name) {
+		// Neither taken in nor sent: what the API answers an upload of it.
+		return nil, NotTakenIn(env, TakenIn())
+	}
 	in := &Inspection{Message: name, Kind: kind}
 	switch kind {
 	case KindPayment:

@@ -104,7 +104,7 @@ func TestDecodeFileRefuses(t *testing.T) {
 		unsupported bool
 		msg         string
 	}{
-		"unknown version":  {strings.ReplaceAll(good, "camt.056.001.08", "camt.056.001.07"), true, "camt.056.001.07 is not a message crossclear takes in (it takes camt.054.001.08, camt.056.001.08"},
+		"unknown version":  {strings.ReplaceAll(good, "camt.056.001.08", "camt.056.001.07"), true, "camt.056.001.07 is not a message crossclear takes in: an unsupported version of camt.056, send camt.056.001.08 or camt.056.001.09 (it takes camt.054.001.08, camt.056.001.08"},
 		"wrong namespace":  {strings.Replace(good, `xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"`, `xmlns="urn:example:camt.056"`, 1), false, "announces camt.056.001.08"},
 		"header disagrees": {strings.Replace(good, "<MsgDefIdr>camt.056.001.08", "<MsgDefIdr>camt.056.001.09", 1), false, "announces camt.056.001.09"},
 		"not a camt.056":   {strings.Replace(strings.Replace(good, "<FIToFIPmtCxlReq>", "<RsltnOfInvstgtn>", 1), "</FIToFIPmtCxlReq>", "</RsltnOfInvstgtn>", 1), false, "holds RsltnOfInvstgtn, not FIToFIPmtCxlReq"},

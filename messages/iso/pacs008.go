@@ -8,7 +8,7 @@ import (
 )
 
 // pacs.008 (FIToFICstmrCdtTrf): GrpHdr, then CdtTrfTxInf+. Versions .08
-// and .09 differ in moov-io/iso20022's Go types, not in what crossclear
+// to .11 differ in moov-io/iso20022's Go types, not in what crossclear
 // reads: each version decodes its blocks with its own types (a block that
 // does not decode is rejected alone) and hands over the few values taken
 // from them; everything else is read from the text, the same for both.
@@ -100,6 +100,40 @@ func decodePacs008v09(doc []byte) (*Message, error) {
 			for _, u := range x.RmtInf.Ustrd {
 				out.Unstructured = append(out.Unstructured, string(u))
 			}
+		}
+		return out, nil
+	})
+}
+
+// pacs008v10Tx reads a pacs.008.001.10 or .11 transaction with
+// moov-io/iso20022's .09 types (it has none for later versions). ISO's
+// schemas for .10 and .11 give every element crossclear reads the same
+// name, place and type as .08 (only the account's Id became optional,
+// beside a proxy); their additions are optional elements (MndtRltdInf,
+// ChrgsInf/Tp) that the .09 types ignore. One change would make a valid
+// transaction fail the .09 types: a tax period's year (Tax/Rcrd/Prd/Yr,
+// RmtInf/Strd/TaxRmt/…/Yr) is an xs:gYear since .10, an xs:date before.
+// So Tax and RmtInf are read here loosely, shadowing the .09 fields
+// (encoding/xml takes the shallower field): the unstructured remittance
+// lines are what crossclear reads of them.
+type pacs008v10Tx struct {
+	pacs_v09.CreditTransferTransaction43
+	Tax    *struct{} `xml:"Tax"`
+	RmtInf *struct {
+		Ustrd []string `xml:"Ustrd"`
+	} `xml:"RmtInf"`
+}
+
+// decodePacs008v10 reads pacs.008.001.10 and .11 (name says which).
+func decodePacs008v10(doc []byte, name string) (*Message, error) {
+	return decodePacs008(doc, name, new(pacs_v09.GroupHeader93), func(raw []byte) (pacs008Tx, error) {
+		var x pacs008v10Tx
+		if err := xml.Unmarshal(raw, &x); err != nil {
+			return pacs008Tx{}, err
+		}
+		out := pacs008Tx{InstrID: sp(x.PmtId.InstrId), EndToEndID: string(x.PmtId.EndToEndId), TxID: sp(x.PmtId.TxId), UETR: sp(x.PmtId.UETR), ChargeBearer: string(x.ChrgBr)}
+		if x.RmtInf != nil {
+			out.Unstructured = append(out.Unstructured, x.RmtInf.Ustrd...)
 		}
 		return out, nil
 	})

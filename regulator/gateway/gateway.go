@@ -182,7 +182,7 @@ func (g *gateway) authenticate(c *fiber.Ctx) error {
 	}
 	c.Locals(localKey, key)
 	if key.Role != clearing.RoleRegulator {
-		return newError(http.StatusForbidden, "regulators_only", "Authorization", "the regulator gateway serves regulator keys only; this is a %s key", key.Role)
+		return newError(http.StatusForbidden, "regulators_only", "Authorization", "the regulator gateway serves regulator keys only; this is %s key", key.Role.WithArticle())
 	}
 	if !g.keys.Allow(key.ID) {
 		return g.tooMany(c, g.keys, key.ID)

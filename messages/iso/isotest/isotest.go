@@ -31,7 +31,7 @@ const Omit = "-"
 
 // Pacs008 is a pacs.008 file.
 type Pacs008 struct {
-	Version  string // "08" (default) or "09"
+	Version  string // "08" (default), "09", "10", "11"
 	MsgID    string
 	From, To string // AppHdr BICs; From defaults to the first transaction's InstgAgt
 	Bare     bool   // a bare Document: no wrapper, no AppHdr, no prefixes
