@@ -110,15 +110,25 @@ func checkSubject(ctx context.Context, tx bun.Tx, role clearing.Role, subject st
 	return nil
 }
 
-// Authenticate finds the live key for a secret.
+// Authenticate finds the live key for a secret: from the cache when
+// CacheAPIKeys turned it on (keycache.go), else from the database.
 func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error) {
+	hash := hashKey(secret)
+	if s.keys != nil {
+		if k, ok := s.keys.get(hash); ok {
+			return k, nil
+		}
+	}
 	var row apiKeyRow
-	err := s.conn(ctx).NewSelect().Model(&row).Where("hash = ?", hashKey(secret)).Where("revoked_at IS NULL").Limit(1).Scan(ctx)
+	err := s.conn(ctx).NewSelect().Model(&row).Where("hash = ?", hash).Where("revoked_at IS NULL").Limit(1).Scan(ctx)
 	if isNoRows(err) {
 		return APIKey{}, clearing.Errorf(clearing.NotFound, "invalid_api_key", "Authorization", "unknown or revoked API key")
 	}
 	if err != nil {
 		return APIKey{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if s.keys != nil {
+		s.keys.put(hash, row.domain())
 	}
 	return row.domain(), nil
 }
@@ -136,18 +146,33 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	return out, nil
 }
 
-// RevokeAPIKey stops a key from working.
+// RevokeAPIKey stops a key from working: at once in this process and, on
+// PostgreSQL, in every process caching keys; elsewhere within the cache's
+// TTL (keycache.go).
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, by clearing.Actor) error {
-	return s.inTx(ctx, func(tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = ?", s.now()).Where("id = ? AND revoked_at IS NULL", id).Exec(ctx)
+	var hash string
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		err := tx.NewSelect().Model((*apiKeyRow)(nil)).Column("hash").Where("id = ? AND revoked_at IS NULL", id).Limit(1).Scan(ctx, &hash)
+		if isNoRows(err) {
+			return notFound("api_key", "id", id)
+		}
 		if err != nil {
+			return fmt.Errorf("find api key: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = ?", s.now()).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("revoke api key: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("api_key", "id", id)
+		if s.postgres { // delivered to every listener when the revocation commits
+			if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", keyRevokedChannel, hash); err != nil {
+				return fmt.Errorf("notify revocation: %w", err)
+			}
 		}
 		return s.audit(ctx, tx, by, "apikey.revoke", id, "")
 	})
+	if err == nil && s.keys != nil {
+		AfterCommit(ctx, func() { s.keys.forget(hash) })
+	}
+	return err
 }
 
 func (r apiKeyRow) domain() APIKey {

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -78,7 +79,9 @@ const DefaultReleaseAfter = 15 * 24 * time.Hour
 // Store is the clearing database.
 type Store struct {
 	db           *bun.DB
+	dsn          string
 	postgres     bool
+	keys         *keyCache // nil: Authenticate asks the database every time
 	releaseAfter time.Duration
 	clock        func() time.Time
 	fx           FXOptions
@@ -87,12 +90,14 @@ type Store struct {
 
 	ratesMu     sync.Mutex // serialises rate loads, so that ratesLoaded only moves forward
 	ratesLoaded time.Time  // when the rates were last loaded into the book
+
+	capObserver atomic.Pointer[CapObserver] // told of cap usage after holds (limits.go)
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite
 // file path (optionally prefixed with sqlite:). It does not migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
-	s := &Store{releaseAfter: opt.ReleaseAfter, clock: opt.Now, fx: opt.FX.withDefaults(), screener: opt.Screener, refundFile: opt.Refunds}
+	s := &Store{dsn: dsn, releaseAfter: opt.ReleaseAfter, clock: opt.Now, fx: opt.FX.withDefaults(), screener: opt.Screener, refundFile: opt.Refunds}
 	if s.releaseAfter <= 0 {
 		s.releaseAfter = DefaultReleaseAfter
 	}

@@ -65,6 +65,7 @@ type Config struct {
 	AuthFailureWindow   time.Duration
 	DegradedStatus      int // /readyz's status while degraded: 200 or 503
 	DatabasePool        store.Pool
+	APIKeyCacheTTL      time.Duration // how long serve trusts a cached API key (revocations elsewhere take effect within it)
 	Regulator           RegulatorConfig
 }
 
@@ -136,6 +137,9 @@ var settings = []setting{
 	{key: "database_conn_max_lifetime", def: "30m", meta: "DURATION", expect: `a Go duration like "30m", or "0" to keep connections for ever`,
 		usage: "how long a connection is reused before it is replaced (so that a proxy or a failover's new primary sees fresh connections)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.DatabasePool.MaxLifetime, true) }},
+	{key: "api_key_cache_ttl", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
+		usage: "serve keeps authenticated API keys in memory for at most this long: a key revoked through another process stops working within it (on PostgreSQL every process is told at once, and this bounds only a lost listener)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.APIKeyCacheTTL, false) }},
 	{key: "http_read_timeout", def: "30s", meta: "DURATION", expect: `a positive Go duration like "30s"`,
 		usage: "API and regulator gateway: how long a client may take to send a request's head (and a body up to body_limit_bytes); a larger, streamed body must make progress within it on every read",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.HTTPReadTimeout, false) }},

@@ -125,6 +125,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		return err
 	}
 	s.SetScreener(screener)
+	s.CacheAPIKeys(workCtx, cfg.APIKeyCacheTTL, log)
 	sealer := &outbox.Sealer{Store: s, Signer: keys.Files, Logger: log}
 	files := &cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC, Written: sealer.Kick, Logger: log}
 	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
