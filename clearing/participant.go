@@ -1,6 +1,7 @@
 package clearing
 
 import (
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -42,8 +43,57 @@ type Participant struct {
 	// RequireSignedFiles refuses the participant's uploads that carry no
 	// signature by one of its registered keys.
 	RequireSignedFiles bool
-	Status             Status
-	CreatedAt          time.Time
+	// AlarmThresholdPct raises the cap alarm when a debit position reaches
+	// that percentage of its cap (1–100); 0 turns the alarm off. New
+	// participants get DefaultAlarmThresholdPct.
+	AlarmThresholdPct int
+	Status            Status
+	CreatedAt         time.Time
+}
+
+// DefaultAlarmThresholdPct is a new participant's cap alarm threshold.
+const DefaultAlarmThresholdPct = 80
+
+// MaxAlarmThresholdPct bounds the alarm threshold: 100 % is the cap itself.
+const MaxAlarmThresholdPct = 100
+
+// CapUsage is where a participant's open-cycle position in one currency
+// stands against its net debit cap.
+type CapUsage struct {
+	Currency string
+	CapMinor int64 // the net debit cap; 0 for a currency no longer settled
+	NetMinor int64 // received − paid in the open cycle; negative is a debit
+}
+
+// DebitMinor is the debit position, 0 for a credit.
+func (u CapUsage) DebitMinor() int64 { return max(0, -u.NetMinor) }
+
+// HeadroomMinor is how much more may be debited: negative when the cap is
+// below the position.
+func (u CapUsage) HeadroomMinor() int64 { return u.CapMinor + u.NetMinor }
+
+// BelowPosition reports a cap lowered below the current debit: every
+// further debit in the currency is refused until the position recovers.
+func (u CapUsage) BelowPosition() bool { return u.DebitMinor() > u.CapMinor }
+
+// Ratio is the debit as a fraction of the cap: 0 with no debit, +Inf for
+// a debit against a cap of zero.
+func (u CapUsage) Ratio() float64 {
+	d := u.DebitMinor()
+	switch {
+	case d == 0:
+		return 0
+	case u.CapMinor == 0:
+		return math.Inf(1)
+	}
+	return float64(d) / float64(u.CapMinor)
+}
+
+// Alarm reports whether the debit has reached pct percent of the cap (never
+// with pct 0, the alarm off, nor without a debit).
+func (u CapUsage) Alarm(pct int) bool {
+	d := u.DebitMinor()
+	return pct > 0 && d > 0 && d*100 >= int64(pct)*u.CapMinor // ≤ 10^17: no overflow
 }
 
 // TotalCap is a multi-currency net debit cap: Minor units of Currency.
@@ -167,6 +217,14 @@ func (p Participant) Validate() error {
 		}
 	} else if t.Minor != 0 {
 		return Errorf(Invalid, "invalid_net_debit_cap", "net_debit_cap_total", "a cap of %d minor units needs a currency", t.Minor)
+	}
+	return ValidateAlarmThreshold(p.AlarmThresholdPct)
+}
+
+// ValidateAlarmThreshold checks a cap alarm threshold: 0 (off) to 100 %.
+func ValidateAlarmThreshold(pct int) error {
+	if pct < 0 || pct > MaxAlarmThresholdPct {
+		return Errorf(Invalid, "invalid_alarm_threshold", "alarm_threshold_pct", "must be 0 (off) to %d percent of a cap, got %d", MaxAlarmThresholdPct, pct)
 	}
 	return nil
 }

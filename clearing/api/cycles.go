@@ -153,6 +153,9 @@ func (h *handlers) listPositions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	for _, p := range ps {
+		observeCap(p.Participant, p.AlarmThresholdPct, p.Usage())
+	}
 	return c.JSON(fiber.Map{"positions": toPositions(ps)})
 }
 

@@ -52,6 +52,15 @@ type participantJSON struct {
 	NetDebitCapTotalCurrency *string `json:"net_debit_cap_total_currency,omitempty"`
 	// RequireSignedFiles refuses the bank's unsigned uploads.
 	RequireSignedFiles bool `json:"require_signed_files"`
+	// AlarmThresholdPct raises the cap alarm at that percentage of a cap; 0 is off.
+	AlarmThresholdPct int `json:"alarm_threshold_pct"`
+	// One participant's view (GET /v1/participants/{id}, the limits
+	// answer): the open cycle, each position against its cap, the alarms
+	// raised and what the operator must know (caps below positions).
+	CycleID  *int64       `json:"cycle_id,omitempty"`
+	Limits   *[]limitJSON `json:"limits,omitempty"`
+	Alarms   *[]alarmJSON `json:"alarms,omitempty"`
+	Warnings *[]string    `json:"warnings,omitempty"`
 }
 
 type currencyJSON struct {
@@ -62,7 +71,7 @@ type currencyJSON struct {
 func toParticipant(p clearing.Participant) participantJSON {
 	out := participantJSON{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
 		Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: ts(p.CreatedAt), Currencies: []currencyJSON{},
-		RequireSignedFiles: p.RequireSignedFiles}
+		RequireSignedFiles: p.RequireSignedFiles, AlarmThresholdPct: p.AlarmThresholdPct}
 	for _, c := range p.Currencies {
 		out.Currencies = append(out.Currencies, currencyJSON{Currency: c.Currency, NetDebitCap: money(c.NetDebitCapMinor, c.Currency)})
 	}
@@ -374,6 +383,13 @@ type positionJSON struct {
 	Net         string  `json:"net"`
 	NetDebitCap *string `json:"net_debit_cap,omitempty"`
 	Headroom    *string `json:"headroom,omitempty"` // how much more the participant may be debited this cycle
+	// The debit as a fraction of the cap (absent for the operator's
+	// accounts and for a debit against a cap of zero); alarm at the
+	// participant's alarm threshold; cap_below_position when the cap was
+	// lowered below the debit (further debits are refused).
+	CapUsage         *float64 `json:"cap_usage,omitempty"`
+	Alarm            *bool    `json:"alarm,omitempty"`
+	CapBelowPosition *bool    `json:"cap_below_position,omitempty"`
 }
 
 func toPosition(p store.Position) positionJSON {
@@ -382,6 +398,9 @@ func toPosition(p store.Position) positionJSON {
 	if !clearing.OperatorAccount(p.Participant) {
 		limit, headroom := money(p.NetDebitCapMinor, p.Currency), money(p.NetDebitCapMinor+p.NetMinor, p.Currency)
 		out.NetDebitCap, out.Headroom = &limit, &headroom
+		u := p.Usage()
+		alarm, below := u.Alarm(p.AlarmThresholdPct), u.BelowPosition()
+		out.CapUsage, out.Alarm, out.CapBelowPosition = usageRatio(u), &alarm, &below
 	}
 	return out
 }

@@ -90,7 +90,11 @@ func (h *handlers) getParticipant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toParticipant(p))
+	l, err := h.st.ParticipantLimits(c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(LimitsDocument(l))
 }
 
 // setParticipantStatus suspends or reactivates; operators only, so no scope

@@ -108,6 +108,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handlers{st: s, cfg: cfg, log: log}
+	s.ObserveCaps(observeCap) // cap usage metrics after holds (metrics.go)
 	app := fiber.New(fiber.Config{
 		AppName: "crossclear",
 		// Bodies over BodyLimit are streamed, not refused: readBody holds
@@ -146,6 +147,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/participants/:id", notMerchants, h.getParticipant)
 	v1.Post("/participants/:id/suspend", allow(operator), h.setParticipantStatus(clearing.Suspended))
 	v1.Post("/participants/:id/reactivate", allow(operator), h.setParticipantStatus(clearing.Active))
+	v1.Post("/participants/:id/limits", allow(operator), h.setLimits)
 	v1.Post("/participants/:id/keys", allow(operator, bank), h.addBankKey)
 	v1.Get("/participants/:id/keys", notMerchants, h.listBankKeys)
 	v1.Post("/participants/:id/keys/:key/:version/revoke", allow(operator, bank), h.revokeBankKey)
@@ -158,6 +160,8 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Post("/merchants/:id/suspend", allow(operator, bank), h.setMerchantStatus(clearing.Suspended))
 	v1.Post("/merchants/:id/reactivate", allow(operator, bank), h.setMerchantStatus(clearing.Active))
 	v1.Get("/merchants/:id/payouts", everyone, h.listPayouts)
+	v1.Get("/merchants/:id/settlements", everyone, h.listSettlements)
+	v1.Get("/merchants/:id/statement", everyone, h.merchantStatement)
 
 	v1.Post("/payments", allow(operator, bank), h.holdPayment)
 	v1.Post("/payments/batch", allow(operator, bank), h.holdBatch)

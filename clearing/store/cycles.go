@@ -273,6 +273,14 @@ type Position struct {
 	NetMinor         int64
 	NetDebitCapMinor int64 // 0 for accounts without a cap (the escrow)
 	CycleID          int64
+	// AlarmThresholdPct is the participant's cap alarm threshold (0: off,
+	// and for the operator's accounts).
+	AlarmThresholdPct int
+}
+
+// Usage is where the position stands against its cap.
+func (p Position) Usage() clearing.CapUsage {
+	return clearing.CapUsage{Currency: p.Currency, CapMinor: p.NetDebitCapMinor, NetMinor: p.NetMinor}
 }
 
 // OpenPositions lists the open cycle's positions of one participant (or of
@@ -283,7 +291,9 @@ func (s *Store) OpenPositions(ctx context.Context, participant string) ([]Positi
 		Join("JOIN cycles AS c ON c.id = pos.cycle_id AND c.state = ?", clearing.CycleOpen).
 		Join("LEFT JOIN participant_currencies AS pc ON pc.participant_id = pos.owner AND pc.currency = pos.currency").
 		ColumnExpr("pos.owner AS participant, pos.currency, pos.paid_minor, pos.received_minor, pos.received_minor - pos.paid_minor AS net_minor").
+		Join("LEFT JOIN participants AS pt ON pt.id = pos.owner").
 		ColumnExpr("COALESCE(pc.net_debit_cap_minor, 0) AS net_debit_cap_minor, pos.cycle_id").
+		ColumnExpr("COALESCE(pt.alarm_threshold_pct, 0) AS alarm_threshold_pct").
 		OrderExpr("pos.owner, pos.currency")
 	if participant != "" {
 		q.Where("pos.owner = ?", participant)

@@ -456,6 +456,8 @@ CREATE TABLE settlement_files (
 CREATE UNIQUE INDEX settlement_files_msg ON settlement_files (sender, msg_id)
 `}, {Version: 9, Name: "idempotent resources", SQL: `
 ALTER TABLE idempotency_keys ADD COLUMN resource TEXT NOT NULL DEFAULT ''
+`}, {Version: 10, Name: "cap alarm threshold", SQL: `
+ALTER TABLE participants ADD COLUMN alarm_threshold_pct INTEGER NOT NULL DEFAULT 80
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

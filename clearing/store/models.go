@@ -25,6 +25,7 @@ type participantRow struct {
 	CapTotalMinor int64     `bun:"net_debit_cap_total_minor"`
 	CapTotalCcy   string    `bun:"net_debit_cap_total_currency"` // '' is no multi-currency cap
 	RequireSigned bool      `bun:"require_signed_files"`
+	AlarmPct      int       `bun:"alarm_threshold_pct"`
 }
 
 type participantCurrencyRow struct {
@@ -40,6 +41,7 @@ func (r participantRow) domain(cs []participantCurrencyRow) clearing.Participant
 		Jurisdiction: r.Jurisdiction, Status: clearing.Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
 		NetDebitCapTotal:   clearing.TotalCap{Currency: r.CapTotalCcy, Minor: r.CapTotalMinor},
 		RequireSignedFiles: r.RequireSigned,
+		AlarmThresholdPct:  r.AlarmPct,
 	}
 	for _, c := range cs {
 		if c.ParticipantID == r.ID {

@@ -25,6 +25,9 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 	asked := p.BIC
 	p.BIC = clearing.CanonicalBIC(p.BIC)
 	p.ID, p.Status, p.CreatedAt = p.BIC, clearing.Active, s.now()
+	if p.AlarmThresholdPct == 0 {
+		p.AlarmThresholdPct = clearing.DefaultAlarmThresholdPct // turned off with UpdateParticipantLimits
+	}
 	clearing.SortCurrencies(p.Currencies)
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		duplicate := func(existing string) error {
@@ -42,7 +45,8 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 		}
 		row := participantRow{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
 			Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: p.CreatedAt,
-			CapTotalMinor: p.NetDebitCapTotal.Minor, CapTotalCcy: p.NetDebitCapTotal.Currency, RequireSigned: p.RequireSignedFiles}
+			CapTotalMinor: p.NetDebitCapTotal.Minor, CapTotalCcy: p.NetDebitCapTotal.Currency, RequireSigned: p.RequireSignedFiles,
+			AlarmPct: p.AlarmThresholdPct}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			if isUniqueViolation(err) {
 				return duplicate(p.ID)

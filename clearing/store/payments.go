@@ -169,7 +169,11 @@ func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.Hold
 				return fmt.Errorf("insert quotes: %w", err)
 			}
 		}
-		return s.book(ctx, tx, cycleID, now, accepted)
+		if err := s.book(ctx, tx, cycleID, now, accepted); err != nil {
+			return err
+		}
+		h.observeCaps(accepted)
+		return nil
 	}()
 	if err != nil {
 		return nil, err

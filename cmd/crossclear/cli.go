@@ -42,10 +42,10 @@ type command struct {
 }
 
 // commands is the list `crossclear help` prints, in that order.
-var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd,
+var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd, merchantStatementCmd, participantLimitsCmd,
 	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, filesPushCmd, filesPullCmd, keysPublishCmd, keysRotateCmd, keysVerifyCmd,
 	regulatorKeysCmd, regulatorAddEndpointCmd, regulatorRemoveEndpointCmd, regulatorEndpointsCmd, regulatorAccessLogCmd, regulatorReceiveCmd, verifyCmd,
-	screenCmd, apikeyCreateCmd, versionCmd}
+	screenCmd, apikeyCreateCmd, benchCmd, versionCmd}
 
 // operatorCLI is who the command line acts as: whoever can run it can read
 // the database, so it is the operator.
