@@ -1,6 +1,7 @@
 package clearing
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -128,9 +129,31 @@ func (p Participant) Settles(currency string) (SettlementCurrency, bool) {
 
 var (
 	bicPattern          = regexp.MustCompile(`^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
+	bicLetters          = regexp.MustCompile(`^[A-Z]+$`)
+	bicAlnum            = regexp.MustCompile(`^[A-Z0-9]+$`)
 	countryPattern      = regexp.MustCompile(`^[A-Z]{2}$`)
 	jurisdictionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
 )
+
+// bicProblem says which part of a malformed BIC is wrong: institution
+// (4 letters), country (2 letters), location (2 letters or digits),
+// optional branch (3 letters or digits).
+func bicProblem(bic string) string {
+	switch {
+	case len(bic) != 8 && len(bic) != 11:
+		return fmt.Sprintf("it has %d characters; a BIC has 8, or 11 with a branch code", len(bic))
+	case bic != strings.ToUpper(bic):
+		return "BICs are written in capitals"
+	case !bicLetters.MatchString(bic[:4]):
+		return fmt.Sprintf("its institution code %q must be 4 letters", bic[:4])
+	case !bicLetters.MatchString(bic[4:6]):
+		return fmt.Sprintf("its country code %q must be 2 letters", bic[4:6])
+	case !bicAlnum.MatchString(bic[6:8]):
+		return fmt.Sprintf("its location code %q must be 2 letters or digits", bic[6:8])
+	default:
+		return fmt.Sprintf("its branch code %q must be 3 letters or digits", bic[8:])
+	}
+}
 
 // CanonicalBIC is the one form crossclear keeps an institution's BIC in:
 // an 11-character BIC whose branch code is XXX (the institution itself,
@@ -172,7 +195,7 @@ func (p Participant) Validate() error {
 		return Errorf(Invalid, "invalid_kind", "kind", "must be %q or %q, got %q", Bank, FXProvider, p.Kind)
 	}
 	if !bicPattern.MatchString(p.BIC) {
-		return Errorf(Invalid, "invalid_bic", "bic", "must be an 8 or 11 character BIC like DEUTDEFF or DEUTDEFF500, got %q", p.BIC)
+		return Errorf(Invalid, "invalid_bic", "bic", "%q is not a BIC: %s (like DEUTDEFF, or DEUTDEFF500 with a branch)", p.BIC, bicProblem(p.BIC))
 	}
 	if p.BIC[4:6] != p.Country {
 		return Errorf(Invalid, "bic_country_mismatch", "country", "BIC %s is registered in %s, not %q", p.BIC, p.BIC[4:6], p.Country)
@@ -180,8 +203,8 @@ func (p Participant) Validate() error {
 	if err := validateName(p.Name); err != nil {
 		return err
 	}
-	if !countryPattern.MatchString(p.Country) {
-		return Errorf(Invalid, "invalid_country", "country", "must be an ISO 3166-1 alpha-2 code like DE, got %q", p.Country)
+	if !countryPattern.MatchString(p.Country) || !KnownCountry(p.Country) {
+		return Errorf(Invalid, "invalid_country", "country", "must be an assigned ISO 3166-1 alpha-2 code like DE, got %q", p.Country)
 	}
 	if !jurisdictionPattern.MatchString(p.Jurisdiction) {
 		return Errorf(Invalid, "invalid_jurisdiction", "jurisdiction", "must be a country code or an ISO 3166-2 subdivision like SG or US-NY, got %q", p.Jurisdiction)
@@ -260,8 +283,8 @@ func (m Merchant) Validate(bank Participant) error {
 	if err := validateName(m.Name); err != nil {
 		return err
 	}
-	if !countryPattern.MatchString(m.Country) {
-		return Errorf(Invalid, "invalid_country", "country", "must be an ISO 3166-1 alpha-2 code like DE, got %q", m.Country)
+	if !countryPattern.MatchString(m.Country) || !KnownCountry(m.Country) {
+		return Errorf(Invalid, "invalid_country", "country", "must be an assigned ISO 3166-1 alpha-2 code like DE, got %q", m.Country)
 	}
 	if _, err := fx.LookupCurrency(m.Currency); err != nil {
 		return Errorf(Invalid, "unknown_currency", "currency", "%v", err)

@@ -48,9 +48,15 @@ func TestParticipantValidate(t *testing.T) {
 		{name: "9 character BIC", edit: func(p *Participant) { p.BIC = "DBSSSGSGX" }, code: "invalid_bic", field: "bic"},
 		{name: "10 character BIC", edit: func(p *Participant) { p.BIC = "DBSSSGSGXX" }, code: "invalid_bic", field: "bic"},
 		{name: "12 character BIC", edit: func(p *Participant) { p.BIC = "DBSSSGSGXXXX" }, code: "invalid_bic", field: "bic"},
-		{name: "digit in bank code", edit: func(p *Participant) { p.BIC = "DB5SSGSG" }, code: "invalid_bic", field: "bic"},
-		{name: "digit in country code", edit: func(p *Participant) { p.BIC = "DBSS5GSG" }, code: "invalid_bic", field: "bic"},
-		{name: "BIC with spaces", edit: func(p *Participant) { p.BIC = "DBSS SGSG" }, code: "invalid_bic", field: "bic"},
+		{name: "digit in bank code", edit: func(p *Participant) { p.BIC = "DB5SSGSG" }, code: "invalid_bic", field: "bic", detail: `institution code "DB5S" must be 4 letters`},
+		{name: "digit in country code", edit: func(p *Participant) { p.BIC = "DBSS5GSG" }, code: "invalid_bic", field: "bic", detail: `country code "5G" must be 2 letters`},
+		{name: "bad location code", edit: func(p *Participant) { p.BIC = "DBSSSG_G" }, code: "invalid_bic", field: "bic", detail: `location code "_G"`},
+		{name: "bad branch code", edit: func(p *Participant) { p.BIC = "DBSSSGSG-01" }, code: "invalid_bic", field: "bic", detail: `branch code "-01"`},
+		{name: "lower-case BIC says capitals", edit: func(p *Participant) { p.BIC = "dbsssgsg" }, code: "invalid_bic", field: "bic", detail: "capitals"},
+		{name: "BIC with spaces", edit: func(p *Participant) { p.BIC = "DBSS SGSG" }, code: "invalid_bic", field: "bic", detail: "9 characters"},
+		{name: "unassigned country", edit: func(p *Participant) {
+			p.BIC, p.Country, p.Jurisdiction = "DBSSZZSG", "ZZ", "ZZ"
+		}, code: "invalid_country", field: "country", detail: `"ZZ"`},
 		{name: "BIC country mismatch", edit: func(p *Participant) { p.BIC = "DEUTDEFF" }, code: "bic_country_mismatch", field: "country", detail: "DE"},
 		{name: "lower-case country", edit: func(p *Participant) { p.Country = "sg" }, code: "bic_country_mismatch", field: "country"},
 		{name: "empty country", edit: func(p *Participant) { p.Country = "" }, code: "bic_country_mismatch", field: "country"},
