@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -54,7 +55,12 @@ type migration struct {
 // signed checkpoints by size); each report with its sequence number per
 // (jurisdiction, kind), its leaf and its files (signed once sealed); the
 // regulators' push endpoints, the push outbox and every delivery attempt;
-// and the gateway's access log.
+// and the gateway's access log. Migration 11 (webhooks) keeps the
+// subscriptions banks, merchants and the operator register (their owner,
+// URL, signing secret, event types, status and consecutive failures), each
+// event once (its id is the webhook-id every retry carries), the outbox
+// (one row per subscription and event, delivered in id order) and every
+// delivery attempt.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -458,6 +464,52 @@ CREATE UNIQUE INDEX settlement_files_msg ON settlement_files (sender, msg_id)
 ALTER TABLE idempotency_keys ADD COLUMN resource TEXT NOT NULL DEFAULT ''
 `}, {Version: 10, Name: "cap alarm threshold", SQL: `
 ALTER TABLE participants ADD COLUMN alarm_threshold_pct INTEGER NOT NULL DEFAULT 80
+`}, {Version: 11, Name: "webhooks", SQL: `
+CREATE TABLE webhook_subscriptions (
+	id            TEXT PRIMARY KEY,
+	owner_role    TEXT NOT NULL,
+	owner_subject TEXT NOT NULL,
+	url           TEXT NOT NULL,
+	secret        TEXT NOT NULL,
+	event_types   TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	failures      INTEGER NOT NULL,
+	last_error    TEXT NOT NULL,
+	created_by    TEXT NOT NULL,
+	created_at    {ts} NOT NULL,
+	paused_at     {ts},
+	deleted_at    {ts},
+	leased_until  {ts}
+);
+CREATE INDEX webhook_subscriptions_owner ON webhook_subscriptions (owner_role, owner_subject);
+CREATE TABLE webhook_events (
+	id         TEXT PRIMARY KEY,
+	type       TEXT NOT NULL,
+	object_id  TEXT NOT NULL,
+	payload    TEXT NOT NULL,
+	created_at {ts} NOT NULL
+);
+CREATE TABLE webhook_outbox (
+	id              {serial},
+	subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id),
+	event_id        TEXT NOT NULL REFERENCES webhook_events (id),
+	attempts        INTEGER NOT NULL,
+	next_attempt_at {ts} NOT NULL,
+	delivered_at    {ts},
+	last_error      TEXT NOT NULL
+);
+CREATE INDEX webhook_outbox_pending ON webhook_outbox (subscription_id, delivered_at, id);
+CREATE UNIQUE INDEX webhook_outbox_event ON webhook_outbox (subscription_id, event_id);
+CREATE TABLE webhook_attempts (
+	id          {serial},
+	outbox_id   BIGINT NOT NULL REFERENCES webhook_outbox (id),
+	attempt     INTEGER NOT NULL,
+	at          {ts} NOT NULL,
+	status_code INTEGER NOT NULL,
+	error       TEXT NOT NULL,
+	duration_ms BIGINT NOT NULL
+);
+CREATE INDEX webhook_attempts_outbox ON webhook_attempts (outbox_id)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own
@@ -510,6 +562,35 @@ func (s *Store) migrate(ctx context.Context, ms []migration) (applied []string, 
 		}
 	}
 	return applied, nil
+}
+
+// Migration is one schema migration this build knows; AppliedAt is zero
+// while it is pending.
+type Migration struct {
+	Version   int64
+	Name      string
+	AppliedAt time.Time
+}
+
+// Migrations lists every migration of this build, oldest first, with when
+// each was applied; it changes nothing.
+func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
+	var applied []struct {
+		Version   int64     `bun:"version"`
+		AppliedAt time.Time `bun:"applied_at"`
+	}
+	if err := s.db.NewRaw("SELECT version, applied_at FROM schema_migrations").Scan(ctx, &applied); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	at := make(map[int64]time.Time, len(applied))
+	for _, a := range applied {
+		at[a.Version] = a.AppliedAt
+	}
+	out := make([]Migration, len(migrations))
+	for i, m := range migrations {
+		out[i] = Migration{Version: m.Version, Name: m.Name, AppliedAt: at[m.Version]}
+	}
+	return out, nil
 }
 
 // SchemaVersion is the newest applied migration, 0 for an empty database.

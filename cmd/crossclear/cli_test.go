@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"flag"
 	"fmt"
@@ -643,5 +644,46 @@ func TestCommandLine(t *testing.T) {
 		if code != tc.code || !strings.Contains(out, tc.stdout) || !strings.Contains(errs, tc.stderr) {
 			t.Errorf("crossclear %v: exit %d (want %d)\nstdout: %s\nstderr: %s", tc.args, code, tc.code, out, errs)
 		}
+	}
+}
+
+// TestMigrateStatus: 'migrate status' lists what is applied and what is
+// pending, changes nothing, and exits 1 while anything is pending.
+func TestMigrateStatus(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			dsn := storetest.DSN(t, engine)
+			mustRun(t, nil, "migrate", "--database", dsn)
+			out := mustRun(t, nil, "migrate", "status", "--database", dsn)
+			if !strings.Contains(out, "  1  clearing core") || strings.Contains(out, "pending") || !regexp.MustCompile(`: (\d+) of (\d+) migrations applied`).MatchString(out) {
+				t.Fatalf("status after migrate:\n%s", out)
+			}
+			s := openTestStore(t, dsn)
+			var last int64
+			if err := s.DB().NewRaw("SELECT MAX(version) FROM schema_migrations").Scan(context.Background(), &last); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB().NewRaw("DELETE FROM schema_migrations WHERE version = ?", last).Exec(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			code, out, _ := crossclear(t, nil, "migrate", "status", "--database", dsn, "--json")
+			var doc struct {
+				Pending    int
+				Migrations []struct {
+					Version   int64
+					AppliedAt *string `json:"applied_at"`
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 1 || doc.Pending != 1 {
+				t.Fatalf("status with one pending: exit %d %v\n%s", code, err, out)
+			}
+			if m := doc.Migrations[len(doc.Migrations)-1]; m.Version != last || m.AppliedAt != nil {
+				t.Fatalf("last migration: %+v", m)
+			}
+			var n int
+			if err := s.DB().NewRaw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", last).Scan(context.Background(), &n); err != nil || n != 0 {
+				t.Fatalf("status applied something: %d %v", n, err)
+			}
+		})
 	}
 }
