@@ -93,6 +93,18 @@ func (sc scope) payment(ctx context.Context, id string) (clearing.Payment, []cle
 	return p, events, nil
 }
 
+// paymentDetail is payment with its legs, read in one round trip.
+func (sc scope) paymentDetail(ctx context.Context, id string) (clearing.Payment, []clearing.Event, []store.Leg, error) {
+	p, events, legs, err := sc.st.PaymentDetail(ctx, id)
+	if err != nil {
+		return clearing.Payment{}, nil, nil, err
+	}
+	if !sc.a.CanSee(p) {
+		return clearing.Payment{}, nil, nil, paymentNotFound(id)
+	}
+	return p, events, legs, nil
+}
+
 func paymentNotFound(id string) error {
 	return clearing.Errorf(clearing.NotFound, "payment_not_found", "id", "no payment %s", id)
 }
@@ -155,6 +167,10 @@ func (sc scope) participant(ctx context.Context, id string) (clearing.Participan
 		return clearing.Participant{}, err
 	}
 	notFound := clearing.Errorf(clearing.NotFound, "participant_not_found", "id", "no participant %s", id)
+	// An unregistered branch (DEUTDEFF500) is its institution's participant.
+	if id, err = sc.st.ParticipantID(ctx, id); err != nil {
+		return clearing.Participant{}, err
+	}
 	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(own string) bool { return clearing.CanonicalBIC(own) == clearing.CanonicalBIC(id) }) {
 		return clearing.Participant{}, notFound
 	}
