@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -175,6 +176,29 @@ func BICForms(bic string) []string {
 		return []string{c, c + "XXX"}
 	}
 	return []string{c}
+}
+
+// LookupBICs are the participant ids a BIC may name, most specific first:
+// the BIC as written, its canonical form and, for a branch (an 11-character
+// BIC whose branch code is not XXX), its institution's BIC8 (and BIC8XXX,
+// for a database from before canonical ids). A branch registered as a
+// participant of its own is that participant; an unregistered branch is
+// its institution. Every participant lookup by BIC resolves through it.
+func LookupBICs(bic string) []string {
+	out := append([]string{bic}, BICForms(bic)...)
+	if c := CanonicalBIC(bic); len(c) == 11 {
+		out = append(out, BICForms(c[:8])...)
+	}
+	return slices.Compact(out)
+}
+
+// Institution is the BIC8 of the institution a BIC belongs to: DEUTDEFF
+// for DEUTDEFF, DEUTDEFFXXX and DEUTDEFF500.
+func Institution(bic string) string {
+	if len(bic) == 11 {
+		return bic[:8]
+	}
+	return bic
 }
 
 // Limits on what grows.

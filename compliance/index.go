@@ -26,6 +26,7 @@ type Index struct {
 	names   []indexedName      // every name and alias of every entry
 	exact   map[string][]int32 // NameKey of a name → entries
 	skel    map[string][]int32 // SkeletonKey of a name → entries
+	joined  map[string][]int32 // "w:" JoinedKey, "s:" SkeletonJoinedKey of a name → entries
 	grams   map[string][]int32 // trigram → names having it
 	counts  sync.Pool          // *[]uint16, one counter per name, for candidate search
 	scratch sync.Pool          // *candidateScratch
@@ -57,7 +58,7 @@ const (
 // NewIndex indexes lists. Lists with the same name replace each other: the
 // last one wins.
 func NewIndex(lists ...*List) *Index {
-	ix := &Index{exact: map[string][]int32{}, skel: map[string][]int32{}, grams: map[string][]int32{}, cache: map[cacheKey][]Match{}}
+	ix := &Index{exact: map[string][]int32{}, skel: map[string][]int32{}, joined: map[string][]int32{}, grams: map[string][]int32{}, cache: map[cacheKey][]Match{}}
 	byName := map[string]*List{}
 	var order []string
 	for _, l := range lists {
@@ -88,6 +89,8 @@ func (ix *Index) add(e *Entry) {
 		}
 		addID(ix.exact, key, id)
 		addID(ix.skel, SkeletonKey(name), id)
+		addID(ix.joined, "w:"+JoinedKey(name), id)
+		addID(ix.joined, "s:"+SkeletonJoinedKey(name), id)
 		nameID := int32(len(ix.names))
 		grams := trigrams(NameWords(name), Skeleton(name))
 		ix.names = append(ix.names, indexedName{entry: id, grams: uint16(min(len(grams), math.MaxUint16))})
@@ -146,8 +149,9 @@ type Match struct {
 	Compared []string `json:"compared,omitempty"`
 	// ExactName: the party's name and one of the entry's names are the
 	// same after normalisation: equal NameKeys (case, accents,
-	// punctuation, word order, legal form), or equal SkeletonKeys (the
-	// same name in another transliteration).
+	// punctuation, word order, legal form, spelling variants), equal
+	// SkeletonKeys (the same name in another transliteration), or equal
+	// JoinedKeys (words joined or split).
 	ExactName   bool   `json:"exact_name"`
 	MatchedName string `json:"matched_name,omitempty"` // the listed name or alias that matched exactly
 }
@@ -185,6 +189,13 @@ func (ix *Index) match(p Party, floor float64) []Match {
 	words, skeleton := NameWords(p.Name), Skeleton(p.Name)
 	exact := map[int32]string{}
 	key, skelKey := sortedKey(words), sortedKey(skeleton)
+	joined, skelJoined := strings.Join(words, ""), strings.Join(skeleton, "")
+	for _, id := range ix.joined["s:"+skelJoined] {
+		exact[id] = ix.matchedName(id, SkeletonJoinedKey, skelJoined)
+	}
+	for _, id := range ix.joined["w:"+joined] {
+		exact[id] = ix.matchedName(id, JoinedKey, joined)
+	}
 	for _, id := range ix.skel[skelKey] {
 		exact[id] = ix.matchedName(id, SkeletonKey, skelKey)
 	}

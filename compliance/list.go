@@ -14,7 +14,12 @@ import (
 const (
 	ListOFAC = "us_ofac" // OFAC's SDN list, the four legacy CSV files
 	ListUN   = "un"      // the UN Security Council consolidated list (XML)
+	ListEU   = "eu"      // the EU consolidated financial sanctions list (CSV)
+	ListUK   = "uk"      // the UK Sanctions List (FCDO, CSV or ODS) or OFSI's consolidated list (CSV)
 )
+
+// Lists are the lists crossclear can load.
+var Lists = []string{ListOFAC, ListUN, ListEU, ListUK}
 
 // MaxListEntries bounds one list (OFAC's SDN list has about 18,000).
 const MaxListEntries = 500_000
@@ -108,7 +113,7 @@ func scoringWords(words []string) []string {
 
 // List is one loaded sanctions list.
 type List struct {
-	Name     string // ListOFAC, ListUN
+	Name     string // ListOFAC, ListUN, ListEU, ListUK
 	Source   string // where it was read from: a directory, file or URL
 	Hash     string // SHA-256 (hex) identifying the content, recorded with every decision
 	LoadedAt time.Time

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,8 +53,8 @@ func New(cfg Config) (*Screener, error) {
 	}
 	seen := map[string]bool{}
 	for _, src := range cfg.Sources {
-		if src.List != ListOFAC && src.List != ListUN {
-			return nil, fmt.Errorf("list %q: want %s or %s", src.List, ListOFAC, ListUN)
+		if !slices.Contains(Lists, src.List) {
+			return nil, fmt.Errorf("list %q: want %s", src.List, strings.Join(Lists, ", "))
 		}
 		if strings.TrimSpace(src.Location) == "" {
 			return nil, fmt.Errorf("list %s: no location", src.List)

@@ -15,10 +15,10 @@ import (
 
 // Source is where a list is read from.
 type Source struct {
-	List string // ListOFAC or ListUN
+	List string // ListOFAC, ListUN, ListEU or ListUK
 	// Location: for OFAC a directory holding the four files, or a base
 	// URL they are fetched under (https://www.treasury.gov/ofac/downloads/);
-	// for the UN list a file or an http(s) URL.
+	// for the UN, EU and UK lists a file or an http(s) URL.
 	Location string
 }
 
@@ -50,8 +50,18 @@ func Load(ctx context.Context, src Source, client *http.Client, now time.Time) (
 			return nil, err
 		}
 		l, err = ParseUN(raw)
+	case ListEU, ListUK:
+		var raw []byte
+		if raw, err = read(ctx, src.Location, client); err != nil {
+			return nil, err
+		}
+		if src.List == ListEU {
+			l, err = ParseEU(raw)
+		} else {
+			l, err = ParseUK(raw)
+		}
 	default:
-		return nil, fmt.Errorf("unknown list %q: want %s or %s", src.List, ListOFAC, ListUN)
+		return nil, fmt.Errorf("unknown list %q: want %s", src.List, strings.Join(Lists, ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Redact(src.Location), err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -62,11 +63,39 @@ func toHold(a clearing.Actor, r holdRequest) (clearing.HoldRequest, store.Instru
 		BuyerBankID: r.BuyerBankID, MerchantID: r.MerchantID, Amount: amount, QuoteID: r.QuoteID}, in, nil
 }
 
+// resolveBuyerBank writes r's buyer_bank_id as its participant's id, as
+// the store's own lookups resolve a BIC (store.ParticipantID): DEUTDEFFXXX
+// is DEUTDEFF, an unregistered branch DEUTDEFF500 its institution, a
+// registered branch itself; an id no participant has stays as sent (the
+// store refuses it). Done before toHold, so that the hold path sees one
+// form of every bank. seen caches a batch's lookups.
+func (h *handlers) resolveBuyerBank(ctx context.Context, r *holdRequest, seen map[string]string) error {
+	if r.BuyerBankID == "" {
+		return nil
+	}
+	if id, ok := seen[r.BuyerBankID]; ok {
+		r.BuyerBankID = id
+		return nil
+	}
+	id, err := h.st.ParticipantID(ctx, r.BuyerBankID)
+	if err != nil {
+		return err
+	}
+	if seen != nil {
+		seen[r.BuyerBankID] = id
+	}
+	r.BuyerBankID = id
+	return nil
+}
+
 // holdPayment answers 201 with the payment held, or 202 when compliance
 // screening holds it for review: accepted, not in escrow yet.
 func (h *handlers) holdPayment(c *fiber.Ctx) error {
 	var req holdRequest
 	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := h.resolveBuyerBank(c.UserContext(), &req, nil); err != nil {
 		return err
 	}
 	hold, in, err := toHold(actor(c), req)
@@ -111,9 +140,13 @@ func (h *handlers) holdBatch(c *fiber.Ctx) error {
 	items := make([]batchItemJSON, len(req.Payments))
 	var holds []clearing.HoldRequest
 	var instr []store.Instruction
-	var at []int // at[k] is the item index of holds[k]
+	var at []int                 // at[k] is the item index of holds[k]
+	banks := map[string]string{} // buyer_bank_id as sent → participant id
 	for i, r := range req.Payments {
 		items[i].Index = i
+		if err := h.resolveBuyerBank(c.UserContext(), &r, banks); err != nil {
+			return err
+		}
 		hold, in, err := toHold(a, r)
 		if err != nil {
 			items[i].fail(err)
@@ -196,11 +229,7 @@ func (h *handlers) listPayments(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getPayment(c *fiber.Ctx) error {
-	p, events, err := scopeOf(c, h.st).payment(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	legs, err := h.st.PaymentLegs(c.UserContext(), p.ID)
+	p, events, legs, err := scopeOf(c, h.st).paymentDetail(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,10 @@ type Config struct {
 	// DegradedStatus is /readyz's status while the service is degraded
 	// (the signer is down): 200 (default) or 503 (health.go).
 	DegradedStatus int
+	// WebhookHTTPHosts are hosts a webhook URL may name over plain http
+	// (development receivers); loopback always may, anything else needs
+	// https.
+	WebhookHTTPHosts []string
 }
 
 // Timeouts used when Config leaves them zero.
@@ -206,6 +210,16 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/files/:id", allow(operator, bank), h.getFile)
 	v1.Get("/files/:id/signature", allow(operator, bank), h.getFileSignature)
 	v1.Post("/files/:id/ack", allow(bank), h.ackFile)
+
+	// Webhooks (webhooks.go): each caller its own subscriptions.
+	webhookers := allow(operator, bank, merchant)
+	v1.Post("/webhooks", webhookers, h.createWebhook)
+	v1.Get("/webhooks", webhookers, h.listWebhooks)
+	v1.Get("/webhooks/:id", webhookers, h.getWebhook)
+	v1.Delete("/webhooks/:id", webhookers, h.deleteWebhook)
+	v1.Post("/webhooks/:id/resume", webhookers, h.resumeWebhook)
+	v1.Post("/webhooks/:id/replay", webhookers, h.replayWebhook)
+	v1.Get("/webhooks/:id/deliveries", webhookers, h.webhookDeliveries)
 
 	v1.Post("/api-keys", allow(operator), h.createAPIKey)
 	v1.Get("/api-keys", everyone, h.listAPIKeys)

@@ -80,6 +80,15 @@ func (s *Store) SealMailboxFiles(ctx context.Context, seals []Seal) (int, error)
 			}
 			n, _ := res.RowsAffected()
 			sealed += int(n)
+			if n == 1 { // now its bank may download it: tell its webhooks
+				var f mailboxFileRow
+				if err := tx.NewSelect().Model(&f).Column("id", "bank_id", "kind", "size", "sha256").Where("id = ?", se.FileID).Scan(ctx); err != nil {
+					return fmt.Errorf("load mailbox file %s: %w", se.FileID, err)
+				}
+				if err := s.emit(ctx, tx, now, []webhookEvent{mailboxWebhookEvent(f)}); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

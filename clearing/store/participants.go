@@ -17,7 +17,9 @@ import (
 // in canonical form (clearing.CanonicalBIC: DEUTDEFFXXX is registered as
 // DEUTDEFF). One institution is one participant: a BIC whose institution
 // is already registered, in either form, is refused 409
-// duplicate_participant naming the participant that exists.
+// duplicate_participant naming the participant that exists. A branch
+// (DEUTDEFF500) is registered as a branch of its institution, which must
+// be a participant already (409 institution_not_registered).
 func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, by clearing.Actor) (clearing.Participant, error) {
 	if err := p.Validate(); err != nil {
 		return clearing.Participant{}, err
@@ -43,6 +45,20 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 		if len(existing) > 0 {
 			return duplicate(existing[0])
 		}
+		if inst := clearing.Institution(p.BIC); inst != p.BIC {
+			// A branch is registered as a branch of its institution: until
+			// it is, the branch's BIC already names the institution's
+			// participant, and a branch alone would make files naming the
+			// institution by its BIC8 find no participant.
+			var found []string
+			if err := tx.NewSelect().Model((*participantRow)(nil)).Column("id").Where("id IN (?)", bun.In(clearing.BICForms(inst))).Scan(ctx, &found); err != nil {
+				return fmt.Errorf("look up institution: %w", err)
+			}
+			if len(found) == 0 {
+				return clearing.Errorf(clearing.Conflict, "institution_not_registered", "bic",
+					"%s is a branch of %s, which is not a participant: register the institution %s first, then its branch", p.BIC, inst, inst)
+			}
+		}
 		row := participantRow{ID: p.ID, Kind: string(p.Kind), BIC: p.BIC, Name: p.Name, Country: p.Country,
 			Jurisdiction: p.Jurisdiction, Status: string(p.Status), CreatedAt: p.CreatedAt,
 			CapTotalMinor: p.NetDebitCapTotal.Minor, CapTotalCcy: p.NetDebitCapTotal.Currency, RequireSigned: p.RequireSignedFiles,
@@ -66,14 +82,16 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 }
 
 // Participant loads one participant by its id, a BIC in either form of
-// its institution (DEUTDEFF or DEUTDEFFXXX).
+// its institution (DEUTDEFF or DEUTDEFFXXX), or a branch BIC: a registered
+// branch is itself, an unregistered one its institution
+// (clearing.LookupBICs).
 func (s *Store) Participant(ctx context.Context, id string) (clearing.Participant, error) {
-	forms := clearing.BICForms(id)
+	forms := clearing.LookupBICs(id)
 	ps, err := loadParticipants(ctx, s.conn(ctx), forms, false)
 	if err != nil {
 		return clearing.Participant{}, err
 	}
-	for _, f := range append([]string{id}, forms...) {
+	for _, f := range forms {
 		if p, ok := ps[f]; ok {
 			return p, nil
 		}
@@ -81,21 +99,28 @@ func (s *Store) Participant(ctx context.Context, id string) (clearing.Participan
 	return clearing.Participant{}, notFound("participant", "id", id)
 }
 
-// ParticipantID is the id of the participant bic names, in either form of
-// its institution's BIC, or bic itself when no participant has it.
+// ParticipantID is the id of the participant bic names — in either form
+// of its institution's BIC; a branch BIC is its own participant when
+// registered, else its institution's (clearing.LookupBICs) — or bic itself
+// when no participant has it. API requests (buyer_bank_id, bank_id) and
+// files resolve BICs through it before anything reaches the store's
+// exactly-once paths.
 func (s *Store) ParticipantID(ctx context.Context, bic string) (string, error) {
 	return participantID(ctx, s.conn(ctx), bic)
 }
 
 func participantID(ctx context.Context, db bun.IDB, bic string) (string, error) {
+	forms := clearing.LookupBICs(bic)
 	var ids []string
-	if err := db.NewSelect().Model((*participantRow)(nil)).Column("id").Where("id IN (?)", bun.In(append([]string{bic}, clearing.BICForms(bic)...))).Scan(ctx, &ids); err != nil {
+	if err := db.NewSelect().Model((*participantRow)(nil)).Column("id").Where("id IN (?)", bun.In(forms)).Scan(ctx, &ids); err != nil {
 		return "", fmt.Errorf("look up participant: %w", err)
 	}
-	if len(ids) == 0 || slices.Contains(ids, bic) {
-		return bic, nil
+	for _, f := range forms {
+		if slices.Contains(ids, f) {
+			return f, nil
+		}
 	}
-	return ids[0], nil
+	return bic, nil
 }
 
 // ParticipantFilter narrows a participant listing; empty fields match all.

@@ -172,6 +172,9 @@ func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.Hold
 		if err := s.book(ctx, tx, cycleID, now, accepted); err != nil {
 			return err
 		}
+		if err := s.emit(ctx, tx, now, h.capAlarmEvents(accepted)); err != nil {
+			return err
+		}
 		h.observeCaps(accepted)
 		return nil
 	}()
@@ -512,8 +515,9 @@ func (s *Store) updatePayments(ctx context.Context, tx bun.Tx, ps []clearing.Pay
 	return nil
 }
 
-// book appends the events and postings of transitions and moves the cycle
-// positions by the same postings, in the open cycle.
+// book appends the events and postings of transitions, moves the cycle
+// positions by the same postings, in the open cycle, and queues the
+// webhook events they cause.
 func (s *Store) book(ctx context.Context, tx bun.Tx, cycleID int64, now time.Time, ts []clearing.Transition) error {
 	var events []eventRow
 	var postings []postingRow
@@ -537,7 +541,10 @@ func (s *Store) book(ctx context.Context, tx bun.Tx, cycleID int64, now time.Tim
 			return fmt.Errorf("insert postings: %w", err)
 		}
 	}
-	return upsertPositions(ctx, tx, cycleID, deltas)
+	if err := upsertPositions(ctx, tx, cycleID, deltas); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, now, paymentWebhookEvents(ts)) // webhooks (webhooks.go), in the same transaction
 }
 
 // positionKey is one ledger account: (owner, currency).

@@ -253,8 +253,21 @@ func TestOneInstitutionOneParticipant(t *testing.T) {
 		if got, err := e.s.Participant(ctx, "DBSSSGSGXXX"); err != nil || got.ID != "DBSSSGSG" {
 			t.Fatalf("%+v %v", got, err)
 		}
-		_, err = e.s.Participant(ctx, "COBADEFF501")
+		// An unregistered branch is its institution; a registered one itself.
+		if got, err := e.s.Participant(ctx, "COBADEFF501"); err != nil || got.ID != "COBADEFF" {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if got, err := e.s.Participant(ctx, "COBADEFF500"); err != nil || got.ID != "COBADEFF500" {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if id, err := e.s.ParticipantID(ctx, "COBADEFF501"); err != nil || id != "COBADEFF" {
+			t.Fatalf("%s %v", id, err)
+		}
+		_, err = e.s.Participant(ctx, "BNPAFRPP501")
 		wantCode(t, err, "participant_not_found", "id")
+		_, err = e.s.CreateParticipant(ctx, clearing.Participant{Kind: clearing.Bank, BIC: "BNPAFRPP501", Name: "BNP branch", Country: "FR", Jurisdiction: "FR",
+			Currencies: []clearing.SettlementCurrency{{Currency: "EUR"}}}, storetest.Operator)
+		wantCode(t, err, "institution_not_registered", "bic")
 
 		m, err := e.s.CreateMerchant(ctx, clearing.Merchant{Name: "Kiel Kites", Country: "DE", Currency: "EUR", Account: "DE44500105175407324931", BankID: "COBADEFFXXX"}, storetest.Operator)
 		if err != nil || m.BankID != "COBADEFF" {

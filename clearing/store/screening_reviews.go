@@ -184,6 +184,9 @@ func (s *Store) resolveReview(ctx context.Context, id, comment string, by cleari
 		if err := s.audit(ctx, tx, by, action, id, detail); err != nil {
 			return err
 		}
+		if err := s.emit(ctx, tx, now, []webhookEvent{reviewWebhookEvent(sc)}); err != nil {
+			return err
+		}
 		if sc.Origin.Channel == "file" && answer != nil {
 			m, err := answer(sc, holdErr)
 			if err != nil {

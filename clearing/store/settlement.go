@@ -202,6 +202,10 @@ type SettlementFile struct {
 	Rejected   int
 	Result     []byte // the API's answer, replayed for the same file
 	ReceivedAt time.Time
+	// Reply, set by a SettlementAnswer, goes into a bank's mailbox in the
+	// same transaction (a funding pacs.009's pacs.002); not stored on the
+	// row: the answer in Result names it.
+	Reply *MailboxFile
 }
 
 type settlementFileRow struct {
@@ -243,8 +247,9 @@ func (s *Store) SettlementFileByMsgID(ctx context.Context, sender, msgID string)
 // became of its positions.
 type SettlementAnswer func(results []SettleResult) (SettlementFile, error)
 
-// ReceiveSettlement records a settlement confirmation and marks its
-// positions settled in one transaction. The (sender, MsgId) claim comes
+// ReceiveSettlement records a settlement confirmation (or a net debtor's
+// funding pacs.009, with its pacs.002 answer as the answer's Reply) and
+// marks its positions settled in one transaction. The (sender, MsgId) claim comes
 // first: of two concurrent uploads of one MsgId one runs, the other gets
 // ErrDuplicateMessage and looks the first up.
 func (s *Store) ReceiveSettlement(ctx context.Context, f SettlementFile, keys []PositionKey, by clearing.Actor, note string, answer SettlementAnswer) (SettlementFile, error) {
@@ -274,6 +279,15 @@ func (s *Store) ReceiveSettlement(ctx context.Context, f SettlementFile, keys []
 			return fmt.Errorf("update settlement file: %w", err)
 		}
 		out = row.domain()
+		if fin.Reply != nil {
+			reply := *fin.Reply
+			reply.InReplyTo = f.ID
+			written, err := s.putMailboxFiles(ctx, tx, reply)
+			if err != nil {
+				return err
+			}
+			out.Reply = &written[0]
+		}
 		return s.audit(ctx, tx, by, "file.receive", f.ID, fmt.Sprintf("%s %s %s: %d settled, %d not", f.Message, f.Sender, f.MsgID, fin.Accepted, fin.Rejected))
 	})
 	if err != nil {

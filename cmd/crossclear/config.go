@@ -56,6 +56,8 @@ type Config struct {
 	SealRetryInterval   time.Duration // how often files waiting for a signature are retried
 	SanctionsOFAC       string        // OFAC's SDN list (four CSV files): a directory or a base URL; "": not screened against
 	SanctionsUN         string        // the UN consolidated list (XML): a file or a URL; "": not screened against
+	SanctionsEU         string        // the EU consolidated financial sanctions list (CSV): a file or a URL; "": not screened against
+	SanctionsUK         string        // the UK Sanctions List (CSV or ODS) or OFSI's ConList.csv: a file or a URL; "": not screened against
 	SanctionsReload     time.Duration // how often serve reloads the lists; 0: never (POST /v1/lists/reload still does)
 	ComplianceRules     string        // the compliance rules file (JSON): AML rules, sanctions thresholds; "": no AML rules
 	HTTPReadTimeout     time.Duration // a request's head (and small body); each read of a streamed body
@@ -67,6 +69,15 @@ type Config struct {
 	DatabasePool        store.Pool
 	APIKeyCacheTTL      time.Duration // how long serve trusts a cached API key (revocations elsewhere take effect within it)
 	Regulator           RegulatorConfig
+	Webhooks            WebhookConfig
+}
+
+// WebhookConfig is the webhook delivery worker's.
+type WebhookConfig struct {
+	Interval    time.Duration // between delivery passes
+	MaxBackoff  time.Duration // the longest wait after a failed attempt
+	MaxFailures int           // failed attempts in a row that pause a subscription
+	HTTPHosts   string        // comma-separated hosts a webhook URL may name over plain http ("" : loopback only)
 }
 
 // RegulatorConfig is the regulator gateway's and the report log's.
@@ -283,12 +294,34 @@ var settings = []setting{
 	{key: "regulator_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
 		usage: "how often serve looks for closed cycles to report and for reports to push (a failed push backs off on its own, 5s doubling to 1h)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Regulator.Interval, false) }},
+	{key: "webhook_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
+		usage: "how often serve looks for webhook events to deliver (a failing subscription backs off on its own, 5s up to webhook_max_backoff, with jitter)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Webhooks.Interval, false) }},
+	{key: "webhook_max_backoff", def: "1h", meta: "DURATION", expect: `a positive Go duration like "1h"`,
+		usage: "the longest wait before retrying a webhook that failed",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Webhooks.MaxBackoff, false) }},
+	{key: "webhook_max_failures", def: "20", meta: "N", expect: "a whole number of attempts from 1 to 100000", isInt: true,
+		usage: "failed attempts in a row after which a webhook subscription is paused (POST /v1/webhooks/{id}/resume resumes it)",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.Webhooks.MaxFailures = n
+			return err == nil && n >= 1 && n <= 100000
+		}},
+	{key: "webhook_http_hosts", def: "", meta: "HOSTS", expect: `comma-separated host names or IPs like "receiver.dev.internal", or empty`,
+		usage: "hosts a webhook URL may name over plain http (development receivers); loopback always may, every other URL must be https",
+		apply: func(c *Config, v string) bool { c.Webhooks.HTTPHosts = v; return !strings.ContainsAny(v, " \t\r\n/") }},
 	{key: "sanctions_ofac", def: "", meta: "DIR|URL", expect: "a directory or an http(s) base URL holding sdn.csv, add.csv, alt.csv and sdn_comments.csv, or empty",
 		usage: "OFAC's SDN list, its four legacy CSV files: a directory, or a base URL like https://www.treasury.gov/ofac/downloads/; empty: not screened against",
 		apply: func(c *Config, v string) bool { c.SanctionsOFAC = v; return !strings.ContainsAny(v, "\x00\n") }},
 	{key: "sanctions_un", def: "", meta: "FILE|URL", expect: "a file or an http(s) URL of the UN consolidated list XML, or empty",
 		usage: "the UN Security Council consolidated list (XML), like https://scsanctions.un.org/resources/xml/en/consolidated.xml; empty: not screened against",
 		apply: func(c *Config, v string) bool { c.SanctionsUN = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "sanctions_eu", def: "", meta: "FILE|URL", expect: "a file or an http(s) URL of the EU consolidated financial sanctions list CSV, or empty",
+		usage: "the EU consolidated financial sanctions list, its CSV (semicolon separated, from https://webgate.ec.europa.eu/fsd/fsf); empty: not screened against",
+		apply: func(c *Config, v string) bool { c.SanctionsEU = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "sanctions_uk", def: "", meta: "FILE|URL", expect: "a file or an http(s) URL of the UK Sanctions List (CSV or ODS) or OFSI's ConList.csv, or empty",
+		usage: "the UK Sanctions List (FCDO), CSV like https://sanctionslist.fcdo.gov.uk/docs/UK-Sanctions-List.csv or its .ods, or OFSI's consolidated list ConList.csv; empty: not screened against",
+		apply: func(c *Config, v string) bool { c.SanctionsUK = v; return !strings.ContainsAny(v, "\x00\n") }},
 	{key: "sanctions_reload_interval", def: "6h", meta: "DURATION", expect: `a Go duration like "6h", or "0" never to reload on a schedule`,
 		usage: "how often serve reloads the sanctions lists (new versions swapped in while screening goes on; a list that fails keeps its last version)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.SanctionsReload, true) }},

@@ -167,8 +167,12 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nFX rates: %s\n", ecb)
-	fmt.Fprintf(out, "Compliance: every payment screened against a sample of the UN consolidated list (%d entries) and the travel rule (flag)\n",
-		screener.Lists()[0].Entries)
+	var lists []string
+	for _, l := range screener.Lists() {
+		lists = append(lists, fmt.Sprintf("%s %d", l.Name, l.Entries))
+	}
+	fmt.Fprintf(out, "Compliance: every payment screened against samples of the UN, EU and UK lists (entries: %s) and the travel rule (flag)\n",
+		strings.Join(lists, ", "))
 
 	rng := rand.New(rand.NewPCG(o.seed, 0x63726f7373636c72)) // "crosscle"
 	plans := drawPlans(rng, w, o.payments)

@@ -29,6 +29,16 @@ import (
 //go:embed demo_un.xml
 var demoUN []byte
 
+// demoEU and demoUK are a few real rows of the EU consolidated list (CSV)
+// and OFSI's consolidated list (ConList.csv), copied from the samples in
+// the watchman module, so that the demo loads all three lists.
+//
+//go:embed demo_eu.csv
+var demoEU []byte
+
+//go:embed demo_uk.csv
+var demoUK []byte
+
 // demoRules are the demo's AML rules, in EUR, which the ECB's rates
 // convert every demo currency into.
 const demoRules = `{
@@ -54,6 +64,13 @@ var demoListed = struct {
 func demoScreening(ctx context.Context, cfg *Config, dir string) (*compliance.Screener, error) {
 	cfg.SanctionsOFAC, cfg.SanctionsUN, cfg.ComplianceRules = "", filepath.Join(dir, "un-consolidated-sample.xml"), filepath.Join(dir, "rules.json")
 	if err := os.WriteFile(cfg.SanctionsUN, demoUN, 0o600); err != nil {
+		return nil, err
+	}
+	cfg.SanctionsEU, cfg.SanctionsUK = filepath.Join(dir, "eu-consolidated-sample.csv"), filepath.Join(dir, "uk-conlist-sample.csv")
+	if err := os.WriteFile(cfg.SanctionsEU, demoEU, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(cfg.SanctionsUK, demoUK, 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(cfg.ComplianceRules, []byte(demoRules), 0o600); err != nil {

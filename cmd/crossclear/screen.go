@@ -17,7 +17,8 @@ var screenCmd = &command{
 	name:    "screen",
 	summary: "screen a name against the configured sanctions lists",
 	about: `
-Loads the configured sanctions lists (sanctions_ofac, sanctions_un) and
+Loads the configured sanctions lists (sanctions_ofac, sanctions_un,
+sanctions_eu, sanctions_uk) and
 screens one name as POST /v1/screen does, for a compliance officer
 checking a name by hand: prints the decision (pass, review or reject),
 the best score and the matched list entries as JSON, with the lists and
@@ -34,7 +35,7 @@ rules do not apply to a name alone. Exit status 0 whatever the decision.`,
 		dob := fs.String("dob", "", "date of birth `YYYY-MM-DD`")
 		id := fs.String("id", "", "an identifier: passport, national `ID`, LEI…")
 		address := fs.String("address", "", "a postal `ADDRESS`")
-		cf := addConfigFlags(fs, "sanctions_ofac", "sanctions_un", "compliance_rules", "log_level")
+		cf := addConfigFlags(fs, "sanctions_ofac", "sanctions_un", "sanctions_eu", "sanctions_uk", "compliance_rules", "log_level")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("screen", args); err != nil {
 				return err
@@ -56,7 +57,7 @@ rules do not apply to a name alone. Exit status 0 whatever the decision.`,
 				return err
 			}
 			if len(sc.Sources()) == 0 {
-				return &configError{"no sanctions list is configured: set sanctions_ofac (--sanctions-ofac) and/or sanctions_un (--sanctions-un)"}
+				return &configError{"no sanctions list is configured: set sanctions_ofac (--sanctions-ofac), sanctions_un (--sanctions-un), sanctions_eu (--sanctions-eu) and/or sanctions_uk (--sanctions-uk)"}
 			}
 			out, err := json.MarshalIndent(sc.Check(p), "", "  ")
 			if err != nil {
@@ -78,6 +79,12 @@ func openScreener(ctx context.Context, cfg Config) (*compliance.Screener, error)
 	}
 	if cfg.SanctionsUN != "" {
 		sc.Sources = append(sc.Sources, compliance.Source{List: compliance.ListUN, Location: cfg.SanctionsUN})
+	}
+	if cfg.SanctionsEU != "" {
+		sc.Sources = append(sc.Sources, compliance.Source{List: compliance.ListEU, Location: cfg.SanctionsEU})
+	}
+	if cfg.SanctionsUK != "" {
+		sc.Sources = append(sc.Sources, compliance.Source{List: compliance.ListUK, Location: cfg.SanctionsUK})
 	}
 	if cfg.ComplianceRules != "" {
 		rules, err := compliance.LoadRules(cfg.ComplianceRules)
@@ -106,8 +113,8 @@ func describeScreening(sc *compliance.Screener, cfg Config, log *slog.Logger) st
 	}
 	lists := strings.Join(parts, ", ")
 	if len(parts) == 0 {
-		log.Warn("NO SANCTIONS LIST IS CONFIGURED: every payment passes sanctions screening; set sanctions_ofac and/or sanctions_un")
-		lists = "NO SANCTIONS LIST (sanctions_ofac, sanctions_un): sanctions screening passes every payment"
+		log.Warn("NO SANCTIONS LIST IS CONFIGURED: every payment passes sanctions screening; set sanctions_ofac, sanctions_un, sanctions_eu and/or sanctions_uk")
+		lists = "NO SANCTIONS LIST (sanctions_ofac, sanctions_un, sanctions_eu, sanctions_uk): sanctions screening passes every payment"
 	} else if cfg.SanctionsReload > 0 {
 		lists += fmt.Sprintf("; reloaded every %s", cfg.SanctionsReload)
 	}

@@ -74,7 +74,7 @@ func TestServeScreensPayments(t *testing.T) {
 				"CROSSCLEAR_SANCTIONS_OFAC": compliancetest.OFACDir(t), "CROSSCLEAR_SANCTIONS_UN": compliancetest.UNFile(),
 				"CROSSCLEAR_COMPLIANCE_RULES": "../../compliance/rules.example.json"}
 			base, out, stop := startServing(t, env, "serve")
-			for _, want := range []string{"screening     us_ofac 17 entries", "un 6 entries", "reloaded every 6h0m0s", "AML rules from ../../compliance/rules.example.json (base USD, fatf-2025-10)"} {
+			for _, want := range []string{"screening     us_ofac 17 entries", "un 11 entries", "reloaded every 6h0m0s", "AML rules from ../../compliance/rules.example.json (base USD, fatf-2025-10)"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("serve output lacks %q:\n%s", want, out.String())
 				}

@@ -18,6 +18,7 @@ import (
 	"github.com/crossclear/crossclear/messages/cyclefiles"
 	"github.com/crossclear/crossclear/messages/outbox"
 	"github.com/crossclear/crossclear/messages/signing"
+	"github.com/crossclear/crossclear/messages/webhook"
 )
 
 var serveCmd = &command{
@@ -58,6 +59,10 @@ API on --listen together with the background workers:
                    the Merkle log, signs their files and a checkpoint
   regulator push   every regulator_interval, posts reports to regulators'
                    endpoints in order, backing off while one is down
+  webhooks         every webhook_interval, posts events to the endpoints
+                   banks, merchants and the operator subscribed, in order
+                   per subscription, signed (Standard Webhooks), backing
+                   off with jitter and pausing after webhook_max_failures
 
 It also serves the regulator gateway on regulator_listen (by default the
 API's port + 1): read-only, regulator keys only, rate-limited, audited.
@@ -132,7 +137,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		Version: buildVersion(), Logger: log, Sealer: sealer, CycleFiles: files, SettlementBankBIC: cfg.SettlementBankBIC,
 		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints},
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
-		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus})
+		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus,
+		WebhookHTTPHosts: webhookHTTPHosts(cfg.Webhooks.HTTPHosts)})
 	regulators, err := startRegulator(cfg, s, keys, log)
 	if err != nil {
 		return err
@@ -186,6 +192,10 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		})
 	}
 	wg.Go(func() {
+		(&webhook.Worker{Store: s, Interval: cfg.Webhooks.Interval, MaxBackoff: cfg.Webhooks.MaxBackoff,
+			MaxFailures: cfg.Webhooks.MaxFailures, Logger: log}).Run(workCtx)
+	})
+	wg.Go(func() {
 		(&worker.AutoRelease{Store: s, Interval: cfg.AutoReleaseInterval, Logger: log}).Run(workCtx)
 	})
 	if cfg.CyclePeriod > 0 {
@@ -237,4 +247,15 @@ func baseURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// webhookHTTPHosts splits webhook_http_hosts.
+func webhookHTTPHosts(v string) []string {
+	var out []string
+	for _, h := range strings.Split(v, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }

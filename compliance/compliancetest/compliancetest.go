@@ -82,3 +82,21 @@ func Screener(t testing.TB, cfg compliance.Config) *compliance.Screener {
 	}
 	return s
 }
+
+// EUFile is the real EU consolidated list sample shipped in the watchman
+// module (CSV, about 13 MB).
+func EUFile(t testing.TB) string {
+	return filepath.Join(WatchmanDir(t), "test", "testdata", "eu_csl.csv")
+}
+
+// UKSanctionsListODS is the real UK Sanctions List sample (FCDO, the
+// OpenDocument spreadsheet) shipped in the watchman module.
+func UKSanctionsListODS(t testing.TB) string {
+	return filepath.Join(WatchmanDir(t), "test", "testdata", "UK_Sanctions_List.ods")
+}
+
+// UKConList is the real OFSI consolidated list sample (ConList.csv)
+// shipped in the watchman module.
+func UKConList(t testing.TB) string {
+	return filepath.Join(WatchmanDir(t), "test", "testdata", "ConList.csv")
+}

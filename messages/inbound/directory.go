@@ -36,9 +36,15 @@ func newDirectory(ctx context.Context, st *store.Store) (*directory, error) {
 	return d, nil
 }
 
+// Bank resolves a BIC: a registered branch (DEUTDEFF500) is itself, an
+// unregistered one its institution's participant (DEUTDEFF).
 func (d *directory) Bank(bic string) (string, bool) {
-	id, ok := d.banks[iso.NormalBIC(bic)]
-	return id, ok
+	for _, b := range clearing.LookupBICs(bic) {
+		if id, ok := d.banks[iso.NormalBIC(b)]; ok {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 func (d *directory) Merchant(bank, account string) (string, bool) {

@@ -36,7 +36,7 @@ type Config struct {
 // for an identical re-upload).
 type Result struct {
 	File         FileJSON  `json:"file"`
-	Reply        *ReplyRef `json:"reply,omitempty"` // the pacs.002 answering a payment file
+	Reply        *ReplyRef `json:"reply,omitempty"` // the pacs.002 answering a payment file or a funding pacs.009
 	Transactions []TxJSON  `json:"transactions"`    // a payment file's or a cancellation request's
 	// Settlements are a settlement confirmation's items (settlement.go).
 	Settlements []SettlementJSON `json:"settlements,omitempty"`
@@ -109,8 +109,8 @@ func (e *FileError) Error() string { return e.Err.Error() }
 
 // Receive takes in one file uploaded by bank (a participant id), or by
 // the operator (by.Role; bank is then ignored): a payment file, a
-// cancellation request (cancellation.go) or a settlement confirmation
-// (settlement.go).
+// cancellation request (cancellation.go), a settlement confirmation
+// (settlement.go) or a net debtor's funding pacs.009 (funding.go).
 func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg Config, by clearing.Actor) (*Result, error) {
 	if cfg.OperatorBIC == "" {
 		cfg.OperatorBIC = DefaultOperatorBIC
@@ -142,6 +142,8 @@ func Receive(ctx context.Context, st *store.Store, bank string, raw []byte, cfg 
 		return receiveCancellation(ctx, st, bank, f.Cancellation, raw, sig, cfg, by)
 	case iso.KindSettlement:
 		return receiveSettlement(ctx, st, bank, f.Settlement, raw, cfg, by)
+	case iso.KindFunding:
+		return receiveFunding(ctx, st, bank, f.Funding, raw, cfg, by)
 	}
 	m := f.Payment
 	sum := store.SHA256Hex(raw)
@@ -283,7 +285,7 @@ func replay(prev store.InboundFile, sum string) (*Result, error) {
 	if err := json.Unmarshal(prev.Result, &r); err != nil {
 		return nil, fmt.Errorf("stored answer of file %s: %w", prev.ID, err)
 	}
-	if r.Reply != nil {
+	if r.Reply != nil && prev.ReplyID != "" { // a funding's answer names its reply itself
 		r.Reply.ID = prev.ReplyID
 	}
 	r.Replayed = true

@@ -22,6 +22,13 @@ func mayUpload(f *iso.File, bank string, cfg Config, by clearing.Actor) error {
 	case operator && f.Kind != iso.KindSettlement:
 		return forbid("the operator uploads settlement confirmations only (a %s or a %s); a %s comes from the bank that sends it",
 			iso.Pacs002v10, iso.Camt054v08, f.Name)
+	case f.Kind == iso.KindFunding:
+		// A bank funds its own position: the header, when present, is its.
+		if h := f.Funding.Header; h != nil && iso.NormalBIC(h.From) != iso.NormalBIC(bank) {
+			return &FileError{Code: "wrong_sender", Err: &iso.Error{Reason: iso.ReasonBankIdentifier, Element: "AppHdr/Fr/FIId/FinInstnId/BICFI",
+				Msg: fmt.Sprintf("the AppHdr is from %q, but the file was uploaded by %s", h.From, bank)}}
+		}
+		return nil
 	case operator || f.Kind != iso.KindSettlement:
 		return nil
 	case cfg.SettlementBankBIC == "":

@@ -225,13 +225,21 @@ const maxNamedCycles = 1000
 // closed cycle not yet settled, and those of the cycles the items' ids
 // name, so that a position confirmed a second time is recognised.
 func newPositionIndex(ctx context.Context, st *store.Store, items []iso.Confirmation) (*positionIndex, error) {
-	named := map[int64]bool{}
+	var refs []string
 	for _, it := range items {
-		for _, ref := range []string{it.MsgID, it.EndToEndID} {
-			if m := cycleInID.FindStringSubmatch(ref); m != nil && len(named) < maxNamedCycles {
-				if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
-					named[n] = true
-				}
+		refs = append(refs, it.MsgID, it.EndToEndID)
+	}
+	return positionIndexOf(ctx, st, refs)
+}
+
+// positionIndexOf loads the positions of every closed cycle not yet
+// settled and of the cycles refs name.
+func positionIndexOf(ctx context.Context, st *store.Store, refs []string) (*positionIndex, error) {
+	named := map[int64]bool{}
+	for _, ref := range refs {
+		if m := cycleInID.FindStringSubmatch(ref); m != nil && len(named) < maxNamedCycles {
+			if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+				named[n] = true
 			}
 		}
 	}

@@ -121,6 +121,13 @@ func conform(t *testing.T, path string) (verdict string) {
 			}
 		}
 		n = len(r.Txs)
+	case iso.KindFunding:
+		for _, tr := range f.Funding.Transfers {
+			if tr.Problem != nil {
+				bad = append(bad, tr.Problem.Error())
+			}
+		}
+		n = len(f.Funding.Transfers)
 	case iso.KindSettlement:
 		for _, it := range f.Settlement.Items {
 			if it.Problem != nil {

@@ -24,7 +24,8 @@ const (
 	Camt056v09 = "camt.056.001.09"
 	Camt054v08 = "camt.054.001.08" // out: merchant credits; in: settlement confirmations
 
-	Pacs009v09 = "pacs.009.001.09" // out: a net position's settlement
+	Pacs009v09 = "pacs.009.001.09" // out: a net position's settlement; in: a net debtor funding it
+	Pacs009v08 = "pacs.009.001.08" // SWIFT CBPR+; in: a net debtor funding its position (read with the .09 types)
 	Camt053v08 = "camt.053.001.08" // out: a bank's statement of a cycle
 	Pacs004v09 = "pacs.004.001.09" // out: a refund
 	Camt029v09 = "camt.029.001.09" // out: the answer to a camt.056

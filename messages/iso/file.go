@@ -14,6 +14,7 @@ const (
 	KindPayment      Kind = "payment"                 // pacs.008, pain.001: held in escrow, answered with a pacs.002
 	KindCancellation Kind = "cancellation"            // camt.056: a refund or a refusal, answered with a camt.029
 	KindSettlement   Kind = "settlement_confirmation" // pacs.002, camt.054: marks net positions settled
+	KindFunding      Kind = "settlement_funding"      // pacs.009 from a net debtor: pays its position in, answered with a pacs.002
 )
 
 // kinds are the messages crossclear takes in, by kind.
@@ -22,6 +23,7 @@ var kinds = map[string]Kind{
 	Pain001v09: KindPayment, Pain001v10: KindPayment,
 	Camt056v08: KindCancellation, Camt056v09: KindCancellation,
 	Pacs002v10: KindSettlement, Camt054v08: KindSettlement,
+	Pacs009v08: KindFunding, Pacs009v09: KindFunding,
 }
 
 // KindOf says what an inbound message is ("camt.056.001.08" is a
@@ -92,13 +94,14 @@ func messageFamily(name string) string {
 }
 
 // File is an inbound file decoded by its kind: exactly one of Payment,
-// Cancellation and Settlement is set.
+// Cancellation, Settlement and Funding is set.
 type File struct {
 	Name         string                  `json:"message"`
 	Kind         Kind                    `json:"kind"`
 	Payment      *Message                `json:"payment,omitempty"`
 	Cancellation *CancellationRequest    `json:"cancellation,omitempty"`
 	Settlement   *SettlementConfirmation `json:"settlement,omitempty"`
+	Funding      *Funding                `json:"funding,omitempty"`
 }
 
 // DecodeFile decodes a split inbound file of any kind crossclear takes
@@ -119,6 +122,8 @@ func DecodeFile(env *Envelope) (*File, error) {
 		f.Cancellation, err = DecodeCancellationRequest(env)
 	case KindSettlement:
 		f.Settlement, err = DecodeSettlementConfirmation(env)
+	case KindFunding:
+		f.Funding, err = DecodeFunding(env)
 	}
 	if err != nil {
 		return nil, err
@@ -172,6 +177,7 @@ type Inspection struct {
 	Kind       Kind                    `json:"kind,omitempty"` // "" for what only crossclear sends
 	Document   any                     `json:"document"`
 	Settlement *SettlementConfirmation `json:"settlement,omitempty"`
+	Funding    *Funding                `json:"funding,omitempty"` // a pacs.009 read as a net debtor's funding
 	Problems   []*Error                `json:"problems,omitempty"`
 }
 
@@ -191,6 +197,18 @@ func Inspect(env *Envelope, ctx Context) (*Inspection, error) {
 	switch kind {
 	case KindPayment:
 		return nil, unsupported("Document", env.Line, "%s is a payment: Decode and Validate read it", name)
+	case KindFunding:
+		// The pacs.009 itself, and what each transfer says read as a net
+		// debtor's funding (its problems are there, as a confirmation's).
+		doc, _, err := decodeFICdtTrf(env, name)
+		if err != nil {
+			return nil, err
+		}
+		in.Document = doc
+		if in.Funding, err = DecodeFunding(env); err != nil {
+			return nil, err
+		}
+		return in, nil
 	case KindCancellation:
 		r, err := DecodeCancellationRequest(env)
 		if err != nil {

@@ -84,6 +84,12 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("transaction %d: error without reason or element: %+v", i, e)
 				}
 			}
+		case iso.KindFunding:
+			for _, tr := range file.Funding.Transfers {
+				if tr.Problem == nil && (tr.Reference == "" || tr.Debtor == "") {
+					t.Fatalf("a transfer naming no position or debtor without a problem: %+v", tr)
+				}
+			}
 		case iso.KindSettlement:
 			for _, it := range file.Settlement.Items {
 				if it.Problem == nil && it.MsgID == "" && it.EndToEndID == "" && it.UETR == "" {

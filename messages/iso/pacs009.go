@@ -120,32 +120,41 @@ func (m *FICreditTransfer) Encode() ([]byte, error) {
 // DecodeFICreditTransfer reads a pacs.009.001.09 with moov-io/iso20022
 // (amounts and dates from the text): what crossclear sent, read back.
 func DecodeFICreditTransfer(env *Envelope) (*FICreditTransfer, error) {
-	hdr, err := headerOf(env, Pacs009v09)
+	m, _, err := decodeFICdtTrf(env, Pacs009v09)
+	return m, err
+}
+
+// decodeFICdtTrf reads a pacs.009 of version name (.08 blocks with the
+// .09 types: the elements crossclear reads are named and placed alike)
+// and returns its transfers' parts beside it, for their lines.
+func decodeFICdtTrf(env *Envelope, name string) (*FICreditTransfer, []*part, error) {
+	hdr, err := headerOf(env, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	parts, root, err := cut(env.Document, "FICdtTrf", func(p []string) bool {
 		return len(p) == 1 && (p[0] == "GrpHdr" || p[0] == "CdtTrfTxInf")
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &FICreditTransfer{Header: hdr}
+	var txs []*part
 	sawGroup := false
 	for _, p := range parts {
 		switch p.name {
 		case "GrpHdr":
 			var g pacs_v09.GroupHeader93
-			if err := unmarshalPart(p, Pacs009v09, &g); err != nil {
-				return nil, err
+			if err := unmarshalPart(p, name, &g); err != nil {
+				return nil, nil, err
 			}
 			sawGroup = true
 			m.MsgID, m.CreDtTm, m.SettlementMethod = string(g.MsgId), p.text("CreDtTm"), string(g.SttlmInf.SttlmMtd)
 			m.InstructingAgent, m.InstructedAgent = p.text("InstgAgt/FinInstnId/BICFI"), p.text("InstdAgt/FinInstnId/BICFI")
 		case "CdtTrfTxInf":
 			var x pacs_v09.CreditTransferTransaction44
-			if err := unmarshalPart(p, Pacs009v09, &x); err != nil {
-				return nil, err
+			if err := unmarshalPart(p, name, &x); err != nil {
+				return nil, nil, err
 			}
 			amt, _ := amountAt(p, "IntrBkSttlmAmt")
 			t := FITransfer{
@@ -158,12 +167,13 @@ func DecodeFICreditTransfer(env *Envelope) (*FICreditTransfer, error) {
 				t.Remittance = string(x.RmtInf.Ustrd[0])
 			}
 			m.Transfers = append(m.Transfers, t)
+			txs = append(txs, p)
 		}
 	}
 	if !sawGroup {
-		return nil, errorf(ReasonFileFormat, "FICdtTrf/GrpHdr", root, "the message has no GrpHdr")
+		return nil, nil, errorf(ReasonFileFormat, "FICdtTrf/GrpHdr", root, "the message has no GrpHdr")
 	}
-	return m, nil
+	return m, txs, nil
 }
 
 // headerOf checks the Document is msg and decodes the AppHdr (the zero

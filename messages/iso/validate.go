@@ -110,7 +110,7 @@ func validateGroup(m *Message, ctx Context) *Error {
 	if len(m.MsgID) > 35 {
 		return grp(ReasonFormallyWrong, "GrpHdr/MsgId", "MsgId is longer than 35 characters")
 	}
-	if h := m.Header; h != nil && ctx.Sender != "" && !sameBIC(h.From, ctx.Sender) {
+	if h := m.Header; h != nil && ctx.Sender != "" && !ctx.isSender(h.From) {
 		return &Error{Reason: ReasonBankIdentifier, Element: "AppHdr/Fr/FIId/FinInstnId/BICFI", Msg: fmt.Sprintf("the AppHdr is from %q, but the file was uploaded by %s", h.From, ctx.Sender)}
 	}
 	if !numeric.MatchString(m.NbOfTxs) {
@@ -242,7 +242,7 @@ func validateTx(m *Message, t *Transaction, n elements, ctx Context) TxResult {
 		if instg == nil && m.InstructingAgent != nil && !IsPain001(m.Name) {
 			instg = m.InstructingAgent // pacs.008 may say it once, in the group header
 		}
-		if instg == nil || !sameBIC(instg.BIC, ctx.Sender) {
+		if instg == nil || !ctx.isSender(instg.BIC) {
 			who := "no instructing agent"
 			if instg != nil {
 				who = "instructing agent " + instg.String()
@@ -347,6 +347,21 @@ func parseDateTime(s string) (time.Time, error) {
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func validUETR(s string) bool { return uuidV4.MatchString(s) }
+
+// isSender says whether bic names the uploading bank: its BIC (XXX being
+// the institution itself) or, with a directory, a BIC resolving to the
+// same participant (an unregistered branch of the sender).
+func (ctx Context) isSender(bic string) bool {
+	if sameBIC(bic, ctx.Sender) {
+		return true
+	}
+	if ctx.Directory == nil || bic == "" {
+		return false
+	}
+	a, ok := ctx.Directory.Bank(bic)
+	b, ok2 := ctx.Directory.Bank(ctx.Sender)
+	return ok && ok2 && a == b
+}
 
 // sameBIC compares BICs, an 11-character BIC ending in XXX being its
 // 8-character head.

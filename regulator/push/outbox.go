@@ -16,13 +16,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/messages/delivery"
 	"github.com/crossclear/crossclear/regulator/internal/dbx"
 	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/reports"
@@ -89,23 +88,7 @@ type deliveryRow struct {
 
 // CheckURL accepts an https URL, or http on a loopback address (a
 // regulator's test receiver on the same machine).
-func CheckURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return fmt.Errorf("endpoint URL %q: want an absolute https://host/path URL without credentials", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-			return nil
-		}
-		return fmt.Errorf("endpoint URL %q: reports go out over https only (http is allowed on loopback, for testing)", raw)
-	}
-	return fmt.Errorf("endpoint URL %q: want https", raw)
-}
+func CheckURL(raw string) error { return delivery.CheckURL(raw, nil) }
 
 // AddEndpoint registers a jurisdiction's endpoint and queues every report
 // of the jurisdiction already in the log, so the regulator receives its

@@ -1,18 +1,17 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/crossclear/crossclear/messages/delivery"
 	"github.com/crossclear/crossclear/regulator/bundle"
 	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/reports"
@@ -36,7 +35,7 @@ type Worker struct {
 
 // MaxResponseBytes is how much of a receiver's answer is read (and kept,
 // when it is an error).
-const MaxResponseBytes = 4096
+const MaxResponseBytes = delivery.MaxResponseBytes
 
 // Run delivers until ctx ends; failures are logged and retried.
 func (w *Worker) Run(ctx context.Context) {
@@ -185,24 +184,12 @@ func (w *Worker) extend(ctx context.Context, id string) error {
 
 // post sends one bundle; any 2xx is a delivery.
 func (w *Worker) post(ctx context.Context, url, reportID string, body []byte) (int, time.Duration, error) {
-	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", reportID)
-	req.Header.Set("User-Agent", "crossclear-regulator-push/1")
-	resp, err := w.client().Do(req)
-	if err != nil {
-		return 0, time.Since(start), err
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, time.Since(start), fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(answer))
-	}
-	return resp.StatusCode, time.Since(start), nil
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Idempotency-Key", reportID)
+	h.Set("User-Agent", "crossclear-regulator-push/1")
+	o := delivery.Post(ctx, w.client(), url, h, body)
+	return o.StatusCode, o.Took, o.Err
 }
 
 // record writes the attempt and its outcome in one transaction: delivered
@@ -249,37 +236,16 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	if hi <= 0 {
 		hi = time.Hour
 	}
-	d := lo
-	for i := 1; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
+	return delivery.Exponential(attempt, lo, hi)
 }
 
-func (w *Worker) client() *http.Client {
-	if w.Client != nil {
-		return w.Client
-	}
-	return &http.Client{Timeout: 30 * time.Second}
+// defaults gives the worker's optional client, clock and logger their
+// defaults, as every outbox worker's.
+func (w *Worker) defaults() delivery.Worker {
+	return delivery.Worker{Client: w.Client, Now: w.Now, Logger: w.Logger}
 }
 
-func (w *Worker) timeout() time.Duration {
-	if c := w.client(); c.Timeout > 0 {
-		return c.Timeout
-	}
-	return 30 * time.Second
-}
-
-func (w *Worker) now() time.Time {
-	if w.Now != nil {
-		return w.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (w *Worker) logger() *slog.Logger {
-	if w.Logger == nil {
-		return slog.Default().With("worker", "regulator-push")
-	}
-	return w.Logger.With("worker", "regulator-push")
-}
+func (w *Worker) client() *http.Client   { return w.defaults().HTTPClient() }
+func (w *Worker) timeout() time.Duration { return w.defaults().Timeout() }
+func (w *Worker) now() time.Time         { return w.defaults().Clock() }
+func (w *Worker) logger() *slog.Logger   { return w.defaults().Log("regulator-push") }

@@ -164,3 +164,32 @@ func Camt054Settlement(msgID string, bookings ...Booking) []byte {
 	b.WriteString("</Ntfctn>\n</BkToCstmrDbtCdtNtfctn>\n</Document>\n</Envelope>\n")
 	return b.Bytes()
 }
+
+// FundingTx is one transfer of a net debit bank's pacs.009 paying its
+// position into the settlement account.
+type FundingTx struct {
+	Debtor     string // Dbtr BIC; default From
+	EndToEndID string // the position's id, C<cycle>-9-<bank>-<ccy>
+	Amount     string
+	Currency   string // default EUR
+}
+
+// Pacs009Funding is a pacs.009.001.<version> ("08" or "09") from bank
+// from, with an AppHdr, one CdtTrfTxInf per transfer.
+func Pacs009Funding(version, from, msgID string, txs ...FundingTx) []byte {
+	var b bytes.Buffer
+	msg := "pacs.009.001." + version
+	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Envelope>\n")
+	appHdr(&b, from, Operator, msgID, msg)
+	fmt.Fprintf(&b, "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:%s\"><FICdtTrf>\n", msg)
+	fmt.Fprintf(&b, "<GrpHdr><MsgId>%s</MsgId><CreDtTm>2025-03-11T09:00:00+08:00</CreDtTm><NbOfTxs>%d</NbOfTxs><SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf></GrpHdr>\n", escape(msgID), len(txs))
+	for i, t := range txs {
+		fmt.Fprintf(&b, "<CdtTrfTxInf>\n<PmtId><InstrId>%s-%d</InstrId><EndToEndId>%s</EndToEndId><UETR>%s</UETR></PmtId>\n", escape(msgID), i, escape(t.EndToEndID), UETR(7000+i))
+		fmt.Fprintf(&b, "<IntrBkSttlmAmt Ccy=\"%s\">%s</IntrBkSttlmAmt><IntrBkSttlmDt>2025-03-11</IntrBkSttlmDt>\n", or(t.Currency, "EUR"), t.Amount)
+		fmt.Fprintf(&b, "<Dbtr><FinInstnId><BICFI>%s</BICFI></FinInstnId></Dbtr>\n", or(t.Debtor, from))
+		fmt.Fprintf(&b, "<CdtrAgt><FinInstnId><BICFI>%s</BICFI></FinInstnId></CdtrAgt><Cdtr><FinInstnId><BICFI>%s</BICFI></FinInstnId></Cdtr>\n", SettlementBank, Operator)
+		b.WriteString("</CdtTrfTxInf>\n")
+	}
+	b.WriteString("</FICdtTrf></Document>\n</Envelope>\n")
+	return b.Bytes()
+}
