@@ -127,6 +127,10 @@ func (s *Store) UpdateParticipantLimits(ctx context.Context, id string, ch Limit
 		if err != nil {
 			return err
 		}
+		before, err := limitsOf(ctx, tx, old, cycleID)
+		if err != nil {
+			return err
+		}
 		for i, ccy := range ch.Remove {
 			if err := s.checkRemovable(ctx, tx, id, ccy, fmt.Sprintf("remove_currencies[%d]", i)); err != nil {
 				return err
@@ -164,8 +168,10 @@ func (s *Store) UpdateParticipantLimits(ctx context.Context, id string, ch Limit
 		if err := s.audit(ctx, tx, by, "participant.limits", id, string(detail)); err != nil {
 			return err
 		}
-		out, err = limitsOf(ctx, tx, next, cycleID)
-		return err
+		if out, err = limitsOf(ctx, tx, next, cycleID); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, s.now(), limitAlarmEvents(next.ID, before, out))
 	})
 	if err != nil {
 		return Limits{}, err

@@ -162,6 +162,9 @@ func (s *Store) settlePositionsTx(ctx context.Context, tx bun.Tx, keys []Positio
 		if err := s.audit(ctx, tx, by, "cycle.settle_position", fmt.Sprint(k.CycleID), detail); err != nil {
 			return nil, err
 		}
+		if err := s.emitPayouts(ctx, tx, k.CycleID, k.Owner, k.Currency, now); err != nil {
+			return nil, err
+		}
 	}
 	for id := range touched {
 		open, err := tx.NewSelect().Model((*netPositionRow)(nil)).Where("cycle_id = ? AND settled_at IS NULL AND net_minor <> 0", id).Count(ctx)
@@ -173,6 +176,17 @@ func (s *Store) settlePositionsTx(ctx context.Context, tx bun.Tx, keys []Positio
 		}
 		if _, err := tx.NewUpdate().Model((*cycleRow)(nil)).Set("state = ?", clearing.CycleSettled).Set("settled_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("mark cycle %d settled: %w", id, err)
+		}
+		// Banks whose net was zero had nothing to pay: their merchants'
+		// payouts are settled with the cycle.
+		var zero []netPositionRow
+		if err := tx.NewSelect().Model(&zero).Where("cycle_id = ? AND net_minor = 0", id).OrderExpr("owner, currency").Scan(ctx); err != nil {
+			return nil, fmt.Errorf("zero positions of cycle %d: %w", id, err)
+		}
+		for _, np := range zero {
+			if err := s.emitPayouts(ctx, tx, id, np.Owner, np.Currency, now); err != nil {
+				return nil, err
+			}
 		}
 		c := cycles[id]
 		c.State = string(clearing.CycleSettled)
@@ -321,4 +335,13 @@ func (s *Store) lockCycles(ctx context.Context, tx bun.Tx, keys []PositionKey) (
 		out[r.ID] = r
 	}
 	return out, nil
+}
+
+// emitPayouts queues the payout.settled webhooks of a settled position.
+func (s *Store) emitPayouts(ctx context.Context, tx bun.Tx, cycleID int64, bank, currency string, at time.Time) error {
+	evs, err := payoutWebhookEvents(ctx, tx, cycleID, bank, currency, at)
+	if err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, at, evs)
 }

@@ -29,6 +29,7 @@ const (
 	WebhookMailboxFileReady = "mailbox.file_ready"
 	WebhookCapAlarm         = "participant.cap_alarm"
 	WebhookReviewDecided    = "review.decided"
+	WebhookPayoutSettled    = "payout.settled"
 	webhookPaymentPrefix    = "payment." // + clearing.EventType: payment.held, payment.released, …
 )
 
@@ -37,6 +38,7 @@ var WebhookEventTypes = []string{
 	WebhookMailboxFileReady,
 	WebhookCapAlarm,
 	WebhookReviewDecided,
+	WebhookPayoutSettled,
 	webhookPaymentPrefix + string(clearing.EventHeld),
 	webhookPaymentPrefix + string(clearing.EventPartiallyReleased),
 	webhookPaymentPrefix + string(clearing.EventReleased),
@@ -237,6 +239,38 @@ func paymentWebhookEvents(ts []clearing.Transition) []webhookEvent {
 	return out
 }
 
+// payoutWebhookEvents announce that a merchant's payout of a cycle has
+// reached its bank: the bank's net position in that currency is settled
+// (or, being zero, settled with the cycle). One event per merchant of the
+// bank released to in that cycle and currency; the merchant, its bank and
+// the operator see it.
+func payoutWebhookEvents(ctx context.Context, tx bun.Tx, cycleID int64, bank, currency string, at time.Time) ([]webhookEvent, error) {
+	var rows []struct {
+		MerchantID  string `bun:"merchant_id"`
+		AmountMinor int64  `bun:"amount_minor"`
+		Payments    int    `bun:"payments"`
+	}
+	err := tx.NewRaw(`SELECT p.merchant_id, SUM(po.amount_minor) AS amount_minor, COUNT(DISTINCT po.payment_id) AS payments
+		FROM postings AS po JOIN payments AS p ON p.id = po.payment_id
+		WHERE po.cycle_id = ? AND po.kind = ? AND po.credit = ? AND po.currency = ?
+		GROUP BY p.merchant_id ORDER BY p.merchant_id`, cycleID, clearing.PostRelease, bank, currency).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("payouts of %s %s in cycle %d: %w", bank, currency, cycleID, err)
+	}
+	out := make([]webhookEvent, len(rows))
+	for i, r := range rows {
+		merchant := r.MerchantID
+		out[i] = webhookEvent{Type: WebhookPayoutSettled, ObjectID: fmt.Sprintf("%d/%s", cycleID, merchant),
+			visible: func(a clearing.Actor) bool {
+				return a.Role == clearing.RoleOperator || (a.Role == clearing.RoleBank && a.Subject == bank) ||
+					(a.Role == clearing.RoleMerchant && a.Subject == merchant)
+			},
+			Data: map[string]any{"cycle_id": cycleID, "merchant_id": merchant, "bank_id": bank, "currency": currency,
+				"amount_minor": r.AmountMinor, "payments": r.Payments, "settled_at": at.UTC().Format(time.RFC3339Nano)}}
+	}
+	return out, nil
+}
+
 // mailboxWebhookEvent announces a file its bank may now download.
 func mailboxWebhookEvent(f mailboxFileRow) webhookEvent {
 	return webhookEvent{Type: WebhookMailboxFileReady, ObjectID: f.ID,
@@ -275,13 +309,35 @@ func (h *holding) capAlarmEvents(accepted []clearing.Transition) []webhookEvent 
 			if !after.Alarm(buyer.AlarmThresholdPct) || before.Alarm(buyer.AlarmThresholdPct) {
 				continue
 			}
-			bank := buyer.ID
-			out = append(out, webhookEvent{Type: WebhookCapAlarm, ObjectID: bank,
-				visible: func(a clearing.Actor) bool {
-					return a.Role == clearing.RoleOperator || (a.Role == clearing.RoleBank && a.Subject == bank)
-				},
-				Data: map[string]any{"participant_id": bank, "currency": p.Currency, "debit_minor": after.DebitMinor(),
-					"net_debit_cap_minor": after.CapMinor, "alarm_threshold_pct": buyer.AlarmThresholdPct}})
+			out = append(out, capAlarmEvent(buyer.ID, buyer.AlarmThresholdPct, after))
+		}
+	}
+	return out
+}
+
+// capAlarmEvent says bank's debit in u's currency reached its alarm
+// threshold; the bank and the operator see it.
+func capAlarmEvent(bank string, alarmPct int, u clearing.CapUsage) webhookEvent {
+	return webhookEvent{Type: WebhookCapAlarm, ObjectID: bank,
+		visible: func(a clearing.Actor) bool {
+			return a.Role == clearing.RoleOperator || (a.Role == clearing.RoleBank && a.Subject == bank)
+		},
+		Data: map[string]any{"participant_id": bank, "currency": u.Currency, "debit_minor": u.DebitMinor(),
+			"net_debit_cap_minor": u.CapMinor, "alarm_threshold_pct": alarmPct}}
+}
+
+// limitAlarmEvents are the alarms a change of limits raises: a currency
+// whose debit was under the alarm threshold and is at or past it under the
+// new cap or threshold.
+func limitAlarmEvents(bank string, before, after Limits) []webhookEvent {
+	was := map[string]bool{}
+	for _, u := range before.Usage {
+		was[u.Currency] = u.Alarm(before.Participant.AlarmThresholdPct)
+	}
+	var out []webhookEvent
+	for _, u := range after.Usage {
+		if u.Alarm(after.Participant.AlarmThresholdPct) && !was[u.Currency] {
+			out = append(out, capAlarmEvent(bank, after.Participant.AlarmThresholdPct, u))
 		}
 	}
 	return out

@@ -527,3 +527,83 @@ func typeOf(t *testing.T, s *store.Store, id string) string {
 	}
 	return typ
 }
+
+// TestPayoutSettled: when a merchant's bank's net position of a cycle is
+// settled, the merchant, its bank and the operator hear how much of the
+// merchant's money it carried; another merchant hears nothing.
+func TestPayoutSettled(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 20)
+			buyer, m := e.w.Banks[1], e.w.Merchants[0] // DBS pays DEUTDEFF's merchant in EUR
+			e.subscribe(t, "merchant", clearing.Actor{Role: clearing.RoleMerchant, Subject: m.ID}, store.WebhookPayoutSettled)
+			e.subscribe(t, "bank", clearing.Actor{Role: clearing.RoleBank, Subject: m.BankID}, store.WebhookPayoutSettled)
+			e.subscribe(t, "other", clearing.Actor{Role: clearing.RoleMerchant, Subject: e.w.Merchants[1].ID}, store.WebhookPayoutSettled)
+			for _, v := range []string{"100.00", "23.45"} {
+				e.act(t, e.hold(t, buyer, m, v), clearing.Action{Kind: clearing.ActionRelease})
+			}
+			e.act(t, e.hold(t, buyer, m, "7.00"), clearing.Action{Kind: clearing.ActionRelease, AmountMinor: 200}) // 2.00 of 7.00
+			cy, err := e.s.CloseCycle(ctx, storetest.Operator)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.s.SettlePositions(ctx, []store.PositionKey{{CycleID: cy.ID, Owner: buyer.ID, Currency: "EUR"}}, storetest.Operator, ""); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(t)
+			if n := len(e.rec.got["merchant"]); n != 0 {
+				t.Fatalf("payout announced before its bank's position was settled: %d events", n)
+			}
+			if _, err := e.s.SettlePositions(ctx, []store.PositionKey{{CycleID: cy.ID, Owner: m.BankID, Currency: "EUR"}}, storetest.Operator, ""); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(t)
+			for _, name := range []string{"merchant", "bank"} {
+				ids := e.rec.got[name]
+				if len(ids) != 1 {
+					t.Fatalf("%s received %d payout events, want 1", name, len(ids))
+				}
+				var d struct {
+					CycleID     int64  `json:"cycle_id"`
+					MerchantID  string `json:"merchant_id"`
+					Currency    string `json:"currency"`
+					AmountMinor int64  `json:"amount_minor"`
+					Payments    int    `json:"payments"`
+				}
+				if err := json.Unmarshal(e.rec.payloads[name][ids[0]], &d); err != nil {
+					t.Fatal(err)
+				}
+				if d.CycleID != cy.ID || d.MerchantID != m.ID || d.Currency != "EUR" || d.AmountMinor != 12545 || d.Payments != 3 {
+					t.Fatalf("%s: payout %+v, want 125.45 EUR over 3 payments", name, d)
+				}
+			}
+			if n := len(e.rec.got["other"]); n != 0 || e.rec.dups != 0 {
+				t.Fatalf("another merchant got %d events; %d duplicates", n, e.rec.dups)
+			}
+		})
+	}
+}
+
+// TestCapAlarmOnLowerCap: lowering a cap under a bank's debit so that it
+// crosses the alarm threshold raises the alarm once, as a hold would.
+func TestCapAlarmOnLowerCap(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine, 20)
+			buyer := e.w.Banks[1]
+			e.subscribe(t, "bank", clearing.Actor{Role: clearing.RoleBank, Subject: buyer.ID}, store.WebhookCapAlarm)
+			e.hold(t, buyer, e.w.Merchants[0], "500000.00") // half the EUR cap: no alarm
+			for _, capMinor := range []int64{60_000_000, 55_000_000} { // 83 %, then 91 %: one crossing
+				if _, err := e.s.UpdateParticipantLimits(context.Background(), buyer.ID, store.LimitsChange{
+					Set: []clearing.SettlementCurrency{{Currency: "EUR", NetDebitCapMinor: capMinor}}, Reason: "risk review"}, storetest.Operator); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.drain(t)
+			if ids := e.rec.got["bank"]; len(ids) != 1 || !strings.Contains(string(e.rec.payloads["bank"][ids[0]]), `"net_debit_cap_minor":60000000`) {
+				t.Fatalf("alarms: %d %v", len(ids), e.rec.payloads["bank"])
+			}
+		})
+	}
+}
