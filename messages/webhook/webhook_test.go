@@ -593,7 +593,7 @@ func TestCapAlarmOnLowerCap(t *testing.T) {
 			e := newEnv(t, engine, 20)
 			buyer := e.w.Banks[1]
 			e.subscribe(t, "bank", clearing.Actor{Role: clearing.RoleBank, Subject: buyer.ID}, store.WebhookCapAlarm)
-			e.hold(t, buyer, e.w.Merchants[0], "500000.00") // half the EUR cap: no alarm
+			e.hold(t, buyer, e.w.Merchants[0], "500000.00")            // half the EUR cap: no alarm
 			for _, capMinor := range []int64{60_000_000, 55_000_000} { // 83 %, then 91 %: one crossing
 				if _, err := e.s.UpdateParticipantLimits(context.Background(), buyer.ID, store.LimitsChange{
 					Set: []clearing.SettlementCurrency{{Currency: "EUR", NetDebitCapMinor: capMinor}}, Reason: "risk review"}, storetest.Operator); err != nil {
