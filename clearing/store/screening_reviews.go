@@ -217,3 +217,17 @@ func parseActor(s string) (clearing.Actor, error) {
 	}
 	return clearing.Actor{Role: clearing.Role(role), Subject: subject}, nil
 }
+
+// ReviewQueue is how many screenings wait for a compliance officer, and
+// since when the oldest has waited (zero when none).
+func (s *Store) ReviewQueue(ctx context.Context) (int, time.Time, error) {
+	var row struct {
+		N      int          `bun:"n"`
+		Oldest bun.NullTime `bun:"oldest"`
+	}
+	err := s.conn(ctx).NewRaw("SELECT COUNT(*) AS n, MIN(screened_at) AS oldest FROM screenings WHERE status = ?", ScreeningPending).Scan(ctx, &row)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("review queue: %w", err)
+	}
+	return row.N, row.Oldest.Time, nil
+}

@@ -431,7 +431,11 @@ func engineName(s *store.Store, dsn string) string {
 
 // logger makes the command's logger on stderr.
 func (c *cli) logger(cfg Config) *slog.Logger {
-	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(c.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(c.stderr, opts))
 }
 
 // noArgs refuses positional arguments.

@@ -552,8 +552,12 @@ func TestServe(t *testing.T) {
 			if code, body := httpGet(t, base+"/v1/cycles/current", key); code != 200 || !strings.Contains(body, `"open"`) {
 				t.Errorf("/v1/cycles/current with the key: %d %s", code, body)
 			}
-			if code, body := httpGet(t, base+"/metrics", ""); code != 200 || !strings.Contains(body, "crossclear_auto_released_total") {
-				t.Errorf("/metrics: %d, auto-release counter missing", code)
+			code, body := httpGet(t, base+"/metrics", "")
+			for _, want := range []string{"crossclear_auto_released_total", "crossclear_db_connections_open ", "crossclear_db_connection_waits_total ",
+				"crossclear_review_queue_depth 0", "crossclear_review_queue_oldest_seconds 0"} {
+				if code != 200 || !strings.Contains(body, want) {
+					t.Errorf("/metrics: %d, %q missing", code, want)
+				}
 			}
 			if code := stop(); code != 0 {
 				t.Fatalf("serve exited %d after cancel", code)

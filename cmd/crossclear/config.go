@@ -31,6 +31,7 @@ type Config struct {
 	CyclePeriod         time.Duration // 0: cycles close only on command
 	BodyLimitBytes      int
 	LogLevel            slog.Level
+	LogFormat           string        // "text" (key=value lines) or "json" (one object a line, for log shippers)
 	FXProvider          string        // participant id of the FX provider; "" refuses cross-currency payments
 	FXFeeBps            int           // scheme fee of a cross-currency payment, basis points of what the buyer pays
 	FXSpreadBps         int           // FX provider's spread, basis points of what the buyer pays
@@ -328,6 +329,12 @@ var settings = []setting{
 	{key: "compliance_rules", def: "", meta: "FILE", expect: "a JSON rules file (see compliance/rules.example.json), or empty",
 		usage: "the compliance rules: AML rules per jurisdiction (large value, structuring, velocity, FATF high-risk lists, travel rule) and the sanctions thresholds; empty: no AML rules",
 		apply: func(c *Config, v string) bool { c.ComplianceRules = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "log_format", def: "text", meta: "FORMAT", expect: "text or json",
+		usage: "how logs are written to stderr: text (key=value lines) or json (one object a line, for log shippers)",
+		apply: func(c *Config, v string) bool {
+			c.LogFormat = strings.ToLower(v)
+			return c.LogFormat == "text" || c.LogFormat == "json"
+		}},
 	{key: "log_level", def: "info", meta: "LEVEL", expect: "one of debug, info, warn, error",
 		usage: "least severe log level written to stderr: debug, info, warn or error",
 		apply: func(c *Config, v string) bool {

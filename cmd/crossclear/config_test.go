@@ -45,7 +45,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Database: "crossclear.db", Listen: "127.0.0.1:8080", AutoReleaseAfter: 360 * time.Hour,
-		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, FXQuoteTTL: 2 * time.Minute,
+		AutoReleaseInterval: 30 * time.Second, CyclePeriod: 0, BodyLimitBytes: 1 << 20, LogLevel: slog.LevelInfo, LogFormat: "text", FXQuoteTTL: 2 * time.Minute,
 		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", VaultTransitMount: "transit",
 		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
@@ -90,7 +90,7 @@ settlement_bank_bic = "ECBFDEFF"
 		t.Fatal(err)
 	}
 	want := Config{Database: "file.db", Listen: "127.0.0.1:1111", AutoReleaseAfter: 48 * time.Hour,
-		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn,
+		AutoReleaseInterval: 10 * time.Second, CyclePeriod: 24 * time.Hour, BodyLimitBytes: 2048, LogLevel: slog.LevelWarn, LogFormat: "text",
 		FXProvider: "KSTLGB2L", FXFeeBps: 30, FXSpreadBps: 50, FXMaxRateAge: 15 * time.Minute, FXQuoteTTL: 90 * time.Second,
 		FXResultChargedTo: "merchant", ReportingCurrency: "EUR", FXRatesReload: 0, FXECBURL: "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml", FXECBRefresh: 2 * time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", SettlementBankBIC: "ECBFDEFF", Signer: "vault", VaultAddr: "https://vault.internal:8200",
@@ -256,5 +256,26 @@ func TestDeployConfig(t *testing.T) {
 	}
 	if c.Listen != "0.0.0.0:8080" || c.CyclePeriod != 24*time.Hour || c.Database != "crossclear.db" {
 		t.Fatalf("%+v", c)
+	}
+}
+
+// TestLogFormat: log_format json writes one JSON object a line.
+func TestLogFormat(t *testing.T) {
+	var buf strings.Builder
+	c := &cli{stderr: &buf}
+	for _, format := range []string{"json", "text"} {
+		cfg, err := loadWith(t, map[string]string{"CROSSCLEAR_LOG_FORMAT": format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Reset()
+		c.logger(cfg).Info("hello", "k", "v")
+		line := buf.String()
+		if isJSON := strings.HasPrefix(line, "{") && strings.Contains(line, `"msg":"hello"`); isJSON != (format == "json") {
+			t.Errorf("%s: %q", format, line)
+		}
+	}
+	if _, err := loadWith(t, map[string]string{"CROSSCLEAR_LOG_FORMAT": "xml"}); err == nil || !strings.Contains(err.Error(), "text or json") {
+		t.Errorf("log_format xml: %v", err)
 	}
 }

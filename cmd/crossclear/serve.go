@@ -143,6 +143,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if err != nil {
 		return err
 	}
+	queues.watch(s, regulators.pusher.Outbox)
 
 	base := baseURL(ln.Addr().String())
 	if ready != nil {

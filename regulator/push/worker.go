@@ -201,6 +201,7 @@ func (w *Worker) record(ctx context.Context, o outboxRow, ep endpointRow, cp mer
 	msg := ""
 	if perr != nil {
 		msg = perr.Error()
+		pushFailures.WithLabelValues(ep.Jurisdiction).Inc()
 	}
 	return w.Outbox.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		d := deliveryRow{OutboxID: o.ID, Attempt: attempt, At: now, StatusCode: status, Error: msg, DurationMS: took.Milliseconds()}
