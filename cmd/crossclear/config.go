@@ -232,7 +232,7 @@ var settings = []setting{
 		usage: "what signs outbound files and checkpoints: dev (local ed25519 key file named dev-…) or vault",
 		apply: func(c *Config, v string) bool { c.Signer = v; return v == "dev" || v == "vault" }},
 	{key: "dev_key_file", def: "", meta: "FILE", expect: "a file path",
-		usage: "the development signer's ed25519 private key, created when absent (signer = dev); empty: crossclear-dev.key beside the SQLite database, or in the user's config directory",
+		usage: "the development signer's ed25519 private key, created when absent (signer = dev); empty: crossclear-dev.key beside the SQLite database; on PostgreSQL crossclear-dev-<hash of the database URL>.key in the user's config directory (~/.config/crossclear), one key per database",
 		apply: func(c *Config, v string) bool { c.DevKeyFile = v; return true }},
 	{key: "vault_addr", def: "", meta: "URL", expect: `a URL like "https://vault.internal:8200"`,
 		usage: "Vault address (signer = vault); empty reads VAULT_ADDR",

@@ -279,3 +279,29 @@ func TestLogFormat(t *testing.T) {
 		t.Errorf("log_format xml: %v", err)
 	}
 }
+
+// TestDevKeyFilePerDatabase: the development key sits beside a SQLite
+// file; on PostgreSQL each database URL (whatever its password) has a key
+// of its own in the user's config directory.
+func TestDevKeyFilePerDatabase(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	path := func(db string) string {
+		t.Helper()
+		p, err := devKeyFile(Config{Database: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if got := path("/var/lib/crossclear/x.db"); got != "/var/lib/crossclear/crossclear-dev.key" {
+		t.Errorf("SQLite: %s", got)
+	}
+	a, b := path("postgres://crossclear:one@db:5432/a"), path("postgres://crossclear:two@db:5432/a")
+	c := path("postgres://crossclear:one@db:5432/b")
+	if a != b || a == c || !strings.HasPrefix(filepath.Base(a), "crossclear-dev-") || filepath.Dir(a) != filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "crossclear") {
+		t.Errorf("PostgreSQL keys: %s %s %s", a, b, c)
+	}
+	if got := path(""); got == "" {
+		t.Error("no path")
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 
 	vaultapi "github.com/hashicorp/vault/api"
 
+	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/messages/signing"
 	"github.com/crossclear/crossclear/messages/signing/vault"
 )
@@ -77,7 +80,9 @@ func openSigners(ctx context.Context, cfg Config, getenv func(string) string, lo
 }
 
 // devKeyFile is where the development key lives: as configured, else
-// beside the SQLite database, else in the user's config directory.
+// beside the SQLite database, else (PostgreSQL) in the user's config
+// directory under a name of its own per database URL — without its
+// password — so that two databases of one user never share a key.
 func devKeyFile(cfg Config) (string, error) {
 	if cfg.DevKeyFile != "" {
 		return cfg.DevKeyFile, nil
@@ -93,7 +98,8 @@ func devKeyFile(cfg Config) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("development key directory: %w", err)
 	}
-	return filepath.Join(dir, "crossclear-dev.key"), nil
+	sum := sha256.Sum256([]byte(store.Redact(cfg.Database)))
+	return filepath.Join(dir, "crossclear-dev-"+hex.EncodeToString(sum[:4])+".key"), nil
 }
 
 // devCheckpointKeyFile sits beside the files key: crossclear-dev.key →
