@@ -367,13 +367,16 @@ func (s *Store) ObserveCaps(fn CapObserver) {
 	s.capObserver.Store(&fn)
 }
 
-// observeCaps reports the buyers' banks' positions after a batch of holds
-// from what the batch loaded and booked: no extra query.
-func (h *holding) observeCaps(accepted []clearing.Transition) {
-	fn := h.s.capObserver.Load()
-	if fn == nil {
-		return
-	}
+// debitedCap is a buyer's bank's position in one currency after a batch.
+type debitedCap struct {
+	bank  clearing.Participant
+	usage clearing.CapUsage
+}
+
+// debitedCaps are the positions a batch of holds debited, once each, from
+// what the batch loaded and booked.
+func (h *holding) debitedCaps(accepted []clearing.Transition) []debitedCap {
+	var out []debitedCap
 	seen := map[positionKey]bool{}
 	for _, t := range accepted {
 		buyer, ok := h.participants[t.Payment.BuyerBankID]
@@ -387,7 +390,20 @@ func (h *holding) observeCaps(accepted []clearing.Transition) {
 			}
 			seen[k] = true
 			c, _ := buyer.Settles(p.Currency)
-			(*fn)(buyer.ID, buyer.AlarmThresholdPct, clearing.CapUsage{Currency: p.Currency, CapMinor: c.NetDebitCapMinor, NetMinor: h.ledger[k].net()})
+			out = append(out, debitedCap{bank: buyer, usage: clearing.CapUsage{Currency: p.Currency, CapMinor: c.NetDebitCapMinor, NetMinor: h.ledger[k].net()}})
 		}
+	}
+	return out
+}
+
+// observeCaps reports the buyers' banks' positions after a batch of holds
+// from what the batch loaded and booked: no extra query.
+func (h *holding) observeCaps(accepted []clearing.Transition) {
+	fn := h.s.capObserver.Load()
+	if fn == nil {
+		return
+	}
+	for _, d := range h.debitedCaps(accepted) {
+		(*fn)(d.bank.ID, d.bank.AlarmThresholdPct, d.usage)
 	}
 }

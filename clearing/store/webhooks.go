@@ -290,26 +290,11 @@ func (h *holding) capAlarmEvents(accepted []clearing.Transition) []webhookEvent 
 		delta.apply(t.Postings)
 	}
 	var out []webhookEvent
-	seen := map[positionKey]bool{}
-	for _, t := range accepted {
-		buyer, ok := h.participants[t.Payment.BuyerBankID]
-		if !ok {
-			continue
-		}
-		for _, p := range t.Postings {
-			k := positionKey{buyer.ID, p.Currency}
-			if p.Debit != buyer.ID || seen[k] {
-				continue
-			}
-			seen[k] = true
-			c, _ := buyer.Settles(p.Currency)
-			after := clearing.CapUsage{Currency: p.Currency, CapMinor: c.NetDebitCapMinor, NetMinor: h.ledger[k].net()}
-			before := after
-			before.NetMinor -= delta[k].net()
-			if !after.Alarm(buyer.AlarmThresholdPct) || before.Alarm(buyer.AlarmThresholdPct) {
-				continue
-			}
-			out = append(out, capAlarmEvent(buyer.ID, buyer.AlarmThresholdPct, after))
+	for _, d := range h.debitedCaps(accepted) {
+		before := d.usage
+		before.NetMinor -= delta[positionKey{d.bank.ID, d.usage.Currency}].net()
+		if d.usage.Alarm(d.bank.AlarmThresholdPct) && !before.Alarm(d.bank.AlarmThresholdPct) {
+			out = append(out, capAlarmEvent(d.bank.ID, d.bank.AlarmThresholdPct, d.usage))
 		}
 	}
 	return out

@@ -3,7 +3,6 @@ package inbound
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -152,17 +151,5 @@ func receiveFunding(ctx context.Context, st *store.Store, bank string, f *iso.Fu
 	}
 	note := fmt.Sprintf("%s %s from %s (file %s)", f.Name, f.MsgID, bank, id)
 	in := store.SettlementFile{ID: id, Sender: bank, MsgID: f.MsgID, Message: f.Name, SHA256: sum, Size: int64(len(raw))}
-	file, err := st.ReceiveSettlement(ctx, in, keys, by, note, answer)
-	if errors.Is(err, store.ErrDuplicateMessage) {
-		prev, ok, lerr := st.SettlementFileByMsgID(ctx, bank, f.MsgID)
-		if lerr != nil || !ok {
-			return nil, err
-		}
-		return replaySettlement(prev, sum)
-	}
-	if err != nil {
-		return nil, err
-	}
-	res.File.ReceivedAt = file.ReceivedAt.Format(time.RFC3339Nano)
-	return res, nil
+	return claimSettlementFile(ctx, st, in, keys, by, note, answer, &res)
 }

@@ -156,19 +156,28 @@ func receiveSettlement(ctx context.Context, st *store.Store, bank string, c *iso
 	}
 	note := fmt.Sprintf("%s %s from %s (file %s)", c.Name, c.MsgID, shown, id)
 	in := store.SettlementFile{ID: id, Sender: sender, MsgID: c.MsgID, Message: c.Name, SHA256: sum, Size: int64(len(raw))}
+	return claimSettlementFile(ctx, st, in, keys, by, note, answer, &res)
+}
+
+// claimSettlementFile applies a file that settles positions (a settlement
+// confirmation, a bank's funding) claimed on (sender, MsgId): answer
+// fills *res inside the store's transaction; the same file again replays
+// the first answer.
+func claimSettlementFile(ctx context.Context, st *store.Store, in store.SettlementFile, keys []store.PositionKey, by clearing.Actor, note string,
+	answer store.SettlementAnswer, res **Result) (*Result, error) {
 	file, err := st.ReceiveSettlement(ctx, in, keys, by, note, answer)
 	if errors.Is(err, store.ErrDuplicateMessage) {
-		prev, ok, lerr := st.SettlementFileByMsgID(ctx, sender, c.MsgID)
+		prev, ok, lerr := st.SettlementFileByMsgID(ctx, in.Sender, in.MsgID)
 		if lerr != nil || !ok {
 			return nil, err
 		}
-		return replaySettlement(prev, sum)
+		return replaySettlement(prev, in.SHA256)
 	}
 	if err != nil {
 		return nil, err
 	}
-	res.File.ReceivedAt = file.ReceivedAt.Format(time.RFC3339Nano)
-	return res, nil
+	(*res).File.ReceivedAt = file.ReceivedAt.Format(time.RFC3339Nano)
+	return *res, nil
 }
 
 // replaySettlement answers a confirmation's MsgId sent again: the first

@@ -55,9 +55,6 @@ func decodeCost(t *testing.T, raw []byte, n int) (allocPerTx, livePerTx float64)
 // pain.001.001.09 and pacs.008.001.10 cost about what pacs.008.001.08
 // does.
 func TestDecodeCostIsPerTransaction(t *testing.T) {
-	if testing.Short() {
-		t.Skip("decodes 10,000-transaction files")
-	}
 	base, _ := decodeCost(t, scaleFile(iso.Pacs008v08, 10_000), 10_000)
 	// .11 and pain.001.001.10 take the same code as .10 and .09.
 	for _, name := range []string{iso.Pacs008v10, iso.Pain001v09} {
