@@ -5,6 +5,7 @@ go 1.26.0
 require github.com/shopspring/decimal v1.6.0
 
 require (
+	filippo.io/torchwood v0.6.1 // indirect
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/abadojack/whatlanggo v1.0.1 // indirect
 	github.com/adamdecaf/merge v0.2.2 // indirect

@@ -124,7 +124,9 @@ const KeysSchema = "crossclear/regulator-keys/v1"
 
 // Keys is what a regulator needs, and all it needs, to verify reports
 // offline: the log's origin, the checkpoint verifier keys (C2SP note
-// format, every version) and the public keys that sign report files.
+// format, every version, named after the origin — and after the signing
+// key, the name of checkpoints signed before) and the public keys that
+// sign report files.
 type Keys struct {
 	Schema         string              `json:"schema"`
 	Origin         string              `json:"origin"`
@@ -154,7 +156,7 @@ func ParseKeys(data []byte) (Keys, error) {
 // PublishedKeys is the keys document for a log signed by checkpoints and
 // files: what the gateway serves and `crossclear regulator keys` prints.
 func PublishedKeys(ctx context.Context, origin string, checkpoints, files signing.Signer) (Keys, error) {
-	vkeys, err := checkpoint.VerifierKeys(ctx, checkpoints)
+	vkeys, err := checkpoint.LogVerifierKeys(ctx, checkpoints, origin)
 	if err != nil {
 		return Keys{}, err
 	}

@@ -5,7 +5,9 @@
 // them. The signing key is an ed25519 key behind crossclear's
 // signing.Signer (a Vault transit key, or the development key file): Signer
 // adapts it to note.Signer, and a regulator verifies with the verifier keys
-// of VerifierKeys alone.
+// of VerifierKeys alone. The note's key name is the log's origin, as
+// c2sp.org/tlog-checkpoint asks and witnesses (litewitness) require; the
+// signer's own key name only says which key signs.
 package checkpoint
 
 import (
@@ -66,6 +68,7 @@ func Parse(text []byte) (Checkpoint, error) {
 type Signer struct {
 	ctx     context.Context
 	s       signing.Signer
+	name    string
 	version int
 	pub     ed25519.PublicKey
 	hash    uint32
@@ -75,8 +78,8 @@ var _ note.Signer = (*Signer)(nil)
 
 // NewSigner adapts s, signing with its newest key version, which must be
 // ed25519 (the only algorithm of C2SP signed notes that Vault's transit
-// engine has).
-func NewSigner(ctx context.Context, s signing.Signer) (*Signer, error) {
+// engine has), under the note key name name: the log's origin.
+func NewSigner(ctx context.Context, s signing.Signer, name string) (*Signer, error) {
 	keys, err := s.PublicKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint key %s: %w", s.KeyName(), err)
@@ -85,23 +88,23 @@ func NewSigner(ctx context.Context, s signing.Signer) (*Signer, error) {
 		return nil, fmt.Errorf("checkpoint key %s has no versions", s.KeyName())
 	}
 	latest := keys[len(keys)-1]
-	pub, err := ed25519Key(latest)
+	pub, err := Ed25519Key(latest)
 	if err != nil {
 		return nil, err
 	}
-	vkey, err := note.NewEd25519VerifierKey(s.KeyName(), pub)
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint key %s: %w (a note key name has no spaces or +)", s.KeyName(), err)
+		return nil, fmt.Errorf("checkpoint key name %q: %w (a note key name has no spaces or +)", name, err)
 	}
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{ctx: ctx, s: s, version: latest.Version, pub: pub, hash: v.KeyHash()}, nil
+	return &Signer{ctx: ctx, s: s, name: name, version: latest.Version, pub: pub, hash: v.KeyHash()}, nil
 }
 
 // Name is the key's name, as the note's signature line shows it.
-func (n *Signer) Name() string { return n.s.KeyName() }
+func (n *Signer) Name() string { return n.name }
 
 // KeyHash identifies the key version among the verifier keys.
 func (n *Signer) KeyHash() uint32 { return n.hash }
@@ -133,29 +136,47 @@ func Sign(c Checkpoint, s note.Signer) ([]byte, error) {
 }
 
 // VerifierKeys are the note verifier keys ("name+hash+base64") of every
-// version of s's key, oldest first: what a regulator needs to check any
-// checkpoint, before and after a rotation.
-func VerifierKeys(ctx context.Context, s signing.Signer) ([]string, error) {
+// version of s's key under the key name name (the log's origin), oldest
+// first: what a regulator needs to check any checkpoint, before and after
+// a rotation.
+func VerifierKeys(ctx context.Context, s signing.Signer, name string) ([]string, error) {
 	keys, err := s.PublicKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint key %s: %w", s.KeyName(), err)
 	}
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		pub, err := ed25519Key(k)
+		pub, err := Ed25519Key(k)
 		if err != nil {
 			return nil, err
 		}
-		vkey, err := note.NewEd25519VerifierKey(k.Key, pub)
+		vkey, err := note.NewEd25519VerifierKey(name, pub)
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint key %s v%d: %w", k.Key, k.Version, err)
+			return nil, fmt.Errorf("checkpoint key %s v%d named %q: %w", k.Key, k.Version, name, err)
 		}
 		out = append(out, vkey)
 	}
 	return out, nil
 }
 
-func ed25519Key(k signing.PublicKey) (ed25519.PublicKey, error) {
+// LogVerifierKeys are the verifier keys of the log named origin: every
+// version of s's key under the origin and, when s's own key name differs,
+// under that name too — the name checkpoints were signed with before they
+// were named after the origin — so that older checkpoints still open.
+func LogVerifierKeys(ctx context.Context, s signing.Signer, origin string) ([]string, error) {
+	vkeys, err := VerifierKeys(ctx, s, origin)
+	if err != nil || s.KeyName() == origin {
+		return vkeys, err
+	}
+	legacy, err := VerifierKeys(ctx, s, s.KeyName())
+	if err != nil {
+		return nil, err
+	}
+	return append(vkeys, legacy...), nil
+}
+
+// Ed25519Key is the Ed25519 public key of one published key version.
+func Ed25519Key(k signing.PublicKey) (ed25519.PublicKey, error) {
 	if k.Algorithm != signing.Ed25519 {
 		return nil, fmt.Errorf("checkpoint key %s v%d is %s: signed notes need ed25519", k.Key, k.Version, k.Algorithm)
 	}

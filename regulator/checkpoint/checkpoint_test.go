@@ -33,7 +33,7 @@ func devSigner(t *testing.T) *signing.DevSigner {
 
 func verifiersOf(t *testing.T, s signing.Signer) note.Verifiers {
 	t.Helper()
-	vkeys, err := checkpoint.VerifierKeys(context.Background(), s)
+	vkeys, err := checkpoint.LogVerifierKeys(context.Background(), s, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestMarshalParse(t *testing.T) {
 func TestSignOpen(t *testing.T) {
 	ctx := context.Background()
 	s := devSigner(t)
-	signer, err := checkpoint.NewSigner(ctx, s)
+	signer, err := checkpoint.NewSigner(ctx, s, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestSignOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(signed), string(c.Marshal())+"\n— dev-checkpoints ") {
+	if !strings.HasPrefix(string(signed), string(c.Marshal())+"\n— "+origin+" ") {
 		t.Fatalf("signed note:\n%s", signed)
 	}
 	got, err := checkpoint.Open(signed, origin, verifiersOf(t, s))
@@ -108,6 +108,39 @@ func TestSignOpen(t *testing.T) {
 // TestVaultCheckpointKey signs through a real Vault transit key: the note
 // verifies with the key Vault publishes; after a rotation old checkpoints
 // still verify and new ones name the new version; an ECDSA key is refused.
+// TestKeyNameIsOrigin: the note key name is the origin (c2sp.org
+// tlog-checkpoint; litewitness refuses anything else), and a checkpoint
+// signed under the signer's own key name, as crossclear did before, still
+// opens with the published keys and is extended by the publisher.
+func TestKeyNameIsOrigin(t *testing.T) {
+	ctx := context.Background()
+	s := devSigner(t)
+	vkeys, err := checkpoint.LogVerifierKeys(ctx, s, origin)
+	if err != nil || len(vkeys) != 2 || !strings.HasPrefix(vkeys[0], origin+"+") || !strings.HasPrefix(vkeys[1], "dev-checkpoints+") {
+		t.Fatalf("log verifier keys = %q, %v", vkeys, err)
+	}
+	legacy, err := checkpoint.NewSigner(ctx, s, s.KeyName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := checkpoint.Checkpoint{Origin: origin, Size: 1, Root: bytes.Repeat([]byte{3}, 32)}
+	signed, err := checkpoint.Sign(old, legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkpoint.Open(signed, origin, verifiersOf(t, s)); err != nil {
+		t.Fatalf("a checkpoint signed under the old key name: %v", err)
+	}
+	originOnly, _ := checkpoint.VerifierKeys(ctx, s, origin)
+	vs, _ := checkpoint.Verifiers(originOnly)
+	if _, err := checkpoint.Open(signed, origin, vs); err == nil {
+		t.Fatal("the origin-named key opened a note signed under another name")
+	}
+	if _, err := checkpoint.NewSigner(ctx, s, "has space"); err == nil {
+		t.Fatal("a key name with a space was accepted")
+	}
+}
+
 func TestVaultCheckpointKey(t *testing.T) {
 	ctx := context.Background()
 	v := vaulttest.Start(t)
@@ -119,7 +152,7 @@ func TestVaultCheckpointKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	sign := func(size uint64) []byte {
-		signer, err := checkpoint.NewSigner(ctx, s)
+		signer, err := checkpoint.NewSigner(ctx, s, origin)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +186,7 @@ func TestVaultCheckpointKey(t *testing.T) {
 	if err := ec.CreateKey(ctx, signing.ECDSAP256); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checkpoint.NewSigner(ctx, ec); err == nil || !strings.Contains(err.Error(), "need ed25519") {
+	if _, err := checkpoint.NewSigner(ctx, ec, origin); err == nil || !strings.Contains(err.Error(), "need ed25519") {
 		t.Errorf("ecdsa checkpoint key: %v", err)
 	}
 }

@@ -48,7 +48,7 @@ func (p *Publisher) Publish(ctx context.Context) (merklelog.Checkpoint, bool, er
 			return merklelog.Checkpoint{}, false, err
 		}
 	}
-	signer, err := NewSigner(ctx, p.Signer)
+	signer, err := NewSigner(ctx, p.Signer, p.Origin)
 	if err != nil {
 		return merklelog.Checkpoint{}, false, err
 	}
@@ -66,7 +66,7 @@ func (p *Publisher) Publish(ctx context.Context) (merklelog.Checkpoint, bool, er
 
 // extends checks that the tree at head extends the last signed checkpoint.
 func (p *Publisher) extends(ctx context.Context, last merklelog.Checkpoint, head merklelog.Head) error {
-	vkeys, err := VerifierKeys(ctx, p.Signer)
+	vkeys, err := LogVerifierKeys(ctx, p.Signer, p.Origin)
 	if err != nil {
 		return err
 	}

@@ -234,7 +234,7 @@ func TestVerifyWrongKeys(t *testing.T) {
 
 func signCheckpoint(t *testing.T, w *regtest.World, size uint64, root []byte) []byte {
 	t.Helper()
-	s, err := checkpoint.NewSigner(context.Background(), w.Checkpoints)
+	s, err := checkpoint.NewSigner(context.Background(), w.Checkpoints, regtest.Origin)
 	if err != nil {
 		t.Fatal(err)
 	}
