@@ -2,7 +2,8 @@
 // on its own listener (regulator_listen), read-only, for regulator API keys
 // only. A regulator lists its jurisdiction's published reports, downloads
 // their files (with the signature in headers) or a bundle that verifies
-// offline, and fetches checkpoints and consistency proofs. Every request
+// offline, and fetches checkpoints and consistency proofs — or reads the
+// log as c2sp.org/tlog-tiles with any standard client. Every request
 // is rate-limited per key (failed authentications per address) and
 // recorded in the access log (table regulator_access_log) before its
 // answer leaves; if it cannot be recorded, the answer is withheld.
@@ -112,6 +113,9 @@ func New(st *store.Store, cfg Config) *fiber.App {
 	v1.Get("/reports/:id", g.getReport)
 	v1.Get("/reports/:id/bundle", g.getBundle)
 	v1.Get("/reports/:id/files/:format", g.getFile)
+	// The log per c2sp.org/tlog-tiles (tiles.go), the gateway's root its prefix.
+	app.Get("/checkpoint", g.authenticate, g.tlogCheckpoint)
+	app.Get("/tile/*", g.authenticate, g.tile)
 	return app
 }
 

@@ -365,3 +365,45 @@ func (l *Log) CheckpointAt(ctx context.Context, size uint64) (Checkpoint, error)
 	}
 	return row.domain(), nil
 }
+
+// Hashes returns the stored hashes at level, indexes [start, start+n), in
+// order: a run of one tlog tile (level 8·L of the tree for tile level L).
+// Every one must be there: a caller asks only for what a published tree
+// covers.
+func (l *Log) Hashes(ctx context.Context, level int, start uint64, n int) ([][]byte, error) {
+	var rows []nodeRow
+	err := l.db.NewSelect().Model(&rows).Where("level = ?", level).
+		Where("idx >= ?", int64(start)).Where("idx < ?", int64(start)+int64(n)).OrderExpr("idx").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read tree nodes at level %d from %d: %w", level, start, err)
+	}
+	if len(rows) != n {
+		return nil, fmt.Errorf("tree nodes at level %d from %d: %d of %d stored (damaged tree?)", level, start, len(rows), n)
+	}
+	out := make([][]byte, n)
+	for i, r := range rows {
+		if r.Idx != int64(start)+int64(i) || len(r.Hash) != Hasher.Size() {
+			return nil, fmt.Errorf("tree node (level %d, index %d) is missing or damaged", level, start+uint64(i))
+		}
+		out[i] = r.Hash
+	}
+	return out, nil
+}
+
+// Leaves returns the data of leaves [start, start+n), in order.
+func (l *Log) Leaves(ctx context.Context, start uint64, n int) ([][]byte, error) {
+	var rows []leafRow
+	err := l.db.NewSelect().Model(&rows).Where("idx >= ?", int64(start)).Where("idx < ?", int64(start)+int64(n)).
+		OrderExpr("idx").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read leaves from %d: %w", start, err)
+	}
+	if len(rows) != n {
+		return nil, fmt.Errorf("leaves from %d: %d of %d stored: %w", start, len(rows), n, ErrBeyondHead)
+	}
+	out := make([][]byte, n)
+	for i, r := range rows {
+		out[i] = r.Data
+	}
+	return out, nil
+}
