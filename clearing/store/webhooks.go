@@ -555,29 +555,6 @@ func (s *Store) WebhookDue(ctx context.Context, now time.Time) ([]string, error)
 	return ids, nil
 }
 
-// LeaseWebhook claims (or, with extend, keeps) a subscription for one
-// worker until until: several serve processes never send the same queue.
-func (s *Store) LeaseWebhook(ctx context.Context, id string, now, until time.Time, extend bool) (bool, error) {
-	q := s.db.NewUpdate().Model((*webhookSubRow)(nil)).Set("leased_until = ?", until).Where("id = ?", id)
-	if !extend {
-		q.WhereGroup(" AND ", func(q *bun.UpdateQuery) *bun.UpdateQuery {
-			return q.Where("leased_until IS NULL").WhereOr("leased_until < ?", now)
-		})
-	}
-	res, err := q.Exec(ctx)
-	if err != nil {
-		return false, fmt.Errorf("lease webhook %s: %w", id, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
-// UnleaseWebhook gives a subscription back.
-func (s *Store) UnleaseWebhook(ctx context.Context, id string) error {
-	_, err := s.db.NewUpdate().Model((*webhookSubRow)(nil)).Set("leased_until = NULL").Where("id = ?", id).Exec(ctx)
-	return err
-}
-
 // WebhookSend is the next event of a subscription's queue, with what it
 // takes to send it.
 type WebhookSend struct {

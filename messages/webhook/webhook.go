@@ -145,11 +145,11 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) deliverTo(ctx context.Context, id string) (int, error) {
-	lease := 2*w.timeout() + time.Minute
-	if ok, err := w.Store.LeaseWebhook(ctx, id, w.now(), w.now().Add(lease), false); err != nil || !ok {
+	lease := &delivery.Lease{DB: w.Store.DB(), Table: "webhook_subscriptions", ID: id, For: 2*w.timeout() + time.Minute}
+	if ok, err := lease.Claim(ctx, w.now()); err != nil || !ok {
 		return 0, err // another worker has it
 	}
-	defer w.Store.UnleaseWebhook(context.WithoutCancel(ctx), id)
+	defer lease.Release(context.WithoutCancel(ctx))
 	delivered := 0
 	for ctx.Err() == nil {
 		send, ok, err := w.Store.NextWebhook(ctx, id)
@@ -159,7 +159,7 @@ func (w *Worker) deliverTo(ctx context.Context, id string) (int, error) {
 		if send.NextAttemptAt.After(w.now()) {
 			return delivered, nil // backing off: the ones after it wait too
 		}
-		if _, err := w.Store.LeaseWebhook(ctx, id, w.now(), w.now().Add(lease), true); err != nil {
+		if err := lease.Extend(ctx, w.now()); err != nil {
 			return delivered, err
 		}
 		now := w.now()

@@ -106,10 +106,11 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 
 // deliverTo leases endpoint id and posts its due reports in order.
 func (w *Worker) deliverTo(ctx context.Context, id string, cp merklelog.Checkpoint) (int, error) {
-	if ok, err := w.lease(ctx, id); err != nil || !ok {
+	lease := &delivery.Lease{DB: w.Outbox.db, Table: "regulator_endpoints", ID: id, For: 2*w.timeout() + time.Minute}
+	if ok, err := lease.Claim(ctx, w.now()); err != nil || !ok {
 		return 0, err // another worker has it
 	}
-	defer w.Outbox.db.NewUpdate().Model((*endpointRow)(nil)).Set("leased_until = NULL").Where("id = ?", id).Exec(context.WithoutCancel(ctx))
+	defer lease.Release(context.WithoutCancel(ctx))
 	builder := &bundle.Builder{Archive: w.Archive, Log: w.Log}
 	delivered := 0
 	for ctx.Err() == nil {
@@ -142,7 +143,7 @@ func (w *Worker) deliverTo(ctx context.Context, id string, cp merklelog.Checkpoi
 		if err != nil {
 			return delivered, err
 		}
-		if err := w.extend(ctx, id); err != nil {
+		if err := lease.Extend(ctx, w.now()); err != nil {
 			return delivered, err
 		}
 		status, took, perr := w.post(ctx, ep.URL, r.ID, b.Marshal())
@@ -156,30 +157,6 @@ func (w *Worker) deliverTo(ctx context.Context, id string, cp merklelog.Checkpoi
 		delivered++
 	}
 	return delivered, ctx.Err()
-}
-
-// lease claims (or extends) the endpoint for this worker.
-func (w *Worker) lease(ctx context.Context, id string) (bool, error) {
-	now := w.now()
-	res, err := w.Outbox.db.NewUpdate().Model((*endpointRow)(nil)).Set("leased_until = ?", now.Add(2*w.timeout()+time.Minute)).
-		Where("id = ?", id).WhereGroup(" AND ", func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		return q.Where("leased_until IS NULL").WhereOr("leased_until < ?", now)
-	}).Exec(ctx)
-	if err != nil {
-		return false, fmt.Errorf("lease endpoint %s: %w", id, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
-// extend keeps the lease for one more attempt.
-func (w *Worker) extend(ctx context.Context, id string) error {
-	_, err := w.Outbox.db.NewUpdate().Model((*endpointRow)(nil)).Set("leased_until = ?", w.now().Add(2*w.timeout()+time.Minute)).
-		Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("extend the lease of endpoint %s: %w", id, err)
-	}
-	return nil
 }
 
 // post sends one bundle; any 2xx is a delivery.
