@@ -16,7 +16,8 @@ func (h *handlers) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": h.cfg.Version})
 }
 
-// readyz says whether requests can be served: the database answers. It
+// readyz says whether requests can be served: the database answers and
+// takes writes (a primary, not a replica). It
 // also reports the outbox: while the signer is down the service still
 // takes payments and files, but says "degraded" and how many files wait
 // unsigned, so that monitoring can page someone. A degraded answer is 200
@@ -27,9 +28,11 @@ func (h *handlers) healthz(c *fiber.Ctx) error {
 func (h *handlers) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	if err := h.st.Ping(ctx); err != nil {
+	if err := h.st.Primary(ctx); err != nil {
+		// Behind a Patroni cluster the database address answers only while
+		// a primary is up: during a failover this says so, with Retry-After.
 		h.log.Warn("not ready", "err", err)
-		return newError(http.StatusServiceUnavailable, "not_ready", "", "the database is not answering")
+		return newError(http.StatusServiceUnavailable, "not_ready", "", "no primary: the database does not take writes now (down, or failing over)")
 	}
 	out := fiber.Map{"status": "ready", "engine": h.st.Engine()}
 	if h.cfg.Sealer == nil {

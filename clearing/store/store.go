@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"runtime"
@@ -19,8 +20,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -108,10 +110,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		s.clock = time.Now
 	}
 	if IsPostgres(dsn) {
-		sqldb, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
+			return nil, fmt.Errorf("open postgres %s: %w", Redact(dsn), err)
 		}
+		cfg.OnPgError = closeUnlessPrimary
+		sqldb := stdlib.OpenDB(*cfg)
 		opt.Pool.apply(sqldb, DefaultMaxConns())
 		s.db, s.postgres = bun.NewDB(sqldb, pgdialect.New()), true
 	} else {
@@ -235,7 +239,8 @@ func Unavailable(err error) bool {
 			pg.Code == "25006" // read-only transaction: this server is no longer the primary
 	}
 	var connect *pgconn.ConnectError
-	if errors.As(err, &connect) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+	if errors.As(err, &connect) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) { // pgx: the server went away mid-conversation
 		return true
 	}
 	var netErr net.Error
