@@ -25,6 +25,7 @@ import (
 // environment (CROSSCLEAR_<KEY>) and the command's flags (--<key>).
 type Config struct {
 	Database            string        // SQLite file, or a postgres:// URL
+	DatabaseReplica     string        // "" or a postgres:// URL of a replica, for the regulator gateway's reads
 	Listen              string        // host:port of the HTTP API
 	AutoReleaseAfter    time.Duration // deadline of a held payment
 	AutoReleaseInterval time.Duration // between auto-release passes
@@ -146,6 +147,9 @@ var settings = []setting{
 			c.DatabasePool.MaxIdle = n
 			return err == nil && n >= 0 && n <= 10000
 		}},
+	{key: "database_replica", def: "", meta: "DSN", expect: `"" or a postgres:// URL of a streaming replica`,
+		usage: "PostgreSQL replica the regulator gateway reads reports, checkpoints and proofs from (behind a Patroni cluster, the haproxy replicas address); empty reads the primary. Authentication, the access log and everything that decides money use database",
+		apply: func(c *Config, v string) bool { c.DatabaseReplica = v; return v == "" || store.IsPostgres(v) }},
 	{key: "database_conn_max_lifetime", def: "30m", meta: "DURATION", expect: `a Go duration like "30m", or "0" to keep connections for ever`,
 		usage: "how long a connection is reused before it is replaced (so that a proxy or a failover's new primary sees fresh connections)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.DatabasePool.MaxLifetime, true) }},
@@ -479,7 +483,7 @@ func (cf *configFlags) load(getenv func(string) string) (Config, error) {
 // shown is a value quoted for an error message; a database URL is never
 // echoed, since it may carry a password.
 func shown(s setting, v string) string {
-	if s.key == "database" {
+	if s.key == "database" || s.key == "database_replica" {
 		return "(empty)"
 	}
 	return strconv.Quote(v)

@@ -67,7 +67,8 @@ type regulatorService struct {
 
 // startRegulator opens the gateway's listener (when configured) and
 // prepares the workers; run starts them.
-func startRegulator(cfg Config, s *store.Store, keys signers, log *slog.Logger) (*regulatorService, error) {
+// replica, when not nil, is the store the gateway reads reports from.
+func startRegulator(cfg Config, s, replica *store.Store, keys signers, log *slog.Logger) (*regulatorService, error) {
 	origin := logOrigin(cfg)
 	producer := regulator.NewProducer(s, keys.Files, keys.Checkpoints, origin)
 	producer.Interval, producer.Logger = cfg.Regulator.Interval, log
@@ -90,15 +91,34 @@ func startRegulator(cfg Config, s *store.Store, keys signers, log *slog.Logger) 
 	if tlsCfg != nil {
 		ln, scheme = tls.NewListener(ln, tlsCfg), "https"
 	}
-	app := gateway.New(s, gateway.Config{RatePerMinute: cfg.Regulator.RateLimit, Burst: max(cfg.Regulator.RateLimit/6, 1), Logger: log,
+	gcfg := gateway.Config{RatePerMinute: cfg.Regulator.RateLimit, Burst: max(cfg.Regulator.RateLimit/6, 1), Logger: log,
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		Keys: func(ctx context.Context) (bundle.Keys, error) {
 			return bundle.PublishedKeys(ctx, origin, keys.Checkpoints, keys.Files)
-		}})
+		}}
+	if replica != nil {
+		gcfg.Reads = replica.DB()
+	}
+	app := gateway.New(s, gcfg)
 	rs.app, rs.served = app, make(chan error, 1)
 	rs.base = strings.Replace(baseURL(ln.Addr().String()), "http://", scheme+"://", 1)
 	go func() { rs.served <- app.Listener(ln) }()
 	return rs, nil
+}
+
+// openReplica opens database_replica, nil when it is not set. A replica
+// that does not answer at start is an error: a wrong URL should not wait
+// for the first regulator to find it.
+func openReplica(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
+	if cfg.DatabaseReplica == "" {
+		return nil, nil
+	}
+	r, err := store.Open(ctx, cfg.DatabaseReplica, store.Options{Pool: cfg.DatabasePool})
+	if err != nil {
+		return nil, fmt.Errorf("database_replica: %w", err)
+	}
+	log.Info("regulator gateway reads from a replica", "database_replica", store.Redact(cfg.DatabaseReplica))
+	return r, nil
 }
 
 // describe is serve's banner line.

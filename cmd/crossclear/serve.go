@@ -139,7 +139,14 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus,
 		WebhookHTTPHosts: webhookHTTPHosts(cfg.Webhooks.HTTPHosts)})
-	regulators, err := startRegulator(cfg, s, keys, log)
+	replica, err := openReplica(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if replica != nil {
+		defer replica.Close()
+	}
+	regulators, err := startRegulator(cfg, s, replica, keys, log)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,11 @@ type Config struct {
 	// IdleTimeout a kept-alive connection's wait for its next request
 	// (default 2m).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Reads is where reports, checkpoints and proofs are read: a streaming
+	// replica, which may lag the primary by its staleness bound (docs/ha.md).
+	// Nil reads st. Keys are authenticated, and accesses recorded, on st,
+	// so that a revoked key stops at once and no access goes unrecorded.
+	Reads *bun.DB
 }
 
 // Timeouts used when Config leaves them zero.
@@ -88,8 +93,12 @@ func New(st *store.Store, cfg Config) *fiber.App {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	log := merklelog.New(st.DB())
-	archive := reports.NewArchive(st.DB())
+	reads := cfg.Reads
+	if reads == nil {
+		reads = st.DB()
+	}
+	log := merklelog.New(reads)
+	archive := reports.NewArchive(reads)
 	g := &gateway{st: st, archive: archive, log: log, bundles: &bundle.Builder{Archive: archive, Log: log}, cfg: cfg,
 		keys: perMinute(cfg.RatePerMinute, cfg.Burst, cfg.Now), addrs: perMinute(cfg.RatePerMinute, cfg.Burst, cfg.Now), logger: logger}
 	app := fiber.New(fiber.Config{
