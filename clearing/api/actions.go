@@ -112,7 +112,7 @@ func (h *handlers) toAction(c *fiber.Ctx, it actionItem, prefix string) (clearin
 		// As on the single route: the amount means something only in the
 		// payment's currency, and a payment the caller cannot see is 404
 		// before its currency shows in a parse error.
-		p, _, err := scopeOf(c, h.st).payment(c.UserContext(), it.PaymentID)
+		p, _, err := scopeOf(c, h.st).Payment(c.UserContext(), it.PaymentID)
 		if err != nil {
 			return clearing.Action{}, err
 		}

@@ -43,7 +43,7 @@ func (h *handlers) listAPIKeys(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	keys := scopeOf(c, h.st).apiKeys(all)
+	keys := scopeOf(c, h.st).APIKeys(all)
 	out := make([]apiKeyJSON, len(keys))
 	for i, k := range keys {
 		out[i] = toAPIKey(k)

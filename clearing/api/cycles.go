@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/access"
 	"github.com/crossclear/crossclear/clearing/store"
 )
 
@@ -14,7 +15,7 @@ func (h *handlers) listCycles(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := scopeOf(c, h.st).view(c.UserContext())
+	v, err := scopeOf(c, h.st).View(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (h *handlers) listCycles(c *fiber.Ctx) error {
 // see: what would be netted if the cycle closed now.
 func (h *handlers) currentCycle(c *fiber.Ctx) error {
 	sc := scopeOf(c, h.st)
-	v, err := sc.view(c.UserContext())
+	v, err := sc.View(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func (h *handlers) currentCycle(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ps, err := sc.positions(c.UserContext())
+	ps, err := sc.Positions(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func (h *handlers) getCycle(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := scopeOf(c, h.st).view(c.UserContext())
+	v, err := scopeOf(c, h.st).View(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (h *handlers) closedCycle(c *fiber.Ctx, cy clearing.Cycle) error {
 			h.seal(c)
 		}
 	}
-	return c.JSON(toCycle(cy, view{totals: true}))
+	return c.JSON(toCycle(cy, access.Everything))
 }
 
 type settleRequest struct {
@@ -135,7 +136,7 @@ func (h *handlers) settlePosition(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toCycle(cy, view{totals: true}))
+	return c.JSON(toCycle(cy, access.Everything))
 }
 
 // cycleID reads the :id of a cycle route; a non-number names no cycle.
@@ -149,7 +150,7 @@ func cycleID(c *fiber.Ctx) (int64, error) {
 }
 
 func (h *handlers) listPositions(c *fiber.Ctx) error {
-	ps, err := scopeOf(c, h.st).positions(c.UserContext())
+	ps, err := scopeOf(c, h.st).Positions(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func (h *handlers) listPositions(c *fiber.Ctx) error {
 // caller may see into the reporting currency: the operator sees everyone,
 // a bank itself, a regulator its jurisdiction's participants.
 func (h *handlers) exposure(c *fiber.Ctx) error {
-	f, err := scopeOf(c, h.st).participants()
+	f, err := scopeOf(c, h.st).Participants()
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/access"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
@@ -11,7 +12,7 @@ import (
 // 'crossclear cycle show --json' as from GET /v1/cycles/{id}.
 
 // CycleDocument is GET /v1/cycles/{id} as the operator sees it.
-func CycleDocument(c clearing.Cycle) any { return toCycle(c, view{totals: true}) }
+func CycleDocument(c clearing.Cycle) any { return toCycle(c, access.Everything) }
 
 // ExposureDocument is GET /v1/exposure.
 func ExposureDocument(r store.ExposureReport) any { return toExposure(r) }

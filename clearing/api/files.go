@@ -179,11 +179,7 @@ func toMailboxFile(f store.MailboxFile) mailboxFileJSON {
 }
 
 func (h *handlers) listFiles(c *fiber.Ctx) error {
-	a := actor(c)
-	f := store.MailboxFilter{BankID: a.Subject}
-	if a.Role == clearing.RoleOperator {
-		f.BankID, f.Unsealed = c.Query("bank_id"), true
-	}
+	f := scopeOf(c, h.st).Mailboxes(c.Query("bank_id"))
 	switch c.Query("acknowledged") {
 	case "":
 	case "false":
@@ -206,22 +202,9 @@ func (h *handlers) listFiles(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"files": out})
 }
 
-// mailboxFile loads a file the caller may see (its own, or any for the
-// operator), else 404.
+// mailboxFile loads a file the caller may download (access.Scope.MailboxFile).
 func (h *handlers) mailboxFile(c *fiber.Ctx) (store.MailboxFile, error) {
-	id := c.Params("id")
-	f, err := h.st.MailboxFile(c.UserContext(), id)
-	if err != nil {
-		return store.MailboxFile{}, err
-	}
-	if a := actor(c); a.Role != clearing.RoleOperator && f.BankID != a.Subject {
-		return store.MailboxFile{}, clearing.Errorf(clearing.NotFound, "file_not_found", "id", "no file %s", id)
-	}
-	if f.SealedAt.IsZero() {
-		return store.MailboxFile{}, clearing.Errorf(clearing.Conflict, "awaiting_signature", "id",
-			"file %s is waiting for its signature (the signer is unavailable); it is released once signed", id)
-	}
-	return f, nil
+	return scopeOf(c, h.st).MailboxFile(c.UserContext(), c.Params("id"))
 }
 
 // getFile sends the file's bytes exactly as stored, with their SHA-256.

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/access"
 	"github.com/crossclear/crossclear/clearing/store"
 )
 
@@ -130,7 +131,7 @@ func rebuildAnswer(c *fiber.Ctx, st *store.Store, resource string) (store.Stored
 	case "cycle":
 		if n, err := strconv.ParseInt(id, 10, 64); err == nil && actor(c).Role == clearing.RoleOperator {
 			if cy, err := st.Cycle(c.UserContext(), n); err == nil {
-				answer = toCycle(cy, view{totals: true})
+				answer = toCycle(cy, access.Everything)
 			}
 		}
 	}

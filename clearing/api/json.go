@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/access"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
 )
@@ -272,13 +273,13 @@ type netPositionJSON struct {
 
 // toCycle renders c as v may see it: scheme totals only when v allows,
 // net positions only of the accounts v may see.
-func toCycle(c clearing.Cycle, v view) cycleJSON {
+func toCycle(c clearing.Cycle, v access.View) cycleJSON {
 	out := cycleJSON{ID: c.ID, State: string(c.State), OpenedAt: ts(c.OpenedAt), ClosedAt: optTS(c.ClosedAt),
 		SettledAt: optTS(c.SettledAt), ClosedBy: c.ClosedBy}
 	if c.Result == nil {
 		return out
 	}
-	if v.totals {
+	if v.Totals {
 		for _, t := range c.Result.Currencies {
 			out.Currencies = append(out.Currencies, totalsJSON{Currency: t.Currency, Gross: money(t.GrossMinor, t.Currency),
 				Settlement: money(t.SettlementMinor, t.Currency), Holds: t.Holds, Releases: t.Releases, Refunds: t.Refunds, FXLegs: t.FXLegs,
@@ -286,7 +287,7 @@ func toCycle(c clearing.Cycle, v view) cycleJSON {
 		}
 	}
 	for _, p := range c.Result.Positions {
-		if !v.owner(p.Participant) {
+		if !v.Owner(p.Participant) {
 			continue
 		}
 		out.Positions = append(out.Positions, netPositionJSON{Participant: p.Participant, Currency: p.Currency,
@@ -294,7 +295,7 @@ func toCycle(c clearing.Cycle, v view) cycleJSON {
 			SettledAt: optTS(p.SettledAt), SettledBy: p.SettledBy})
 	}
 	for _, r := range c.Result.FXResults {
-		if !v.owner(r.Bearer) {
+		if !v.Owner(r.Bearer) {
 			continue
 		}
 		out.FXResults = append(out.FXResults, fxResultJSON{Bearer: r.Bearer, Currency: r.Currency, Paid: money(r.PaidMinor, r.Currency),

@@ -47,7 +47,7 @@ type addBankKeyRequest struct {
 // ownBank lets a bank act only on itself; operators on anyone. Others'
 // ids answer 404 like everything a caller may not see.
 func (h *handlers) ownBank(c *fiber.Ctx) (clearing.Participant, error) {
-	return scopeOf(c, h.st).participant(c.UserContext(), c.Params("id"))
+	return scopeOf(c, h.st).Participant(c.UserContext(), c.Params("id"))
 }
 
 func (h *handlers) addBankKey(c *fiber.Ctx) error {

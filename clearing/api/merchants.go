@@ -45,7 +45,7 @@ func (h *handlers) createMerchant(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listMerchants(c *fiber.Ctx) error {
-	f, err := scopeOf(c, h.st).merchants()
+	f, err := scopeOf(c, h.st).Merchants()
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (h *handlers) listMerchants(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getMerchant(c *fiber.Ctx) error {
-	m, err := scopeOf(c, h.st).merchant(c.UserContext(), c.Params("id"))
+	m, err := scopeOf(c, h.st).Merchant(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (h *handlers) setMerchantStatus(status clearing.Status) fiber.Handler {
 		if err := checkReason(req.Reason); err != nil {
 			return err
 		}
-		m, err := scopeOf(c, h.st).merchant(c.UserContext(), c.Params("id"))
+		m, err := scopeOf(c, h.st).Merchant(c.UserContext(), c.Params("id"))
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (h *handlers) listPayouts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := scopeOf(c, h.st).merchant(c.UserContext(), c.Params("id"))
+	m, err := scopeOf(c, h.st).Merchant(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

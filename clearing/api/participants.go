@@ -70,7 +70,7 @@ func (h *handlers) createParticipant(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listParticipants(c *fiber.Ctx) error {
-	f, err := scopeOf(c, h.st).participants()
+	f, err := scopeOf(c, h.st).Participants()
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (h *handlers) listParticipants(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getParticipant(c *fiber.Ctx) error {
-	p, err := scopeOf(c, h.st).participant(c.UserContext(), c.Params("id"))
+	p, err := scopeOf(c, h.st).Participant(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

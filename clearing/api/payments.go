@@ -195,7 +195,7 @@ func (it *batchItemJSON) fail(err error) {
 var states = map[clearing.State]bool{clearing.Received: true, clearing.Held: true, clearing.Disputed: true, clearing.Released: true, clearing.Refunded: true}
 
 func (h *handlers) listPayments(c *fiber.Ctx) error {
-	f, ok, err := scopeOf(c, h.st).payments(c.Query("merchant_id"))
+	f, ok, err := scopeOf(c, h.st).Payments(c.Query("merchant_id"))
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (h *handlers) listPayments(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getPayment(c *fiber.Ctx) error {
-	p, events, legs, err := scopeOf(c, h.st).paymentDetail(c.UserContext(), c.Params("id"))
+	p, events, legs, err := scopeOf(c, h.st).PaymentDetail(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (h *handlers) release(c *fiber.Ctx) error {
 		// The amount means something only in the payment's currency, so
 		// the payment is loaded first (and is 404 to those who cannot
 		// see it, before its currency is revealed by a parse error).
-		p, _, err := scopeOf(c, h.st).payment(c.UserContext(), c.Params("id"))
+		p, _, err := scopeOf(c, h.st).Payment(c.UserContext(), c.Params("id"))
 		if err != nil {
 			return err
 		}

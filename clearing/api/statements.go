@@ -66,7 +66,7 @@ func (h *handlers) listSettlements(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := scopeOf(c, h.st).merchant(c.UserContext(), c.Params("id"))
+	m, err := scopeOf(c, h.st).Merchant(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (h *handlers) merchantStatement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := scopeOf(c, h.st).merchant(c.UserContext(), c.Params("id"))
+	m, err := scopeOf(c, h.st).Merchant(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

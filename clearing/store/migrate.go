@@ -60,7 +60,11 @@ type migration struct {
 // URL, signing secret, event types, status and consecutive failures), each
 // event once (its id is the webhook-id every retry carries), the outbox
 // (one row per subscription and event, delivered in id order) and every
-// delivery attempt.
+// delivery attempt. Migration 12 (console sessions) keeps the web
+// console's sign-ins: the SHA-256 of the session cookie (never the cookie),
+// the API key it speaks for, its CSRF token, when it was last used (idle
+// expiry) and when it ends (absolute expiry); a revoked key ends its
+// sessions at once, since every lookup joins the live keys.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -510,6 +514,16 @@ CREATE TABLE webhook_attempts (
 	duration_ms BIGINT NOT NULL
 );
 CREATE INDEX webhook_attempts_outbox ON webhook_attempts (outbox_id)
+`}, {Version: 12, Name: "console sessions", SQL: `
+CREATE TABLE console_sessions (
+	token_hash TEXT PRIMARY KEY,
+	key_id     TEXT NOT NULL REFERENCES api_keys (id),
+	csrf       TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	seen_at    {ts} NOT NULL,
+	expires_at {ts} NOT NULL
+);
+CREATE INDEX console_sessions_expires ON console_sessions (expires_at)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own
