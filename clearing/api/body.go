@@ -24,7 +24,8 @@ import (
 
 // bodyLimit is the limit of the request's route and what its body is.
 func bodyLimit(c *fiber.Ctx, cfg Config) (int, string) {
-	if c.Method() == fiber.MethodPost && c.Path() == "/v1/files" {
+	// The web console's upload (clearing/console) takes files too.
+	if c.Method() == fiber.MethodPost && (c.Path() == "/v1/files" || c.Path() == "/console/upload") {
 		return cfg.FileLimit, "the file"
 	}
 	return cfg.BodyLimit, "the request body"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crossclear/crossclear/clearing/api"
+	"github.com/crossclear/crossclear/clearing/console"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/worker"
 	"github.com/crossclear/crossclear/messages/cyclefiles"
@@ -139,6 +140,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus,
 		WebhookHTTPHosts: webhookHTTPHosts(cfg.Webhooks.HTTPHosts)})
+	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
+		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Logger: log})
 	replica, err := openReplica(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -161,6 +164,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	var banner strings.Builder
 	fmt.Fprintf(&banner, "crossclear %s serving on %s\n", buildVersion(), base)
 	fmt.Fprintf(&banner, "  API           %s/v1/  (Authorization: Bearer <key>; 'crossclear apikey create --role operator' makes one)\n", base)
+	fmt.Fprintf(&banner, "  console       %s/console/  (sign in with an API key)\n", base)
 	fmt.Fprintf(&banner, "  OpenAPI       %s/openapi.json\n", base)
 	fmt.Fprintf(&banner, "  metrics       %s/metrics\n", base)
 	fmt.Fprintf(&banner, "  health        %s/healthz  %s/readyz\n", base, base)

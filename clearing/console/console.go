@@ -1,0 +1,132 @@
+// Package console serves the web console at /console on the API listener:
+// server-rendered pages (html/template) for operators, compliance officers,
+// partner banks and merchants, with a few embedded scripts for what needs
+// a browser (drag-and-drop upload). It is an edge like the JSON API: a
+// signed-in session speaks for an API key, every page reads through the
+// same scope (clearing/access) and acts through the same store and domain
+// calls as the API, and nothing it serves loads from elsewhere
+// (docs/console.md).
+package console
+
+import (
+	"cmp"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/ratelimit"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/messages/cyclefiles"
+	"github.com/crossclear/crossclear/messages/outbox"
+)
+
+// Prefix is where the console is mounted.
+const Prefix = "/console"
+
+// Config is what the console needs besides the store.
+type Config struct {
+	// Sealer reports the outbox in the overview and is kicked after a
+	// page wrote files (an upload's pacs.002, a review's answer); nil
+	// reports "no signer".
+	Sealer *outbox.Sealer
+	// CycleFiles writes a cycle's files right after the console closed it;
+	// nil leaves them to serve's sweep.
+	CycleFiles        *cyclefiles.Builder
+	OperatorBIC       string
+	SettlementBankBIC string
+	FileLimit         int // bytes of an uploaded file, as the API's
+	// IdleTimeout ends a session unused for that long (default 30m);
+	// Lifetime ends it however busy (default 8h).
+	IdleTimeout time.Duration
+	Lifetime    time.Duration
+	// SignInFailures allowed per client address per SignInWindow (default
+	// 20 a minute), like the API's failed-authentication limit.
+	SignInFailures int
+	SignInWindow   time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time // for deadlines; default time.Now
+}
+
+// Defaults of Config.
+const (
+	DefaultIdleTimeout = 30 * time.Minute
+	DefaultLifetime    = 8 * time.Hour
+	defaultFileLimit   = 32 << 20
+)
+
+type console struct {
+	st      *store.Store
+	cfg     Config
+	log     *slog.Logger
+	signins *ratelimit.Buckets
+}
+
+// Role shorthands for the route table.
+const (
+	operator  = clearing.RoleOperator
+	bank      = clearing.RoleBank
+	merchant  = clearing.RoleMerchant
+	officer   = clearing.RoleCompliance
+	regulator = clearing.RoleRegulator
+)
+
+// Mount adds the console's routes to app (the API's application).
+func Mount(app *fiber.App, st *store.Store, cfg Config) {
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.Lifetime = cmp.Or(cfg.Lifetime, DefaultLifetime)
+	cfg.FileLimit = cmp.Or(cfg.FileLimit, defaultFileLimit)
+	cfg.SignInFailures = cmp.Or(cfg.SignInFailures, 20)
+	cfg.SignInWindow = cmp.Or(cfg.SignInWindow, time.Minute)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cs := &console{st: st, cfg: cfg, log: log, signins: ratelimit.PerWindow(cfg.SignInFailures, cfg.SignInWindow, nil)}
+
+	g := app.Group(Prefix, securityHeaders, cs.renderErrors)
+	g.Get("/assets/:name", serveAsset)
+	g.Get("/signin", cs.signInPage)
+	g.Post("/signin", sameOrigin, cs.signIn)
+
+	// Everything below needs a session; every POST its CSRF token.
+	in := g.Group("", cs.session, sameOrigin, checkCSRF)
+	in.Post("/signout", cs.signOut)
+	in.Get("/", cs.home)
+
+	in.Get("/overview", allow(operator), cs.overview)
+	in.Get("/cycles", allow(operator), cs.cycles)
+	in.Get("/cycles/:id", allow(operator), cs.cycle)
+	in.Post("/cycles/:id/close", allow(operator), cs.closeCycle)
+	in.Get("/participants", allow(operator, bank), cs.participants)
+	in.Get("/payments", allow(operator, bank, merchant), cs.payments)
+	in.Get("/payments/:id", allow(operator, bank, merchant), cs.payment)
+	in.Get("/files", allow(operator, bank), cs.files)
+	in.Get("/files/:id", allow(operator, bank), cs.downloadFile)
+	in.Get("/files/:id/signature", allow(operator, bank), cs.downloadSignature)
+	in.Post("/files/:id/ack", allow(bank), cs.ackFile)
+	in.Get("/upload", allow(bank), cs.uploadPage)
+	in.Post("/upload", allow(bank), cs.upload)
+
+	in.Get("/reviews", allow(officer), cs.reviews)
+	in.Get("/reviews/:id", allow(officer), cs.review)
+	in.Post("/reviews/:id/:decision", allow(officer), cs.decide)
+
+	in.Get("/payouts", allow(merchant), cs.payouts)
+}
+
+// homes are where each role lands after signing in.
+var homes = map[clearing.Role]string{
+	operator: "/overview",
+	bank:     "/payments",
+	merchant: "/payments",
+	officer:  "/reviews",
+}
+
+func (cs *console) home(c *fiber.Ctx) error {
+	return c.Redirect(Prefix+homes[callerOf(c).Role], fiber.StatusSeeOther)
+}
