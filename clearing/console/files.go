@@ -21,8 +21,8 @@ import (
 // messages/inbound, the path POST /v1/files takes.
 
 type filesData struct {
-	Files  []store.MailboxFile
-	Bank   string
+	Files   []store.MailboxFile
+	Bank    string
 	Unacked bool
 }
 

@@ -198,7 +198,6 @@ func (b *browser) signIn(name string) {
 	}
 }
 
-
 // testWriter sends the server's log to the test's.
 type testWriter struct{ t *testing.T }
 

@@ -11,9 +11,9 @@ import (
 // The merchant's payouts: what each cycle paid it, in its own currency.
 
 type payoutCycle struct {
-	CycleID  int64
-	Count    int
-	Amount   string
+	CycleID int64
+	Count   int
+	Amount  string
 }
 
 type payoutsData struct {
