@@ -45,6 +45,7 @@ type command struct {
 var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd, merchantStatementCmd, participantLimitsCmd,
 	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, filesPushCmd, filesPullCmd, keysPublishCmd, keysRotateCmd, keysVerifyCmd,
 	regulatorKeysCmd, regulatorAddEndpointCmd, regulatorRemoveEndpointCmd, regulatorEndpointsCmd, regulatorAccessLogCmd, regulatorReceiveCmd, verifyCmd,
+	witnessServeCmd, witnessKeyCmd, witnessAddLogCmd, witnessLogsCmd,
 	screenCmd, apikeyCreateCmd, benchCmd, versionCmd}
 
 // operatorCLI is who the command line acts as: whoever can run it can read

@@ -23,7 +23,7 @@ import (
 
 // noData are the commands that print no data, so take no --json: they
 // serve, or seed and serve.
-var noData = []string{"serve", "demo", "regulator receive"}
+var noData = []string{"serve", "demo", "regulator receive", "witness serve"}
 
 // groups are the first words of the multi-word commands: "cycle", "rates"…
 func groups() []string {
@@ -239,8 +239,19 @@ func TestJSONOutput(t *testing.T) {
 	if keys["keys"] == nil {
 		t.Errorf("keys publish --json: %v", keys)
 	}
-	if doc := run("regulator", "keys"); len(doc) == 0 {
-		t.Errorf("regulator keys --json: %v", doc)
+	regKeys := run("regulator", "keys")
+	if len(regKeys) == 0 {
+		t.Errorf("regulator keys --json: %v", regKeys)
+	}
+	witnessDB, origin := filepath.Join(dir, "witness.db"), regKeys["origin"].(string)
+	if doc := run("witness", "key", "--name", "witness.test/sg", "--key-file", filepath.Join(dir, "witness.key")); doc["name"] != "witness.test/sg" || doc["vkey"] == nil {
+		t.Errorf("witness key --json: %v", doc)
+	}
+	if doc := run("witness", "add-log", "--db", witnessDB, "--origin", origin, "--key", regKeys["checkpoint_keys"].([]any)[0].(string)); doc["new_log"] != true {
+		t.Errorf("witness add-log --json: %v", doc)
+	}
+	if doc := run("witness", "logs", "--db", witnessDB); len(doc["logs"].([]any)) != 1 {
+		t.Errorf("witness logs --json: %v", doc)
 	}
 	signed := filepath.Join(dir, "report.json")
 	if err := os.WriteFile(signed, []byte(`{"hello":"world"}`), 0o644); err != nil {
