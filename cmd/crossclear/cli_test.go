@@ -479,7 +479,7 @@ func TestCycleCommands(t *testing.T) {
 			}
 			closed := mustRun(t, env, "cycle", "close")
 			for _, want := range []string{"Cycle 1: closed", "by operator:cli", "EUR  gross 2,234.56", "settles 1,234.56 after netting",
-				"netting efficiency 44.75%", "1 holds · 1 releases · 0 refunds", "Σ nets", "0.00  ✓ balanced", "Cycle 2 is now open."} {
+				"netting efficiency 44.75%", "postings: 1 hold · 1 release (a payment released in parts counts once per part)", "Σ nets", "0.00  ✓ balanced", "Cycle 2 is now open."} {
 				if !strings.Contains(closed, want) {
 					t.Errorf("cycle close lacks %q:\n%s", want, closed)
 				}

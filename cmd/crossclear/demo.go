@@ -188,7 +188,7 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	fmt.Fprintf(out, "\nHolding %d payments in escrow (batches of %d): %d of them %s ago, which nobody will act on\n"+
 		"(their auto-release deadline has passed by now), the rest %s ago\n", len(plans), holdBatch, len(auto), age(ra+24*time.Hour), age(ra*2/3))
 	var refusals holdRefusals
-	prog := d.progress("holding payments", len(plans))
+	prog := d.progress("payments sent to escrow:", len(plans))
 	if err := d.hold(ctx, auto, &refusals, prog); err != nil { // RA+1 day ago: due by now
 		return err
 	}
@@ -216,7 +216,7 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	for _, r := range rounds {
 		total += len(r.reqs)
 	}
-	prog = d.progress("acting on payments", total)
+	prog = d.progress("escrow actions done (confirm, release, dispute, resolve, refund):", total)
 	var moved string
 	for i, r := range rounds {
 		d.at(r.ago)
@@ -282,7 +282,18 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintln(out)
-	return serveAPI(ctx, c, cfg, s, log, d.now, func(base string) { printKeys(out, keys, base, closed.ID, w, review) })
+	// The banner says that files are signed with development keys; the
+	// log's warning would only split the summary from the keys.
+	devSignerWarning.Do(func() {})
+	env := demoEnvPath(o.database)
+	return serveAPI(ctx, c, cfg, s, log, d.now, func(base, gateway string) {
+		printKeys(out, keys, base, closed.ID, w, review)
+		if err := writeDemoEnv(env, base, gateway, keys, w); err != nil {
+			log.Error("the demo's shell file was not written", "file", env, "err", err)
+			return
+		}
+		fmt.Fprintf(out, "In another terminal, %s sets API, GW and these keys (OP, BANK, MERCHANT_KEY, REG, FXP, OFFICER) for the README's walks\n\n", sourceable(env))
+	})
 }
 
 // resetDemoDB deletes the demo's SQLite file (and its WAL) so the demo
@@ -551,9 +562,9 @@ func (d *demo) progress(label string, total int) *progress {
 func (p *progress) add(n int) {
 	p.done += n
 	if p.tty {
-		fmt.Fprintf(p.w, "\r  %s %d/%d", p.label, p.done, p.total)
+		fmt.Fprintf(p.w, "\r  %s %d of %d", p.label, p.done, p.total)
 	} else {
-		fmt.Fprintf(p.w, "  %s %d/%d\n", p.label, p.done, p.total)
+		fmt.Fprintf(p.w, "  %s %d of %d\n", p.label, p.done, p.total)
 	}
 }
 

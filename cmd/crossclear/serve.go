@@ -115,7 +115,7 @@ const cycleFilesSweep = 10 * time.Second
 // serveAPI serves the API and runs the workers on s until ctx is done,
 // then shuts down gracefully. now is the store's clock, for the scheduler;
 // ready, when set, prints more once the address is known.
-func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog.Logger, now func() time.Time, ready func(base string)) error {
+func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog.Logger, now func() time.Time, ready func(base, gateway string)) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -157,7 +157,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 
 	base := baseURL(ln.Addr().String())
 	if ready != nil {
-		ready(base)
+		ready(base, regulators.base)
 	}
 	// The banner is written at once, so that whoever waits for "serving
 	// on" reads all of it.

@@ -12,6 +12,7 @@ import (
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/shopspring/decimal"
 )
 
 // printCycle prints a cycle readably: per currency the gross, the counts,
@@ -78,7 +79,7 @@ func printExposure(w io.Writer, rep store.ExposureReport, names map[string]strin
 		for _, l := range e.Lines {
 			wn = max(wn, len(signed(l.Currency, l.NetMinor)+" "+l.Currency))
 			if l.Converted && l.NetMinor != 0 {
-				wr, wc = max(wr, len(l.Rate.String())), max(wc, len(signed(ccy, l.ConvertedMinor)+" "+ccy))
+				wr, wc = max(wr, len([]rune(rateText(l.Rate)))), max(wc, len(signed(ccy, l.ConvertedMinor)+" "+ccy))
 			}
 		}
 	}
@@ -114,7 +115,8 @@ func printExposure(w io.Writer, rep store.ExposureReport, names map[string]strin
 			case l.NetMinor == 0:
 				fmt.Fprintf(w, "     %*s\n", wn, net)
 			default:
-				fmt.Fprintf(w, "     %*s × %-*s = %*s  via %s\n", wn, net, wr, l.Rate.String(), wc, signed(ccy, l.ConvertedMinor)+" "+ccy, strings.Join(l.Path, " + "))
+				rate := rateText(l.Rate)
+				fmt.Fprintf(w, "     %*s × %s%s = %*s  via %s\n", wn, net, rate, strings.Repeat(" ", wr-len([]rune(rate))), wc, signed(ccy, l.ConvertedMinor)+" "+ccy, strings.Join(l.Path, " + "))
 			}
 		}
 	}
@@ -123,13 +125,34 @@ func printExposure(w io.Writer, rep store.ExposureReport, names map[string]strin
 	}
 }
 
+// rateDigits is how many significant digits an exposure's rate shows: as
+// many as a provider's posted rate has, while a rate inverted or chained
+// through EUR has as many as the division gave (25 decimals).
+const rateDigits = 10
+
+// rateText is r to rateDigits significant digits, with "…" when that
+// rounded it: the conversion itself used every digit.
+func rateText(r decimal.Decimal) string {
+	if r.IsZero() {
+		return r.String()
+	}
+	places := int32(rateDigits) - int32(r.NumDigits()) - r.Exponent()
+	if places >= 0 && -r.Exponent() <= places {
+		return r.String()
+	}
+	return r.Round(places).String() + "…"
+}
+
 func printCurrency(w io.Writer, open bool, t clearing.CurrencyTotals, ps []clearing.NetPosition, names map[string]string) {
 	ccy := t.Currency
 	fmt.Fprintf(w, "\n%s  gross %s · settles %s after netting · netting efficiency %s\n",
 		ccy, money(ccy, t.GrossMinor), money(ccy, t.SettlementMinor), percent(t))
 	if !open {
-		fmt.Fprintf(w, "     %d holds · %d releases · %d refunds (postings: a payment released in parts counts each part)\n",
-			t.Holds, t.Releases, t.Refunds)
+		line := "postings: " + postingCounts(t)
+		if t.Releases > 0 {
+			line += " (a payment released in parts counts once per part)"
+		}
+		fmt.Fprintf(w, "     %s\n", line)
 	}
 	type row struct{ account, paid, received, net, note string }
 	rows := []row{{account: "account", paid: "paid", received: "received", net: "net"}}
@@ -168,6 +191,31 @@ func printCurrency(w io.Writer, open bool, t clearing.CurrencyTotals, ps []clear
 		check = "✗ NOT ZERO: the books are broken"
 	}
 	fmt.Fprintf(w, "     %-*s  %*s  %s\n", wa+wp+wr+4, "Σ nets", wn, money(ccy, sum), check)
+}
+
+// postingCounts says what moved in a currency: "2 holds · 1 release ·
+// 3 FX legs". A currency that only the conversion of cross-currency
+// payments touched (the buyer's side: fees, spreads, conversions) has FX
+// legs and no holds; counts of zero are left out.
+func postingCounts(t clearing.CurrencyTotals) string {
+	var parts []string
+	for _, c := range []struct {
+		n            int
+		one, several string
+	}{
+		{t.Holds, "hold", "holds"}, {t.Releases, "release", "releases"}, {t.Refunds, "refund", "refunds"}, {t.FXLegs, "FX leg", "FX legs"},
+	} {
+		switch {
+		case c.n == 1:
+			parts = append(parts, "1 "+c.one)
+		case c.n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.several))
+		}
+	}
+	if len(parts) == 0 {
+		return "no postings"
+	}
+	return strings.Join(parts, " · ")
 }
 
 // openCycle is the open cycle with its running positions as a result, so
