@@ -179,7 +179,13 @@ func TestREADMEWalks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "testdata"), filepath.Join(dir, "testdata")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// Fail with what the walks printed before go test's own deadline kills
+	// the test without its cleanups.
+	deadline := time.Now().Add(15 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Add(-time.Minute).Before(deadline) {
+		deadline = d.Add(-time.Minute)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	gobuild := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "crossclear"), "./cmd/crossclear")
 	gobuild.Dir = root
@@ -196,7 +202,7 @@ func TestREADMEWalks(t *testing.T) {
 	}
 	demo := exec.Command("./crossclear", "demo", "--listen", "127.0.0.1:0")
 	demo.Dir, demo.Env, demo.Stdout, demo.Stderr = dir, env, demoOut, demoOut
-	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -284,16 +290,21 @@ func walkEnv() []string {
 // runBash runs script in dir in a process group of its own, so that
 // whatever a walk starts in the background ends with it.
 func runBash(ctx context.Context, dir string, env []string, script string) (string, error) {
-	var out syncBuffer
+	// A file, not a pipe: a background command that outlives bash must not
+	// hold the test up.
+	out, err := os.Create(filepath.Join(dir, script+".out"))
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
 	cmd := exec.Command("bash", script)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
@@ -302,7 +313,11 @@ func runBash(ctx context.Context, dir string, env []string, script string) (stri
 		err = fmt.Errorf("timed out")
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a receiver a failed walk left running
-	return out.String(), err
+	b, readErr := os.ReadFile(out.Name())
+	if readErr != nil {
+		return "", readErr
+	}
+	return string(b), err
 }
 
 func tail(s string, n int) string {
