@@ -1,5 +1,7 @@
 // Package crashtest proves that crossclear's mutating API is exactly-once
-// across crashes. It has no code of its own, only a test (crash_test.go):
+// across crashes. It has no code of its own, only a test (crash_test.go);
+// the client, its journal, its traffic and the final checks are package
+// harness, which the failover test (clearing/hatest) drives too:
 //
 // TestCrash builds the real binary, starts `crossclear serve` as a child
 // process on SQLite and on PostgreSQL, and drives it with mixed concurrent

@@ -1,4 +1,4 @@
-package crashtest
+package harness
 
 import (
 	"context"
@@ -70,7 +70,7 @@ func (p *pool) add(pm *payment) {
 
 // learn takes in a payment from a 2xx answer, if it is newer than what the
 // client knew.
-func (p *pool) learn(h *harness, pj paymentJSON) {
+func (p *pool) learn(h *Harness, pj paymentJSON) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pm := p.byID[pj.ID]
@@ -121,17 +121,18 @@ func (p *pool) all() []payment {
 
 // worker is one client goroutine of a round.
 type worker struct {
-	h   *harness
-	srv *server
-	r   *rand.Rand
+	h *Harness
+	r *rand.Rand
 }
 
 // step makes one request.
 func (w *worker) step() {
 	x := w.r.IntN(1000)
 	switch {
-	case x < 12:
+	case x < 12 && !w.h.cfg.SystemEffects: // else the cycle scheduler closes cycles
 		w.closeCycle()
+	case x < 12:
+		w.hold()
 	case x < 60:
 		w.upload()
 	case x < 380:
@@ -173,20 +174,20 @@ func (w *worker) hold() {
 	// Half the holds carry their UETR, as banks do; the other half leave
 	// it to the server, so that a hold run twice would show as two
 	// payments with one reference rather than as a duplicate_uetr refusal.
-	c := &call{Key: key, As: buyer, Kind: kindHold, Method: http.MethodPost, Path: "/v1/payments", Minor: amount, Currency: m.Currency}
+	c := &Call{Key: key, As: buyer, Kind: kindHold, Method: http.MethodPost, Path: "/v1/payments", Minor: amount, Currency: m.Currency}
 	if w.r.IntN(2) == 0 {
 		c.UETR = w.uetr()
 		req["uetr"] = c.UETR
 	}
 	c.Body = mustJSON(req)
 	c.ContentType = "application/json"
-	w.h.issue(w.srv, c)
+	w.h.issue(c)
 }
 
 func (w *worker) upload() {
 	key := w.h.nextKey("file")
 	buyer := banks[w.r.IntN(len(banks))].BIC
-	c := &call{Key: key, As: buyer, Kind: kindFile, Method: http.MethodPost, Path: "/v1/files", ContentType: "application/xml"}
+	c := &Call{Key: key, As: buyer, Kind: kindFile, Method: http.MethodPost, Path: "/v1/files", ContentType: "application/xml"}
 	f := isotest.Pacs008{MsgID: key, From: buyer}
 	for i := range 1 + w.r.IntN(4) {
 		m := w.counterparty(buyer)
@@ -196,7 +197,7 @@ func (w *worker) upload() {
 			InstgAgt: buyer, CdtrAgt: m.Bank, CdtrOthr: m.Account, Ustrd: key})
 	}
 	c.Body = f.Bytes()
-	w.h.issue(w.srv, c)
+	w.h.issue(c)
 }
 
 // action releases (all or part), disputes, refunds or resolves a payment
@@ -217,7 +218,7 @@ func (w *worker) action(kind string) {
 	}
 	prefix := map[string]string{kindPartial: "part", kindRelease: "rel", kindDispute: "disp", kindRefund: "ref", kindResolve: "res"}[kind]
 	key := w.h.nextKey(prefix)
-	c := &call{Key: key, Kind: kind, Method: http.MethodPost, Payment: p.ID, Reason: "crash " + key, Currency: p.Currency, ContentType: "application/json"}
+	c := &Call{Key: key, Kind: kind, Method: http.MethodPost, Payment: p.ID, Reason: "crash " + key, Currency: p.Currency, ContentType: "application/json"}
 	body := map[string]string{"reason": c.Reason}
 	switch kind {
 	case kindPartial:
@@ -235,7 +236,7 @@ func (w *worker) action(kind string) {
 		c.As, c.Path = "operator", "/v1/payments/"+p.ID+"/resolve"
 	}
 	c.Body = mustJSON(body)
-	w.h.issue(w.srv, c)
+	w.h.issue(c)
 }
 
 // closeCycle closes the open cycle by its id. Closes are made one at a
@@ -256,12 +257,12 @@ func (w *worker) closeCycle() {
 		}
 		h.closedMu.Unlock()
 		if id > 0 {
-			h.issue(w.srv, &call{Key: h.nextKey("reclose"), As: "operator", Kind: kindReclose, Method: http.MethodPost,
+			h.issue(&Call{Key: h.nextKey("reclose"), As: "operator", Kind: kindReclose, Method: http.MethodPost,
 				Path: fmt.Sprintf("/v1/cycles/%d/close", id), Cycle: id})
 			return
 		}
 	}
-	a, err := w.srv.do(context.Background(), http.MethodGet, "/v1/cycles/current", h.secrets["operator"], "", "", nil)
+	a, err := h.Target.Do(context.Background(), http.MethodGet, "/v1/cycles/current", h.secrets["operator"], "", "", nil)
 	if err != nil || a.Status != http.StatusOK {
 		return
 	}
@@ -276,13 +277,13 @@ func (w *worker) closeCycle() {
 	if h.j.has(key) {
 		return // a close of this cycle is waiting for its retry
 	}
-	c := &call{Key: key, As: "operator", Kind: kindClose, Method: http.MethodPost, Cycle: cur.Cycle.ID}
+	c := &Call{Key: key, As: "operator", Kind: kindClose, Method: http.MethodPost, Cycle: cur.Cycle.ID}
 	if h.closeByID {
 		c.Path = fmt.Sprintf("/v1/cycles/%d/close", cur.Cycle.ID)
 	} else {
 		c.Path = "/v1/cycles/close"
 	}
-	h.issue(w.srv, c)
+	h.issue(c)
 }
 
 func mustJSON(v any) []byte {

@@ -1,4 +1,4 @@
-package crashtest
+package harness
 
 import (
 	"context"
@@ -13,8 +13,11 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 )
 
-// finalChecks holds the server and the database to the client's journal.
-func (h *harness) finalChecks() {
+// FinalChecks holds the servers and the database to the client's
+// journal. stop stops every server cleanly (so that no worker moves
+// anything while the database is read) and returns the servers whose logs
+// are read for errors.
+func (h *Harness) FinalChecks(stop func() []*Server) {
 	t := h.t
 	calls := h.j.snapshot()
 	for _, c := range calls {
@@ -27,7 +30,7 @@ func (h *harness) finalChecks() {
 	answered := h.j.answered()
 	final := answered
 	if len(final) > finalReplayCap {
-		final = make([]*call, finalReplayCap)
+		final = make([]*Call, finalReplayCap)
 		for i := range final {
 			final[i] = answered[h.rng.IntN(len(answered))]
 		}
@@ -40,10 +43,9 @@ func (h *harness) finalChecks() {
 	ledger := h.ledgerCheck()
 	closedByAPI := h.checkCycles(calls)
 
-	if err := h.srv.stop(); err != nil {
-		t.Errorf("crossclear serve did not stop cleanly: %v\n%s", err, tail(h.srv.logPath, 20))
+	for _, srv := range stop() {
+		h.errorLogLines = append(h.errorLogLines, ErrorLines(srv.LogPath)...)
 	}
-	h.errorLogLines = append(h.errorLogLines, errorLines(h.srv.logPath)...)
 
 	db := h.readDatabase()
 	h.checkEffects(calls, db, closedByAPI)
@@ -75,15 +77,15 @@ func (h *harness) finalChecks() {
 		events[e.Type]++
 	}
 	t.Logf("%s: %d requests (%s), %d sends; answers %s; %d SIGKILLs, %d requests unanswered at a kill, %d of them retried to an answer (%d replays: they had taken effect before the kill), %d stuck; %d 5xx answers in traffic; %d replays checked (%d in the final pass)",
-		h.engine, len(calls), countsString(kinds), attempts, statusString(status), h.kills, h.unansweredAtKill, retriedOK, replayedOn, stuck, h.serverErrors.Load(), h.replays, finalReplays)
-	t.Logf("%s: effects: %d payments, events %s, %d closed cycles; ledger check ok=%v", h.engine, len(db.payments), countsString(events), len(closedByAPI), ledger.OK)
+		h.cfg.Name, len(calls), countsString(kinds), attempts, statusString(status), h.Kills, h.unansweredAtKill, retriedOK, replayedOn, stuck, h.serverErrors.Load(), h.replays, finalReplays)
+	t.Logf("%s: effects: %d payments, events %s, %d closed cycles; ledger check ok=%v", h.cfg.Name, len(db.payments), countsString(events), len(closedByAPI), ledger.OK)
 	if n := len(h.errorLogLines); n > 0 {
-		t.Logf("%s: %d level=ERROR lines in the servers' logs, the first: %s", h.engine, n, strings.Join(h.errorLogLines[:min(n, 5)], "\n"))
+		t.Logf("%s: %d level=ERROR lines in the servers' logs, the first: %s", h.cfg.Name, n, strings.Join(h.errorLogLines[:min(n, 5)], "\n"))
 	}
 	if n := h.problems.total(); n > 0 {
-		t.Errorf("%s: %d problems:%s", h.engine, n, h.problems.summary())
+		t.Errorf("%s: %d problems:%s", h.cfg.Name, n, h.problems.summary())
 	} else {
-		t.Logf("%s: exactly once: 0 lost, 0 doubled, every retry got the first answer", h.engine)
+		t.Logf("%s: exactly once: 0 lost, 0 doubled, every retry got the first answer", h.cfg.Name)
 	}
 }
 
@@ -114,9 +116,9 @@ func statusString(m map[int]int) string {
 }
 
 // get is a GET as the operator.
-func (h *harness) get(path string, into any) bool {
+func (h *Harness) get(path string, into any) bool {
 	h.t.Helper()
-	a, err := h.srv.do(context.Background(), http.MethodGet, path, h.secrets["operator"], "", "", nil)
+	a, err := h.Target.Do(context.Background(), http.MethodGet, path, h.secrets["operator"], "", "", nil)
 	if err != nil || a.Status != http.StatusOK {
 		h.problems.add("GET failed", "%s: %v %s", path, err, a)
 		return false
@@ -140,7 +142,7 @@ type ledgerCheck struct {
 	Problems []string `json:"problems"`
 }
 
-func (h *harness) ledgerCheck() ledgerCheck {
+func (h *Harness) ledgerCheck() ledgerCheck {
 	var l ledgerCheck
 	if !h.get("/v1/ledger/check", &l) {
 		return l
@@ -153,14 +155,14 @@ func (h *harness) ledgerCheck() ledgerCheck {
 
 // checkCycles: every closed cycle nets to zero per currency and is the one
 // its close was answered with; it returns the closed cycles' ids.
-func (h *harness) checkCycles(calls []*call) map[int64]bool {
+func (h *Harness) checkCycles(calls []*Call) map[int64]bool {
 	var cur struct {
 		Cycle cycleJSON `json:"cycle"`
 	}
 	if !h.get("/v1/cycles/current", &cur) {
 		return nil
 	}
-	closes := map[int64][]*call{} // closes and re-closes answered 2xx, by cycle
+	closes := map[int64][]*Call{} // closes and re-closes answered 2xx, by cycle
 	for _, c := range calls {
 		if (c.Kind == kindClose || c.Kind == kindReclose) && c.answered && ok(c.ans) {
 			closes[c.Cycle] = append(closes[c.Cycle], c)
@@ -227,11 +229,11 @@ type dbEvent struct {
 	Amount                  int64
 }
 
-func (h *harness) readDatabase() dbState {
+func (h *Harness) readDatabase() dbState {
 	t := h.t
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := store.Open(ctx, h.dsn, store.Options{})
+	s, err := store.Open(ctx, h.cfg.DSN, store.Options{})
 	if err != nil {
 		t.Fatalf("open the database: %v", err)
 	}
@@ -301,7 +303,7 @@ var eventTypes = map[string][]string{
 
 // checkEffects: every request answered 2xx had exactly one effect, every
 // request answered 4xx none, and nothing else happened.
-func (h *harness) checkEffects(calls []*call, db dbState, closed map[int64]bool) {
+func (h *Harness) checkEffects(calls []*Call, db dbState, closed map[int64]bool) {
 	explained := map[string]bool{}       // payment ids
 	explainedEvents := map[string]bool{} // reasons
 	closeAnswered := map[int64]bool{}
@@ -487,7 +489,7 @@ func (h *harness) checkEffects(calls []*call, db dbState, closed map[int64]bool)
 
 // checkPayments: each payment the client knows is, in the database, what
 // the last answer about it said (every transition is answered to someone).
-func (h *harness) checkPayments(calls []*call, db dbState) {
+func (h *Harness) checkPayments(calls []*Call, db dbState) {
 	touchedByStuck := map[string]bool{}
 	for _, c := range calls {
 		if c.stuck != "" && c.Payment != "" {
@@ -509,7 +511,7 @@ func (h *harness) checkPayments(calls []*call, db dbState) {
 
 // checkEscrow: escrow holds, per currency, what the client's answers say
 // is still held, which is also what the payments in the database hold.
-func (h *harness) checkEscrow(calls []*call, l ledgerCheck, db dbState) {
+func (h *Harness) checkEscrow(calls []*Call, l ledgerCheck, db dbState) {
 	// A stuck request's effect is unknown to the client: its currency's
 	// escrow is held to the database only.
 	unknown := map[string]bool{}

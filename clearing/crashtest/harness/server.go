@@ -1,4 +1,4 @@
-package crashtest
+package harness
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 
 // buildBinary builds cmd/crossclear into dir with the go command that runs
 // the test, from the module root.
-func buildBinary(t *testing.T, dir string) string {
+func BuildBinary(t *testing.T, dir string) string {
 	t.Helper()
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -57,13 +57,13 @@ func (s *syncBuffer) String() string {
 }
 
 // server is one `crossclear serve` child process.
-type server struct {
+type Server struct {
 	n       int // which start, from 1
 	cmd     *exec.Cmd
-	base    string
+	Base    string
 	client  *http.Client
 	stdout  *syncBuffer
-	logPath string
+	LogPath string
 	done    chan error
 	exited  bool
 	exitErr error
@@ -73,14 +73,14 @@ var serving = regexp.MustCompile(`serving on (http://\S+)`)
 
 // startServer runs `crossclear serve` with env and waits until it serves.
 // Its stderr goes to serve-N.log in dir.
-func startServer(t *testing.T, bin, dir string, env []string, n int) *server {
+func StartServer(t *testing.T, bin, dir string, env []string, n int) *Server {
 	t.Helper()
-	logPath := filepath.Join(dir, fmt.Sprintf("serve-%d.log", n))
-	logFile, err := os.Create(logPath)
+	LogPath := filepath.Join(dir, fmt.Sprintf("serve-%d.log", n))
+	logFile, err := os.Create(LogPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{n: n, stdout: &syncBuffer{}, logPath: logPath, done: make(chan error, 1)}
+	s := &Server{n: n, stdout: &syncBuffer{}, LogPath: LogPath, done: make(chan error, 1)}
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = env
 	s.cmd.Dir = dir
@@ -96,20 +96,20 @@ func startServer(t *testing.T, bin, dir string, env []string, n int) *server {
 		logFile.Close()
 		s.done <- err
 	}()
-	t.Cleanup(func() { s.kill() })
+	t.Cleanup(func() { s.Kill() })
 	deadline := time.After(60 * time.Second)
 	for {
 		if m := serving.FindStringSubmatch(s.stdout.String()); m != nil {
-			s.base = m[1]
+			s.Base = m[1]
 			break
 		}
 		select {
 		case err := <-s.done:
 			s.exited, s.exitErr = true, err
-			t.Fatalf("crossclear serve (start %d) exited before serving: %v\nstdout:\n%s\nstderr:\n%s", n, err, s.stdout.String(), tail(logPath, 40))
+			t.Fatalf("crossclear serve (start %d) exited before serving: %v\nstdout:\n%s\nstderr:\n%s", n, err, s.stdout.String(), Tail(LogPath, 40))
 		case <-deadline:
-			s.kill()
-			t.Fatalf("crossclear serve (start %d) did not serve within 60s\nstdout:\n%s\nstderr:\n%s", n, s.stdout.String(), tail(logPath, 40))
+			s.Kill()
+			t.Fatalf("crossclear serve (start %d) did not serve within 60s\nstdout:\n%s\nstderr:\n%s", n, s.stdout.String(), Tail(LogPath, 40))
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -121,7 +121,7 @@ func startServer(t *testing.T, bin, dir string, env []string, n int) *server {
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (s *server) kill() {
+func (s *Server) Kill() {
 	if s.exited {
 		return
 	}
@@ -135,7 +135,7 @@ func (s *server) kill() {
 
 // stop asks the server to shut down (SIGTERM) and waits; after 30s it is
 // killed. It returns the exit error, nil for a clean exit.
-func (s *server) stop() error {
+func (s *Server) Stop() error {
 	if s.exited {
 		return s.exitErr
 	}
@@ -144,7 +144,7 @@ func (s *server) stop() error {
 	case s.exitErr = <-s.done:
 		s.exited = true
 	case <-time.After(30 * time.Second):
-		s.kill()
+		s.Kill()
 		return errors.New("did not stop within 30s of SIGTERM; killed")
 	}
 	if s.client != nil {
@@ -154,7 +154,7 @@ func (s *server) stop() error {
 }
 
 // dead reports whether the process has exited without being asked to.
-func (s *server) dead() (bool, error) {
+func (s *Server) Dead() (bool, error) {
 	if s.exited {
 		return true, s.exitErr
 	}
@@ -168,13 +168,13 @@ func (s *server) dead() (bool, error) {
 }
 
 // answer is what the server said to one request.
-type answer struct {
+type Answer struct {
 	Status   int
 	Body     []byte
 	Replayed bool // Idempotent-Replayed: true
 }
 
-func (a answer) String() string {
+func (a Answer) String() string {
 	b := string(a.Body)
 	if len(b) > 300 {
 		b = b[:300] + "…"
@@ -183,14 +183,14 @@ func (a answer) String() string {
 }
 
 // do sends one request. An error means no (complete) answer arrived.
-func (s *server) do(ctx context.Context, method, path, secret, idemKey, contentType string, body []byte) (answer, error) {
+func (s *Server) Do(ctx context.Context, method, path, secret, idemKey, contentType string, body []byte) (Answer, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.Base+path, rd)
 	if err != nil {
-		return answer{}, err
+		return Answer{}, err
 	}
 	if secret != "" {
 		req.Header.Set("Authorization", "Bearer "+secret)
@@ -203,18 +203,18 @@ func (s *server) do(ctx context.Context, method, path, secret, idemKey, contentT
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return answer{}, err
+		return Answer{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return answer{}, fmt.Errorf("reading the answer: %w", err)
+		return Answer{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return answer{Status: resp.StatusCode, Body: b, Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
+	return Answer{Status: resp.StatusCode, Body: b, Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
 }
 
 // tail is the last n lines of a file, for failure messages.
-func tail(path string, n int) string {
+func Tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(" + err.Error() + ")"
@@ -227,7 +227,7 @@ func tail(path string, n int) string {
 }
 
 // errorLines are the level=ERROR lines of a server's log.
-func errorLines(path string) []string {
+func ErrorLines(path string) []string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil
@@ -242,7 +242,7 @@ func errorLines(path string) []string {
 }
 
 // execCommand is the built binary run once with env, for the CLI.
-func execCommand(bin, dir string, env []string, args ...string) *exec.Cmd {
+func ExecCommand(bin, dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env, cmd.Dir = env, dir
 	return cmd

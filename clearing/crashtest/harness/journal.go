@@ -1,4 +1,4 @@
-package crashtest
+package harness
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The client's own record: every request it sent, with its key, and the
@@ -26,7 +27,7 @@ const (
 )
 
 // call is one request of the journal.
-type call struct {
+type Call struct {
 	Seq         int
 	Key         string // Idempotency-Key; unique in the run
 	As          string // which API key sends it: "operator" or a bank's BIC
@@ -47,12 +48,15 @@ type call struct {
 
 	// Guarded by the journal's mutex.
 	answered   bool
-	ans        answer
+	ans        Answer
 	attempts   int
 	unanswered int    // kills it was in flight for (or answered 5xx before)
 	retried    bool   // answered by a retry after a restart
 	replayedOn bool   // that answer was a replay: the request had taken effect before the kill
 	stuck      string // why it never got an answer; "" if it did
+	got503     bool   // answered 503 (database unavailable) at least once
+	sentAt     time.Time
+	answeredAt time.Time
 }
 
 // fileTx is one transaction of an uploaded pacs.008.
@@ -64,13 +68,13 @@ type fileTx struct {
 // journal is every call, in the order they were made.
 type journal struct {
 	mu    sync.Mutex
-	calls []*call
-	byKey map[string]*call
+	calls []*Call
+	byKey map[string]*Call
 }
 
-func newJournal() *journal { return &journal{byKey: map[string]*call{}} }
+func newJournal() *journal { return &journal{byKey: map[string]*Call{}} }
 
-func (j *journal) add(c *call) {
+func (j *journal) add(c *Call) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.byKey[c.Key] != nil {
@@ -89,28 +93,31 @@ func (j *journal) has(key string) bool {
 
 // record notes an answer. 5xx answers and 409 request_in_progress are not
 // answers: the request may or may not have run and must be retried.
-func (j *journal) record(c *call, a answer) bool {
+func (j *journal) record(c *Call, a Answer) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	c.attempts++
+	if a.Status == 503 {
+		c.got503 = true
+	}
 	if !final(a) {
 		return false
 	}
-	c.answered, c.ans = true, a
+	c.answered, c.ans, c.answeredAt = true, a, time.Now()
 	return true
 }
 
-func (j *journal) attempt(c *call) {
+func (j *journal) attempt(c *Call) {
 	j.mu.Lock()
 	c.attempts++
 	j.mu.Unlock()
 }
 
 // pending are the calls without an answer and not given up on.
-func (j *journal) pending() []*call {
+func (j *journal) pending() []*Call {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []*call
+	var out []*Call
 	for _, c := range j.calls {
 		if !c.answered && c.stuck == "" {
 			out = append(out, c)
@@ -119,10 +126,10 @@ func (j *journal) pending() []*call {
 	return out
 }
 
-func (j *journal) answered() []*call {
+func (j *journal) answered() []*Call {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []*call
+	var out []*Call
 	for _, c := range j.calls {
 		if c.answered {
 			out = append(out, c)
@@ -131,22 +138,22 @@ func (j *journal) answered() []*call {
 	return out
 }
 
-func (j *journal) snapshot() []*call {
+func (j *journal) snapshot() []*Call {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]*call(nil), j.calls...)
+	return append([]*Call(nil), j.calls...)
 }
 
 // final reports whether a is the request's answer, to be replayed for ever.
-func final(a answer) bool {
+func final(a Answer) bool {
 	return a.Status < 500 && !inProgress(a)
 }
 
-func inProgress(a answer) bool {
+func inProgress(a Answer) bool {
 	return a.Status == 409 && errorCode(a.Body) == "request_in_progress"
 }
 
-func ok(a answer) bool { return a.Status >= 200 && a.Status < 300 }
+func ok(a Answer) bool { return a.Status >= 200 && a.Status < 300 }
 
 func errorCode(body []byte) string {
 	var e struct {
@@ -156,7 +163,7 @@ func errorCode(body []byte) string {
 	return e.Error.Code
 }
 
-func (c *call) String() string {
+func (c *Call) String() string {
 	s := fmt.Sprintf("%s %s %s (as %s", c.Key, c.Method, c.Path, c.As)
 	if c.Payment != "" && !strings.Contains(c.Path, c.Payment) {
 		s += ", payment " + c.Payment
