@@ -271,15 +271,30 @@ func (h *Harness) issue(c *Call) {
 	}
 }
 
-// Unavailable is how many requests were answered 503 at least once.
-func (h *Harness) Unavailable() int {
-	n := 0
+// Unavailable is how many requests were answered 503 at least once, and
+// how many 503 answers there were in all.
+func (h *Harness) Unavailable() (requests, answers int) {
 	for _, c := range h.j.snapshot() {
-		if c.got503 {
-			n++
+		if c.n503 > 0 {
+			requests++
+		}
+		answers += c.n503
+	}
+	return requests, answers
+}
+
+// Retried is how many requests were answered only on a retry, and how
+// many of those answers were replays (the first attempt had taken effect).
+func (h *Harness) Retried() (retried, replayed int) {
+	for _, c := range h.j.snapshot() {
+		if c.retried {
+			retried++
+		}
+		if c.replayedOn {
+			replayed++
 		}
 	}
-	return n
+	return retried, replayed
 }
 
 // FirstWriteAfter is when the first request sent after t was answered

@@ -54,7 +54,7 @@ type Call struct {
 	retried    bool   // answered by a retry after a restart
 	replayedOn bool   // that answer was a replay: the request had taken effect before the kill
 	stuck      string // why it never got an answer; "" if it did
-	got503     bool   // answered 503 (database unavailable) at least once
+	n503       int    // answers 503 (database unavailable)
 	sentAt     time.Time
 	answeredAt time.Time
 }
@@ -98,7 +98,7 @@ func (j *journal) record(c *Call, a Answer) bool {
 	defer j.mu.Unlock()
 	c.attempts++
 	if a.Status == 503 {
-		c.got503 = true
+		c.n503++
 	}
 	if !final(a) {
 		return false
