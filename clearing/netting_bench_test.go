@@ -63,3 +63,25 @@ func BenchmarkNet1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "obligations/s")
 }
+
+// BenchmarkNetWorld nets one million postings in 20 currencies across
+// worlds of 1,000 to 100,000 participants: the cost per obligation should
+// not grow with the world (a big world's accounts do not fit in the cache).
+//
+//	go test ./clearing -run XXX -bench NetWorld -benchtime 5x -cpu 1
+func BenchmarkNetWorld(b *testing.B) {
+	const n = 1_000_000
+	for _, banks := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("participants=%d", banks), func(b *testing.B) {
+			postings := benchPostings(n, banks, 20)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := Net(postings); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "obligations/s")
+		})
+	}
+}
