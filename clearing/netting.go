@@ -74,28 +74,30 @@ func FXResultBearer(p Posting) (bearer string, paid bool) {
 //
 // Add does not allocate once an account has been seen: currencies and owners
 // are interned to small integers, the escrow account and the last currency
-// skip the map, and each account keeps two counters.
+// skip the map. An account's two counters sit in one dense array per
+// currency indexed by owner, so booking a posting touches the owner map and
+// one cell, and a world of 100,000 participants costs about what a small
+// one does per posting instead of chasing three pointers out of the cache.
+// The price is memory: a currency's array reaches the highest owner seen in
+// it, 16 bytes per owner (1.6 MB per currency at 100,000 participants).
 type Netting struct {
 	ccyIndex   map[string]int32
 	ccys       []CurrencyTotals // SettlementMinor and NettingEfficiency are filled by Result, on a copy
 	lastCcy    int32            // index into ccys of the last currency added, -1 before the first
 	ownerIndex map[string]int32
-	owners     []netOwner // owners[0] is EscrowAccount, interned up front
-	accounts   []netAccount
+	owners     []string                // participant ids; owners[0] is EscrowAccount, interned up front
+	cells      [][]netCell             // by currency, then owner
+	accounts   int                     // cells with a posting: the positions Result returns
 	fxResults  map[[2]string]*FXResult // (bearer, currency): few, only refunds book them
 }
 
-// netOwner is one account owner: a participant id or EscrowAccount.
-type netOwner struct {
-	name string
-	acct []int32 // by currency index: 1 + index into accounts, 0 when none yet
-}
-
-// netAccount is one (owner, currency) account's totals.
-type netAccount struct {
-	owner, ccy     int32
+// netCell is one (owner, currency) account's totals. Postings move strictly
+// positive amounts, so an account has been opened iff a counter is not 0.
+type netCell struct {
 	paid, received int64
 }
+
+func (a netCell) opened() bool { return a.paid != 0 || a.received != 0 }
 
 const escrowOwner = 0
 
@@ -105,7 +107,7 @@ func NewNetting() *Netting {
 		ccyIndex:   make(map[string]int32),
 		lastCcy:    -1,
 		ownerIndex: make(map[string]int32),
-		owners:     []netOwner{{name: EscrowAccount}},
+		owners:     []string{EscrowAccount},
 	}
 }
 
@@ -137,8 +139,8 @@ func (n *Netting) add(p *Posting) error {
 		t.FXLegs++
 	}
 	// Neither sum can overflow where gross did not.
-	n.accounts[n.account(p.Debit, c)].paid += p.AmountMinor
-	n.accounts[n.account(p.Credit, c)].received += p.AmountMinor
+	n.cell(p.Debit, c).paid += p.AmountMinor
+	n.cell(p.Credit, c).received += p.AmountMinor
 	return nil
 }
 
@@ -172,34 +174,34 @@ func (n *Netting) currency(code string) int32 {
 		c = int32(len(n.ccys))
 		n.ccyIndex[code] = c
 		n.ccys = append(n.ccys, CurrencyTotals{Currency: code})
+		n.cells = append(n.cells, nil)
 	}
 	n.lastCcy = c
 	return c
 }
 
-// account returns the index in n.accounts of owner's account in currency c,
-// opening it on first use.
-func (n *Netting) account(owner string, c int32) int32 {
+// cell returns owner's account in currency c, opening it on first use.
+func (n *Netting) cell(owner string, c int32) *netCell {
 	o := int32(escrowOwner)
 	if owner != EscrowAccount {
 		var ok bool
 		if o, ok = n.ownerIndex[owner]; !ok {
 			o = int32(len(n.owners))
 			n.ownerIndex[owner] = o
-			n.owners = append(n.owners, netOwner{name: owner})
+			n.owners = append(n.owners, owner)
 		}
 	}
-	ow := &n.owners[o]
-	if int(c) < len(ow.acct) {
-		if a := ow.acct[c]; a != 0 {
-			return a - 1
-		}
-	} else {
-		ow.acct = append(ow.acct, make([]int32, len(n.ccys)-len(ow.acct))...)
+	cs := n.cells[c]
+	if int(o) >= len(cs) {
+		old := len(cs)
+		cs = slices.Grow(cs, int(o)+1-old)[:o+1]
+		clear(cs[old:])
+		n.cells[c] = cs
 	}
-	a := int32(len(n.accounts))
-	n.accounts = append(n.accounts, netAccount{owner: o, ccy: c})
-	ow.acct[c] = a + 1
+	a := &cs[o]
+	if !a.opened() {
+		n.accounts++
+	}
 	return a
 }
 
@@ -207,46 +209,44 @@ func (n *Netting) account(owner string, c int32) int32 {
 // a non-zero sum is an ErrInvariant and means a bug, not bad input. It
 // leaves the netting as it was.
 func (n *Netting) Result() (NettingResult, error) {
-	sums := make([]int64, len(n.ccys))
-	settlement := make([]int64, len(n.ccys))
-	for _, a := range n.accounts {
-		net := a.received - a.paid
-		sums[a.ccy] += net
-		if net > 0 {
-			settlement[a.ccy] += net
-		}
-	}
 	ccyOrder := sortedBy(len(n.ccys), func(i int) string { return n.ccys[i].Currency })
-	res := NettingResult{Positions: make([]NetPosition, 0, len(n.accounts))}
+	var res NettingResult
 	for _, c := range ccyOrder {
-		if sums[c] != 0 {
-			return NettingResult{}, fmt.Errorf("%w: %s nets sum to %d, not 0", ErrInvariant, n.ccys[c].Currency, sums[c])
+		var sum, settlement int64
+		for _, a := range n.cells[c] {
+			net := a.received - a.paid
+			sum += net
+			if net > 0 {
+				settlement += net
+			}
+		}
+		if sum != 0 {
+			return NettingResult{}, fmt.Errorf("%w: %s nets sum to %d, not 0", ErrInvariant, n.ccys[c].Currency, sum)
 		}
 		t := n.ccys[c]
-		t.SettlementMinor = settlement[c]
+		t.SettlementMinor = settlement
 		t.NettingEfficiency = Efficiency(t.SettlementMinor, t.GrossMinor)
 		res.Currencies = append(res.Currencies, t)
 	}
-	// Order positions by currency code, then owner, by sorting (rank, rank)
-	// pairs: every account is one such pair.
-	ownerOrder := sortedBy(len(n.owners), func(i int) string { return n.owners[i].name })
-	ccyRank := ranks(ccyOrder)
-	ownerRank := ranks(ownerOrder)
-	keys := make([]uint64, len(n.accounts))
-	for i, a := range n.accounts {
-		keys[i] = uint64(ccyRank[a.ccy])<<32 | uint64(ownerRank[a.owner])
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		c, o := ccyOrder[k>>32], ownerOrder[uint32(k)]
-		a := n.accounts[n.owners[o].acct[c]-1]
-		res.Positions = append(res.Positions, NetPosition{
-			Participant:   n.owners[o].name,
-			Currency:      n.ccys[c].Currency,
-			PaidMinor:     a.paid,
-			ReceivedMinor: a.received,
-			NetMinor:      a.received - a.paid,
-		})
+	// Positions by currency code, then owner: each currency's cells read
+	// in owner name order.
+	ownerOrder := sortedBy(len(n.owners), func(i int) string { return n.owners[i] })
+	res.Positions = make([]NetPosition, 0, n.accounts)
+	for _, c := range ccyOrder {
+		cs := n.cells[c]
+		for _, o := range ownerOrder {
+			if int(o) >= len(cs) || !cs[o].opened() {
+				continue
+			}
+			a := cs[o]
+			res.Positions = append(res.Positions, NetPosition{
+				Participant:   n.owners[o],
+				Currency:      n.ccys[c].Currency,
+				PaidMinor:     a.paid,
+				ReceivedMinor: a.received,
+				NetMinor:      a.received - a.paid,
+			})
+		}
 	}
 	for _, r := range n.fxResults {
 		x := *r
@@ -270,15 +270,6 @@ func sortedBy(n int, name func(int) string) []int32 {
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(name(int(a)), name(int(b))) })
 	return order
-}
-
-// ranks inverts an order: ranks(order)[order[r]] == r.
-func ranks(order []int32) []uint32 {
-	r := make([]uint32, len(order))
-	for i, x := range order {
-		r[x] = uint32(i)
-	}
-	return r
 }
 
 // Net nets a slice of postings; see Netting.

@@ -1,9 +1,13 @@
 package clearing
 
 import (
+	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,7 +219,7 @@ func TestNetDetectsUnbalancedBooks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n.accounts[0].paid++
+	n.cells[0][escrowOwner].paid++
 	_, err := n.Result()
 	wantInvariant(t, err)
 }
@@ -282,4 +286,87 @@ func TestAllSettled(t *testing.T) {
 	if res.AllSettled() {
 		t.Fatal("one unsettled position left")
 	}
+}
+
+// The netting agrees with the obvious one — a map per (owner, currency),
+// sorted at the end — on worlds from a handful of participants to
+// thousands, with currencies that only some participants use (so the
+// per-currency arrays are ragged) and participants that only pay or only
+// receive.
+func TestNetMatchesReference(t *testing.T) {
+	for _, world := range []struct{ n, banks, ccys int }{{50, 3, 2}, {5_000, 200, 7}, {50_000, 20_000, 20}} {
+		postings := benchPostings(world.n, world.banks, world.ccys)
+		r := rand.New(rand.NewPCG(uint64(world.banks), 3))
+		for i := range postings {
+			p := &postings[i]
+			switch r.IntN(20) {
+			case 0: // bank to bank: neither side is escrow
+				p.Debit, p.Credit = fmt.Sprintf("p_%06d", r.IntN(world.banks)), fmt.Sprintf("q_%03d", r.IntN(50))
+			case 1: // a currency only late participants use
+				p.Currency = "XAU"
+				p.Debit = fmt.Sprintf("z_%05d", r.IntN(world.banks))
+			}
+		}
+		got, err := Net(postings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalResults(t, got, referenceNet(postings))
+	}
+}
+
+// referenceNet nets the slow, obvious way (no FX result legs).
+func referenceNet(postings []Posting) NettingResult {
+	type key struct{ ccy, owner string }
+	cells := map[key]*NetPosition{}
+	totals := map[string]*CurrencyTotals{}
+	for _, p := range postings {
+		t := totals[p.Currency]
+		if t == nil {
+			t = &CurrencyTotals{Currency: p.Currency}
+			totals[p.Currency] = t
+		}
+		t.GrossMinor += p.AmountMinor
+		switch p.Kind {
+		case PostHold:
+			t.Holds++
+		case PostRelease:
+			t.Releases++
+		case PostRefund:
+			t.Refunds++
+		}
+		for _, side := range []struct {
+			owner string
+			paid  bool
+		}{{p.Debit, true}, {p.Credit, false}} {
+			k := key{p.Currency, side.owner}
+			c := cells[k]
+			if c == nil {
+				c = &NetPosition{Participant: side.owner, Currency: p.Currency}
+				cells[k] = c
+			}
+			if side.paid {
+				c.PaidMinor += p.AmountMinor
+			} else {
+				c.ReceivedMinor += p.AmountMinor
+			}
+			c.NetMinor = c.ReceivedMinor - c.PaidMinor
+		}
+	}
+	var res NettingResult
+	for _, c := range cells {
+		res.Positions = append(res.Positions, *c)
+		if c.NetMinor > 0 {
+			totals[c.Currency].SettlementMinor += c.NetMinor
+		}
+	}
+	slices.SortFunc(res.Positions, func(a, b NetPosition) int {
+		return cmp.Or(strings.Compare(a.Currency, b.Currency), strings.Compare(a.Participant, b.Participant))
+	})
+	for _, t := range totals {
+		t.NettingEfficiency = Efficiency(t.SettlementMinor, t.GrossMinor)
+		res.Currencies = append(res.Currencies, *t)
+	}
+	slices.SortFunc(res.Currencies, func(a, b CurrencyTotals) int { return strings.Compare(a.Currency, b.Currency) })
+	return res
 }
