@@ -65,12 +65,8 @@ func Decode(env *Envelope) (*Message, error) {
 		err error
 	)
 	switch name {
-	case Pacs008v08:
-		m, err = decodePacs008v08(env.Document)
-	case Pacs008v09:
-		m, err = decodePacs008v09(env.Document)
-	case Pacs008v10, Pacs008v11:
-		m, err = decodePacs008v10(env.Document, name)
+	case Pacs008v08, Pacs008v09, Pacs008v10, Pacs008v11:
+		m, err = decodePacs008(env.Document, name)
 	default:
 		m, err = decodePain001(env.Document, name)
 	}
