@@ -66,7 +66,7 @@ func Decode(env *Envelope) (*Message, error) {
 	)
 	switch name {
 	case Pacs008v08, Pacs008v09, Pacs008v10, Pacs008v11:
-		m, err = decodePacs008(env.Document, name)
+		m, err = decodePacs008(env, name)
 	default:
 		m, err = decodePain001(env.Document, name)
 	}

@@ -56,6 +56,8 @@ type Envelope struct {
 	Namespace string // the Document's namespace
 	Document  []byte // the Document element, prefix-free, lines kept
 	Line      int    // the line <Document> starts on
+
+	canonical bool // Document is as the splitter wrote it (canonScanner reads it)
 }
 
 // MessageName is the message identifier the Document's namespace names,
@@ -102,6 +104,7 @@ func SplitBytes(data []byte, lim Limits) (*Envelope, error) {
 	if err := s.run(); err != nil {
 		return nil, err
 	}
+	s.env.canonical = true
 	return s.env, nil
 }
 

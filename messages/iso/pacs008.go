@@ -140,10 +140,10 @@ func moovPacs008v10Tx(raw []byte) (pacs008Tx, error) {
 // semantics (the last occurrence, the text as written); only when the
 // type has no shape is each block decoded with decodeTx.
 // TestShapeAgreesWithMoov compares the two ways on every sample.
-func decodePacs008(doc []byte, name string) (*Message, error) {
+func decodePacs008(env *Envelope, name string) (*Message, error) {
 	v := pacs008Versions[name]
 	txShape, _ := shapeOf(v.txType)
-	return decodePacs008With(doc, name, v.header(), txShape, v.decodeTx)
+	return decodePacs008With(env.Document, env.canonical, name, v.header(), txShape, v.decodeTx)
 }
 
 // pacs008Kept are the paths of a transaction whose text the shape path
@@ -151,12 +151,12 @@ func decodePacs008(doc []byte, name string) (*Message, error) {
 var pacs008Kept = []string{"PmtId/InstrId", "PmtId/EndToEndId", "PmtId/TxId", "PmtId/UETR", "ChrgBr", "RmtInf/Ustrd"}
 
 // decodePacs008With decodes with txShape, or with decodeTx when it is nil.
-func decodePacs008With(doc []byte, name string, header any, txShape *shape, decodeTx func([]byte) (pacs008Tx, error)) (*Message, error) {
+func decodePacs008With(doc []byte, canonical bool, name string, header any, txShape *shape, decodeTx func([]byte) (pacs008Tx, error)) (*Message, error) {
 	var (
 		grp, second *part
 		txs         []Transaction
 	)
-	c := cutter{root: "FIToFICstmrCdtTrf",
+	c := cutter{canonical: canonical, root: "FIToFICstmrCdtTrf",
 		at: func(p []string) bool { return len(p) == 1 && (p[0] == "GrpHdr" || p[0] == "CdtTrfTxInf") },
 		open: func(p *part) (*shape, []string) {
 			if p.name == "CdtTrfTxInf" && txShape != nil {

@@ -69,8 +69,11 @@ func cut(doc []byte, root string, cutAt func(path []string) bool) ([]*part, int,
 // nested ones), so that a caller may decode and drop each one before the
 // next is read.
 type cutter struct {
-	root string
-	at   func(path []string) bool
+	// canonical: the Document is the splitter's output, read with a
+	// canonScanner; else with encoding/xml.
+	canonical bool
+	root      string
+	at        func(path []string) bool
 	// open, when set, may give a new part a shape (shape.go): the part is
 	// then checked against it (checkErr) and collects every occurrence's
 	// text at keep's paths in all, instead of keeping its XML.
@@ -90,8 +93,12 @@ type openPart struct {
 }
 
 func (c *cutter) run(doc []byte) (int, error) {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	d.Strict = true
+	var d tokenizer = newCanonScanner(doc)
+	if !c.canonical {
+		x := xml.NewDecoder(bytes.NewReader(doc))
+		x.Strict = true
+		d = x
+	}
 	var (
 		path     []string // below Document
 		open     []*openPart
