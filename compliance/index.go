@@ -297,9 +297,14 @@ func (ix *Index) candidates(grams []string) []int32 {
 		}
 	}
 	for _, n := range touched {
-		dice := 2 * float64(counts[n]) / float64(len(grams)+int(ix.names[n].grams))
+		shared, total := int(counts[n]), len(grams)+int(ix.names[n].grams)
 		counts[n] = 0
-		if dice >= minDice {
+		// Dice ≥ 0.4 needs 5 × shared ≥ ours + theirs: most names
+		// touched fall short of it, and an integer test says so.
+		if 5*shared < total {
+			continue
+		}
+		if dice := 2 * float64(shared) / float64(total); dice >= minDice {
 			found = append(found, ranked{ix.names[n].entry, dice})
 		}
 	}
