@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -297,43 +298,48 @@ func httpGet(t *testing.T, url, key string) (int, string) {
 func TestDemoServes(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 	base, out, stop := startServing(t, map[string]string{"CROSSCLEAR_LISTEN": "127.0.0.1:0"}, "demo", "--database", db, "--payments", "200")
-	curls := regexp.MustCompile(`curl -H 'Authorization: Bearer (cck_[0-9a-f]{64})' '?(http://[^'\s]+)'?`).FindAllStringSubmatch(out.String(), -1)
-	if len(curls) < 3 {
+	// Every curl line works as printed, in a shell that sourced the file
+	// the demo names; the mailbox line shows the cycle's signed files.
+	env := demoEnvPath(db)
+	if !strings.Contains(out.String(), ". "+env+" sets them") {
+		t.Fatalf("the demo does not say to source %s:\n%s", env, out.String())
+	}
+	if b, err := os.ReadFile(env); err != nil || !strings.Contains(string(b), "API="+base+"\n") {
+		t.Fatalf("%s: %v\n%s", env, err, b)
+	}
+	var curls []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "curl ") {
+			l, _, _ = strings.Cut(l, "    # ") // the comment: options go before it
+			curls = append(curls, l)
+		}
+	}
+	if len(curls) < 8 {
 		t.Fatalf("%d curl lines:\n%s", len(curls), out.String())
 	}
-	for _, c := range curls {
-		if !strings.HasPrefix(c[2], base+"/v1/") {
-			t.Errorf("curl line for %s, serving on %s", c[2], base)
+	shell := func(line string) string {
+		cmd := exec.Command("bash", "-c", ". "+env+"\n"+line)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: %v\n%s", line, err, b)
 		}
-		if code, body := httpGet(t, c[2], c[1]); code != 200 {
-			t.Errorf("GET %s: %d %s", c[2], code, body)
-		}
+		return string(b)
 	}
-	// The demo's closed cycle left signed files in the bank's mailbox.
 	for _, c := range curls {
-		if strings.HasSuffix(c[2], "/v1/files") {
+		if status := shell(c + " -s -o /dev/null -w '%{http_code}'"); !strings.HasPrefix(status, "2") {
+			t.Errorf("a curl line the demo printed answers %s: %s", status, c)
+		}
+		if strings.Contains(c, "/v1/files") {
 			waitUntil(t, "the cycle's signed files in the bank's mailbox", func() bool {
-				_, body := httpGet(t, c[2], c[1])
+				body := shell(c + " -s")
 				return strings.Contains(body, `"kind":"pacs.009.001.09"`) && strings.Contains(body, `"kind":"camt.053.001.08"`) &&
 					strings.Contains(body, `"key":"dev-crossclear"`)
 			})
 		}
-	}
-	// The quote line posts: ask for a quote with it.
-	q := regexp.MustCompile(`curl -d '(\{[^']*\})' -H 'Authorization: Bearer (cck_[0-9a-f]{64})' (http://\S+/v1/quotes)`).FindStringSubmatch(out.String())
-	if q == nil {
-		t.Fatalf("no quote line:\n%s", out.String())
-	}
-	req, _ := http.NewRequest(http.MethodPost, q[3], strings.NewReader(q[1]))
-	req.Header.Set("Authorization", "Bearer "+q[2])
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated || !strings.Contains(string(body), `"buy_currency":"USD"`) {
-		t.Fatalf("quote: %d %s", res.StatusCode, body)
+		if strings.Contains(c, "/v1/quotes") && !strings.Contains(shell(c+" -s"), `"buy_currency":"USD"`) {
+			t.Errorf("the quote line gives no quote: %s", c)
+		}
 	}
 	for _, role := range []string{"operator", "bank HANSDEFF", "merchant mer_", "regulator SG", "fx_provider KSTLGB2L"} {
 		if !strings.Contains(out.String(), "  "+role) {

@@ -231,10 +231,10 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		}
 	}
 	prog.finish()
-	fmt.Fprintf(out, "  %s\n", moved)
-	for _, r := range rounds {
-		fmt.Fprintf(out, "  %-62s %5d actions\n", r.name, len(r.reqs))
+	for i, r := range rounds {
+		fmt.Fprintf(out, "  round %d: %-52s %5d actions\n", i+1, r.name, len(r.reqs))
 	}
+	fmt.Fprintf(out, "  %s\n", moved)
 
 	d.at(0)
 	released, err := (&worker.AutoRelease{Store: s, Logger: slog.New(slog.DiscardHandler)}).Pass(ctx)
@@ -287,12 +287,10 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	devSignerWarning.Do(func() {})
 	env := demoEnvPath(o.database)
 	return serveAPI(ctx, c, cfg, s, log, d.now, func(base, gateway string) {
-		printKeys(out, keys, base, closed.ID, w, review)
 		if err := writeDemoEnv(env, base, gateway, keys, w); err != nil {
 			log.Error("the demo's shell file was not written", "file", env, "err", err)
-			return
 		}
-		fmt.Fprintf(out, "In another terminal, %s sets API, GW and these keys (OP, BANK, MERCHANT_KEY, REG, FXP, OFFICER) for the README's walks\n\n", sourceable(env))
+		printKeys(out, keys, env, closed.ID, w, review)
 	})
 }
 
@@ -499,21 +497,22 @@ func printOutcomes(ctx context.Context, w io.Writer, s *store.Store, refused int
 	return nil
 }
 
-// demoKey is one API key the demo hands out.
+// demoKey is one API key the demo hands out, and the shell variable
+// crossclear-demo.env gives it.
 type demoKey struct {
-	label, secret string
-	role          clearing.Role
-	subject       string
+	label, secret, envVar string
+	role                  clearing.Role
+	subject               string
 }
 
 func demoKeys(ctx context.Context, s *store.Store, w world) ([]demoKey, error) {
 	specs := []demoKey{
-		{label: "operator", role: clearing.RoleOperator},
-		{label: "bank " + w.banks[0].ID, role: clearing.RoleBank, subject: w.banks[0].ID},
-		{label: "merchant " + w.merchants[0].ID, role: clearing.RoleMerchant, subject: w.merchants[0].ID},
-		{label: "regulator SG", role: clearing.RoleRegulator, subject: "SG"},
-		{label: "fx_provider " + w.fx.ID, role: clearing.RoleFXProvider, subject: w.fx.ID},
-		{label: "compliance officer", role: clearing.RoleCompliance},
+		{label: "operator", envVar: "OP", role: clearing.RoleOperator},
+		{label: "bank " + w.banks[0].ID, envVar: "BANK", role: clearing.RoleBank, subject: w.banks[0].ID},
+		{label: "merchant " + w.merchants[0].ID, envVar: "MERCHANT_KEY", role: clearing.RoleMerchant, subject: w.merchants[0].ID},
+		{label: "regulator SG", envVar: "REG", role: clearing.RoleRegulator, subject: "SG"},
+		{label: "fx_provider " + w.fx.ID, envVar: "FXP", role: clearing.RoleFXProvider, subject: w.fx.ID},
+		{label: "compliance officer", envVar: "OFFICER", role: clearing.RoleCompliance},
 	}
 	for i, k := range specs {
 		_, secret, err := s.CreateAPIKey(ctx, k.role, k.subject, "demo "+k.label, demoOperator)
@@ -525,29 +524,33 @@ func demoKeys(ctx context.Context, s *store.Store, w world) ([]demoKey, error) {
 	return specs, nil
 }
 
-func printKeys(w io.Writer, keys []demoKey, base string, cycleID int64, wd world, r demoReview) {
+// printKeys prints the keys, then lines to try that read them, and where
+// the demo serves, from the shell file (env): short enough to read, and
+// they work as printed once it is sourced.
+func printKeys(w io.Writer, keys []demoKey, env string, cycleID int64, wd world, r demoReview) {
 	fmt.Fprintln(w, "API keys (secrets shown once; the database keeps only their hashes):")
 	for _, k := range keys {
-		fmt.Fprintf(w, "  %-30s %s\n", k.label, k.secret)
+		fmt.Fprintf(w, "  %-14s %-30s %s\n", "$"+k.envVar, k.label, k.secret)
 	}
-	fmt.Fprintln(w, "\nTry:")
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/cycles/%d\n", keys[0].secret, base, cycleID)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?state=disputed&limit=5'\n", keys[1].secret, base)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/merchants/%s/payouts\n", keys[2].secret, base, wd.merchants[0].ID)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/files    # the bank's mailbox: the cycle's pacs.009, camt.053, camt.054, signed\n", keys[1].secret, base)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/payments?limit=5'\n", keys[3].secret, base)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/rates\n", keys[4].secret, base)
-	fmt.Fprintf(w, "  curl -d '{\"sell_amount\":\"100.00\",\"sell_currency\":\"%s\",\"buy_currency\":\"USD\"}' -H 'Authorization: Bearer %s' %s/v1/quotes\n",
-		wd.home[wd.banks[0].ID], keys[1].secret, base)
+	fmt.Fprintf(w, "\nIn another terminal, %s sets them, $API and $GW (the regulators' gateway); then try:\n", sourceable(env))
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $OP\" $API/v1/cycles/%d\n", cycleID)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $BANK" "$API/v1/payments?state=disputed&limit=5"`)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $BANK" $API/v1/files    # the bank's mailbox: the cycle's pacs.009, camt.053, camt.054, signed`)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $MERCHANT_KEY" $API/v1/merchants/$MERCHANT/settlements    # its payouts per cycle`)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $REG" "$API/v1/payments?limit=5"    # the regulator of SG: payments touching SG only`)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $REG" $GW/v1/reports    # its signed reports`)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $FXP" $API/v1/rates`)
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $BANK\" -d '{\"sell_amount\":\"100.00\",\"sell_currency\":\"%s\",\"buy_currency\":\"USD\"}' $API/v1/quotes\n",
+		wd.home[wd.banks[0].ID])
 	fmt.Fprintln(w, "The review queue (the compliance officer's key):")
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/reviews    # a payment from a debtor on the UN list, with the matched entry\n", keys[5].secret, base)
-	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/payments/%s/screening    # what %s is told: pending, RR04\n", keys[1].secret, base, r.paymentID, r.bank)
-	fmt.Fprintf(w, "  curl -d '{\"comment\":\"end-user checked: not the listed entity\"}' -H 'Authorization: Bearer %s' %s/v1/reviews/%s/approve    # then it is held in escrow: GET /v1/payments/%s\n\n",
-		keys[5].secret, base, r.screeningID, r.paymentID)
+	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $OFFICER" $API/v1/reviews    # a payment from a debtor on the UN list, with the matched entry`)
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $BANK\" $API/v1/payments/%s/screening    # what %s is told: pending, RR04\n", r.paymentID, r.bank)
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $OFFICER\" -d '{\"comment\":\"end-user checked: not the listed entity\"}' $API/v1/reviews/%s/approve    # then it is held in escrow\n\n",
+		r.screeningID)
 }
 
-// progress reports a long step: one updating line on a terminal, a line
-// per batch otherwise.
+// progress reports a long step on a terminal, in one updating line; in a
+// file or a pipe the summary after the step says enough.
 type progress struct {
 	w           io.Writer
 	tty         bool
@@ -563,8 +566,6 @@ func (p *progress) add(n int) {
 	p.done += n
 	if p.tty {
 		fmt.Fprintf(p.w, "\r  %s %d of %d", p.label, p.done, p.total)
-	} else {
-		fmt.Fprintf(p.w, "  %s %d of %d\n", p.label, p.done, p.total)
 	}
 }
 

@@ -27,31 +27,15 @@ func sourceable(path string) string {
 // (". ./crossclear-demo.env"). It holds secrets: readable by its owner only,
 // beside the database, which holds everything else of the demo.
 func writeDemoEnv(path, api, gateway string, keys []demoKey, w world) error {
-	byLabel := map[string]string{}
-	for _, k := range keys {
-		byLabel[k.label] = k.secret
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by crossclear demo for this run: where it serves and its API keys (secrets: keep this file to yourself).\n")
 	fmt.Fprintf(&b, "API=%s\n", api)
 	if gateway != "" {
 		fmt.Fprintf(&b, "GW=%s\n", gateway)
 	}
-	vars := []struct{ name, label, comment string }{
-		{"OP", "operator", "the operator"},
-		{"BANK", "bank " + w.banks[0].ID, "the partner bank " + w.banks[0].ID},
-		{"MERCHANT_KEY", "merchant " + w.merchants[0].ID, "the merchant $MERCHANT"},
-		{"REG", "regulator SG", "the regulator of SG"},
-		{"FXP", "fx_provider " + w.fx.ID, "the FX provider " + w.fx.ID},
-		{"OFFICER", "compliance officer", "a compliance officer"},
-	}
 	fmt.Fprintf(&b, "MERCHANT=%s\n", w.merchants[0].ID)
-	for _, v := range vars {
-		secret, ok := byLabel[v.label]
-		if !ok {
-			return fmt.Errorf("no demo key %q", v.label)
-		}
-		fmt.Fprintf(&b, "%s=%s   # %s\n", v.name, secret, v.comment)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s   # %s\n", k.envVar, k.secret, k.label)
 	}
 	// A file left by an earlier run may have looser permissions: start anew.
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {

@@ -96,7 +96,7 @@ func (d *demo) postProviderRates(ctx context.Context, rng *rand.Rand) (string, e
 	for _, r := range rates {
 		pairs = append(pairs, fmt.Sprintf("%s %s/%s", r.Pair, r.Bid, r.Ask))
 	}
-	return fmt.Sprintf("before the second round %s posted its own rates (bid/ask), used from then on: %s", provider, strings.Join(pairs, " · ")), nil
+	return fmt.Sprintf("before round 2, %s posted rates of its own (bid/ask), used from then on: %s", provider, strings.Join(pairs, " · ")), nil
 }
 
 func demoSettles(ccy string) bool {

@@ -64,7 +64,7 @@ func TestCycleShowExposureAndFXResults(t *testing.T) {
 			}
 			open := mustRun(t, env, "cycle", "show", "--fx-provider", storetest.FXProviderBIC)
 			for _, want := range []string{
-				"Exposure in USD (cycle 1",
+				"Exposure in USD: the open positions of cycle 1 ",
 				"OCBCSGSG  OCBC Test: total debit 1,827.50 USD · net -1,827.50 USD · multi-currency cap 2,000.00 USD, headroom 172.50 USD",
 				"-1,000.00 SGD × 0.7425",
 				"-742.50 USD  via SGD/USD KSTLGB2L ",

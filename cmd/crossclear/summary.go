@@ -72,8 +72,8 @@ func printFXResults(w io.Writer, rs []clearing.FXResult, names map[string]string
 // Participants without positions or a cap are left out.
 func printExposure(w io.Writer, rep store.ExposureReport, names map[string]string) {
 	ccy := rep.Currency
-	fmt.Fprintf(w, "\nExposure in %s (cycle %d, at the rate book's mid rates as of %s; each position converted and rounded once, a debit\n", ccy, rep.CycleID, stamp(rep.At))
-	fmt.Fprintln(w, "away from zero and a credit toward zero; credits in one currency do not offset debits in another in the total debit)")
+	fmt.Fprintf(w, "\nExposure in %s: the open positions of cycle %d at the rate book's mid rates of %s (a debit rounded away\n", ccy, rep.CycleID, stamp(rep.At))
+	fmt.Fprintln(w, "from zero, a credit toward zero; in the total debit, a credit in one currency does not offset a debit in another)")
 	var wn, wr, wc int // column widths, over every line
 	for _, e := range rep.Participants {
 		for _, l := range e.Lines {
