@@ -274,7 +274,8 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 	}
 	fmt.Fprintf(out, "\nDemo data ready in %s.\n", time.Since(start).Round(10*time.Millisecond))
 	if o.noServe {
-		fmt.Fprintf(out, "Explore it: crossclear cycle show %d --database %s  ·  crossclear demo (without --no-serve) to serve it\n", closed.ID, o.database)
+		// Printed for the repository's root, where the README runs the demo.
+		fmt.Fprintf(out, "Explore it: go run ./cmd/crossclear cycle show %d --database %s  ·  serve it: go run ./cmd/crossclear demo (without --no-serve)\n", closed.ID, o.database)
 		return nil
 	}
 	keys, err := demoKeys(ctx, s, w)
