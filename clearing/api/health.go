@@ -35,6 +35,13 @@ func (h *handlers) readyz(c *fiber.Ctx) error {
 		return newError(http.StatusServiceUnavailable, "not_ready", "", "no primary: the database does not take writes now (down, or failing over)")
 	}
 	out := fiber.Map{"status": "ready", "engine": h.st.Engine()}
+	for name, section := range h.cfg.Readiness {
+		v, err := section(ctx)
+		if err != nil {
+			v = fiber.Map{"error": err.Error()}
+		}
+		out[name] = v
+	}
 	if h.cfg.Sealer == nil {
 		out["status"], out["outbox"] = "degraded", fiber.Map{"degraded": true, "error": "no signer configured: files wait unsigned"}
 		return c.Status(h.cfg.DegradedStatus).JSON(out)

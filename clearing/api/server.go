@@ -7,6 +7,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -60,6 +61,9 @@ type Config struct {
 	// DegradedStatus is /readyz's status while the service is degraded
 	// (the signer is down): 200 (default) or 503 (health.go).
 	DegradedStatus int
+	// Readiness adds sections to /readyz's answer, by name (the regulator
+	// log's witnesses and their lag): they inform, they never fail it.
+	Readiness map[string]func(context.Context) (any, error)
 	// WebhookHTTPHosts are hosts a webhook URL may name over plain http
 	// (development receivers); loopback always may, anything else needs
 	// https.

@@ -64,7 +64,12 @@ type migration struct {
 // console's sign-ins: the SHA-256 of the session cookie (never the cookie),
 // the API key it speaks for, its CSRF token, when it was last used (idle
 // expiry) and when it ends (absolute expiry); a revoked key ends its
-// sessions at once, since every lookup joins the live keys.
+// sessions at once, since every lookup joins the live keys. Migration 13
+// (regulator witnesses) keeps the witnesses the operator asks to cosign
+// the regulator log's checkpoints (their verifier key and URL, the size
+// each last cosigned and when, the retry state and the lease of the
+// worker talking to it) and the cosignatures they returned, per
+// checkpoint size and witness (the newest one of each).
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -524,6 +529,28 @@ CREATE TABLE console_sessions (
 	expires_at {ts} NOT NULL
 );
 CREATE INDEX console_sessions_expires ON console_sessions (expires_at)
+`}, {Version: 13, Name: "regulator witnesses", SQL: `
+CREATE TABLE regulator_witnesses (
+	id              TEXT PRIMARY KEY,
+	vkey            TEXT NOT NULL,
+	url             TEXT NOT NULL,
+	created_by      TEXT NOT NULL,
+	created_at      {ts} NOT NULL,
+	removed_at      {ts},
+	size            BIGINT NOT NULL DEFAULT 0,
+	cosigned_at     {ts},
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at {ts} NOT NULL,
+	last_error      TEXT NOT NULL DEFAULT '',
+	leased_until    {ts}
+);
+CREATE TABLE merkle_cosignatures (
+	size      BIGINT NOT NULL REFERENCES merkle_checkpoints (size),
+	witness   TEXT NOT NULL,
+	line      TEXT NOT NULL,
+	signed_at {ts} NOT NULL,
+	PRIMARY KEY (size, witness)
+)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

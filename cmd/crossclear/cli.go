@@ -44,7 +44,7 @@ type command struct {
 // commands is the list `crossclear help` prints, in that order.
 var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleShowCmd, ledgerCheckCmd, paymentShowCmd, merchantStatementCmd, participantLimitsCmd,
 	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, filesPushCmd, filesPullCmd, keysPublishCmd, keysRotateCmd, keysVerifyCmd,
-	regulatorKeysCmd, regulatorAddEndpointCmd, regulatorRemoveEndpointCmd, regulatorEndpointsCmd, regulatorAccessLogCmd, regulatorReceiveCmd, verifyCmd,
+	regulatorKeysCmd, regulatorAddEndpointCmd, regulatorRemoveEndpointCmd, regulatorEndpointsCmd, regulatorAccessLogCmd, regulatorReceiveCmd, regulatorAddWitnessCmd, regulatorRemoveWitnessCmd, regulatorWitnessesCmd, verifyCmd,
 	witnessServeCmd, witnessKeyCmd, witnessAddLogCmd, witnessLogsCmd,
 	screenCmd, apikeyCreateCmd, benchCmd, versionCmd}
 

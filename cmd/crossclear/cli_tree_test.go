@@ -253,6 +253,16 @@ func TestJSONOutput(t *testing.T) {
 	if doc := run("witness", "logs", "--db", witnessDB); len(doc["logs"].([]any)) != 1 {
 		t.Errorf("witness logs --json: %v", doc)
 	}
+	wkey := run("witness", "key", "--name", "witness.test/sg", "--key-file", filepath.Join(dir, "witness.key"))["vkey"].(string)
+	if doc := run("regulator", "add-witness", "--vkey", wkey, "--url", "http://127.0.0.1:7380"); doc["name"] != "witness.test/sg" {
+		t.Errorf("regulator add-witness --json: %v", doc)
+	}
+	if doc := run("regulator", "witnesses"); len(doc["witnesses"].([]any)) != 1 {
+		t.Errorf("regulator witnesses --json: %v", doc)
+	}
+	if doc := run("regulator", "remove-witness", "witness.test/sg"); doc["removed"] != true {
+		t.Errorf("regulator remove-witness --json: %v", doc)
+	}
 	signed := filepath.Join(dir, "report.json")
 	if err := os.WriteFile(signed, []byte(`{"hello":"world"}`), 0o644); err != nil {
 		t.Fatal(err)

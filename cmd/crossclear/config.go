@@ -91,6 +91,9 @@ type RegulatorConfig struct {
 	TLSKey      string
 	TLSClientCA string        // CA of regulators' client certificates: mutual TLS
 	Interval    time.Duration // how often serve looks for cycles to report and reports to push
+	// CheckpointInterval: every witness cosigns the latest checkpoint at
+	// least this often, even when nothing was appended (freshness).
+	CheckpointInterval time.Duration
 }
 
 // configEnv names the file to read when --config is not given.
@@ -299,6 +302,9 @@ var settings = []setting{
 	{key: "regulator_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
 		usage: "how often serve looks for closed cycles to report and for reports to push (a failed push backs off on its own, 5s doubling to 1h)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Regulator.Interval, false) }},
+	{key: "regulator_checkpoint_interval", def: "10m", meta: "DURATION", expect: `a positive Go duration like "10m"`,
+		usage: "the regulator log's checkpoint is cosigned afresh by every witness at least this often, even when nothing was appended, so verifiers can check freshness (crossclear verify --max-age)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Regulator.CheckpointInterval, false) }},
 	{key: "webhook_interval", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
 		usage: "how often serve looks for webhook events to deliver (a failing subscription backs off on its own, 5s up to webhook_max_backoff, with jitter)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.Webhooks.Interval, false) }},

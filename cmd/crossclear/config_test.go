@@ -51,7 +51,7 @@ func TestConfigDefaults(t *testing.T) {
 		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
 		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second,
 		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
-		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second},
+		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second, CheckpointInterval: 10 * time.Minute},
 		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -98,7 +98,7 @@ settlement_bank_bic = "ECBFDEFF"
 		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
 		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second,
 		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
-		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second},
+		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second, CheckpointInterval: 10 * time.Minute},
 		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)

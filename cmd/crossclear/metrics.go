@@ -8,7 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/push"
+	"github.com/crossclear/crossclear/regulator/witnessing"
 )
 
 // queueCollector reports, at each scrape of /metrics, what can back up
@@ -20,6 +22,7 @@ type queueCollector struct {
 	mu    sync.Mutex
 	st    *store.Store
 	push  *push.Outbox
+	wits  *witnessing.Registry
 	descs map[string]*prometheus.Desc
 }
 
@@ -40,14 +43,16 @@ func newQueueCollector() *queueCollector {
 		"reviews":  d("review_queue_depth", "Screenings waiting for a compliance officer."),
 		"review_s": d("review_queue_oldest_seconds", "How long the oldest screening in the review queue has waited."),
 		"push":     d("regulator_push_backlog", "Reports not yet delivered to a regulator's endpoint.", "jurisdiction", "endpoint"),
+		"wit_size": d("regulator_witness_lag_leaves", "Leaves of the regulator log's latest checkpoint a witness has not cosigned.", "witness"),
+		"wit_age":  d("regulator_witness_cosignature_age_seconds", "Age of a witness's newest cosignature of the regulator log (absent before its first).", "witness"),
 	}}
 }
 
-// watch points the collector at serve's store and push outbox.
-func (q *queueCollector) watch(st *store.Store, ob *push.Outbox) {
+// watch points the collector at serve's store, push outbox and witnesses.
+func (q *queueCollector) watch(st *store.Store, ob *push.Outbox, wits *witnessing.Registry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.st, q.push = st, ob
+	q.st, q.push, q.wits = st, ob, wits
 }
 
 func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -58,7 +63,7 @@ func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	q.mu.Lock()
-	st, ob := q.st, q.push
+	st, ob, wits := q.st, q.push, q.wits
 	q.mu.Unlock()
 	if st == nil {
 		return
@@ -80,6 +85,17 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge("review_s", time.Since(oldest).Seconds())
 		} else {
 			gauge("review_s", 0)
+		}
+	}
+	if wits != nil {
+		latest, _ := merklelog.New(st.DB()).LatestCheckpoint(ctx) // size 0 before the first
+		if ws, err := wits.List(ctx, latest.Size); err == nil {
+			for _, w := range ws {
+				gauge("wit_size", float64(w.LagSize), w.Name)
+				if !w.CosignedAt.IsZero() {
+					gauge("wit_age", w.LagSeconds, w.Name)
+				}
+			}
 		}
 	}
 	if ob == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,11 +17,13 @@ import (
 	"time"
 
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/messages/delivery"
 	"github.com/crossclear/crossclear/regulator"
 	"github.com/crossclear/crossclear/regulator/bundle"
 	"github.com/crossclear/crossclear/regulator/gateway"
 	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/push"
+	"github.com/crossclear/crossclear/regulator/witnessing"
 )
 
 // regulatorPushTimeout bounds one push to a regulator's endpoint.
@@ -56,13 +59,14 @@ func regulatorAddr(cfg Config, apiAddr string) string {
 }
 
 // regulatorService is what serve runs for regulators: the report producer,
-// the push worker and the gateway.
+// the push worker, the witnessing worker and the gateway.
 type regulatorService struct {
-	app      interface{ ShutdownWithTimeout(time.Duration) error }
-	served   chan error
-	base     string // the gateway's URL, "" without one
-	producer *regulator.Producer
-	pusher   *push.Worker
+	app       interface{ ShutdownWithTimeout(time.Duration) error }
+	served    chan error
+	base      string // the gateway's URL, "" without one
+	producer  *regulator.Producer
+	pusher    *push.Worker
+	witnesses *witnessing.Worker
 }
 
 // startRegulator opens the gateway's listener (when configured) and
@@ -74,7 +78,10 @@ func startRegulator(cfg Config, s, replica *store.Store, keys signers, log *slog
 	producer.Interval, producer.Logger = cfg.Regulator.Interval, log
 	pusher := &push.Worker{Outbox: push.NewOutbox(s.DB(), producer.Log), Archive: producer.Archive, Log: producer.Log,
 		Client: &http.Client{Timeout: regulatorPushTimeout}, Interval: cfg.Regulator.Interval, Logger: log}
-	rs := &regulatorService{producer: producer, pusher: pusher}
+	witnesses := &witnessing.Worker{Worker: delivery.Worker{Client: &http.Client{Timeout: regulatorPushTimeout}, Logger: log},
+		Registry: &witnessing.Registry{DB: s.DB(), Now: s.Now}, Log: producer.Log,
+		Refresh: cfg.Regulator.CheckpointInterval, Interval: cfg.Regulator.Interval}
+	rs := &regulatorService{producer: producer, pusher: pusher, witnesses: witnesses}
 	addr := regulatorAddr(cfg, cfg.Listen)
 	if addr == "" {
 		return rs, nil
@@ -138,6 +145,26 @@ func (rs *regulatorService) describe(cfg Config) string {
 func (rs *regulatorService) run(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { rs.producer.Run(ctx) })
 	wg.Go(func() { rs.pusher.Run(ctx) })
+	wg.Go(func() { rs.witnesses.Run(ctx) })
+}
+
+// witnessLag is /readyz's "witnesses" section: each witness's lag behind
+// the latest checkpoint (leaves not cosigned, age of its newest
+// cosignature) and why it is failing, if it is.
+func (rs *regulatorService) witnessLag(ctx context.Context) (any, error) {
+	latest, err := rs.producer.Log.LatestCheckpoint(ctx)
+	if err != nil && !errors.Is(err, merklelog.ErrNoCheckpoint) {
+		return nil, err
+	}
+	ws, err := rs.witnesses.Registry.List(ctx, latest.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(ws))
+	for i, w := range ws {
+		out[i] = map[string]any{"name": w.Name, "size": w.Size, "lag_size": w.LagSize, "lag_seconds": w.LagSeconds, "last_error": w.LastError}
+	}
+	return map[string]any{"checkpoint_size": latest.Size, "witnesses": out}, nil
 }
 
 // shutdown stops the gateway.

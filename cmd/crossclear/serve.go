@@ -134,7 +134,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	s.CacheAPIKeys(workCtx, cfg.APIKeyCacheTTL, log)
 	sealer := &outbox.Sealer{Store: s, Signer: keys.Files, Logger: log}
 	files := &cyclefiles.Builder{Store: s, Operator: cfg.OperatorBIC, Written: sealer.Kick, Logger: log}
-	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
+	readiness := map[string]func(context.Context) (any, error){} // filled below, before the app serves
+	app := api.New(s, api.Config{BodyLimit: cfg.BodyLimitBytes, Readiness: readiness, FileLimit: cfg.FileLimitBytes, OperatorBIC: cfg.OperatorBIC,
 		Version: buildVersion(), Logger: log, Sealer: sealer, CycleFiles: files, SettlementBankBIC: cfg.SettlementBankBIC,
 		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints},
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
@@ -153,7 +154,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if err != nil {
 		return err
 	}
-	queues.watch(s, regulators.pusher.Outbox)
+	queues.watch(s, regulators.pusher.Outbox, regulators.witnesses.Registry)
+	readiness["witnesses"] = regulators.witnessLag
 
 	base := baseURL(ln.Addr().String())
 	if ready != nil {

@@ -14,7 +14,9 @@ import (
 	"github.com/crossclear/crossclear/messages/signing"
 	"github.com/crossclear/crossclear/messages/signing/vault"
 	"github.com/crossclear/crossclear/regulator/cosignature"
+	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/witness"
+	"github.com/crossclear/crossclear/regulator/witnessing"
 )
 
 // witnessKeyFlags choose the witness's own key: a key file of its own, or
@@ -239,6 +241,126 @@ var witnessLogsCmd = &command{
 			}
 			for _, l := range logs {
 				fmt.Fprintf(c.stdout, "%s  size %d  root %s  keys %s\n", l.Origin, l.Size, base64.StdEncoding.EncodeToString(l.Root), strings.Join(l.Keys, ", "))
+			}
+			return nil
+		}
+	},
+}
+
+var regulatorAddWitnessCmd = &command{
+	name:    "regulator add-witness",
+	summary: "ask a witness to cosign the regulator log's checkpoints",
+	about: `
+Registers a c2sp.org/tlog-witness witness (a regulator's crossclear witness,
+a litewitness…): --vkey is its cosignature verifier key (it prints it at
+start; crossclear witness key), --url its submission prefix (URL/add-checkpoint
+is posted to). serve asks it to cosign each new checkpoint with the
+consistency proof from the size it last cosigned (a 409 names its size and
+the request is sent again from there), and again every
+regulator_checkpoint_interval; failures back off (5 s doubling to 1 h,
+jittered). The witness must know the log: witness add-log with the origin
+and the first of checkpoint_keys (crossclear regulator keys). The URL must
+be https (http is accepted on loopback).`,
+	example: `  crossclear regulator add-witness --vkey "$(crossclear witness key --name witness.mas.gov.sg/crossclear --key-file mas-witness.key)" --url https://witness.mas.gov.sg`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+		cf := addConfigFlags(fs, "database", "log_level")
+		vkey := fs.String("vkey", "", "the witness's cosignature verifier `KEY` (required)")
+		url := fs.String("url", "", "the witness's `URL` (required)")
+		asJSON := jsonFlag(fs)
+		return func(ctx context.Context, c *cli, args []string) error {
+			if err := noArgs("regulator add-witness", args); err != nil {
+				return err
+			}
+			if *vkey == "" || *url == "" {
+				return usagef("regulator add-witness", "--vkey and --url are required")
+			}
+			s, err := cf.openExisting(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			w, err := (&witnessing.Registry{DB: s.DB(), Now: s.Now}).Add(ctx, *vkey, *url, operatorCLI)
+			if err != nil {
+				return fieldError("regulator add-witness", err, map[string]string{"vkey": "--vkey", "url": "--url"})
+			}
+			if *asJSON {
+				return printJSON(c.stdout, w)
+			}
+			fmt.Fprintf(c.stdout, "witness %s at %s: asked to cosign from the next pass of serve\n", w.Name, w.URL)
+			return nil
+		}
+	},
+}
+
+var regulatorRemoveWitnessCmd = &command{
+	name:    "regulator remove-witness",
+	args:    "NAME",
+	summary: "stop asking a witness to cosign",
+	about: `
+Stops asking the witness; its cosignatures already kept stay served.`,
+	example: `  crossclear regulator remove-witness witness.mas.gov.sg/crossclear`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) != 1 {
+				return usagef("regulator remove-witness", "want the witness's name")
+			}
+			s, err := cf.openExisting(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := (&witnessing.Registry{DB: s.DB(), Now: s.Now}).Remove(ctx, args[0]); err != nil {
+				return err
+			}
+			if *asJSON {
+				return printJSON(c.stdout, map[string]any{"name": args[0], "removed": true})
+			}
+			fmt.Fprintf(c.stdout, "witness %s removed\n", args[0])
+			return nil
+		}
+	},
+}
+
+var regulatorWitnessesCmd = &command{
+	name:    "regulator witnesses",
+	summary: "the witnesses, the size each last cosigned, its lag and why it fails",
+	example: `  crossclear regulator witnesses`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+		cf := addConfigFlags(fs, "database", "log_level")
+		asJSON := jsonFlag(fs)
+		return func(ctx context.Context, c *cli, args []string) error {
+			if err := noArgs("regulator witnesses", args); err != nil {
+				return err
+			}
+			s, err := cf.openExisting(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			latest, err := merklelog.New(s.DB()).LatestCheckpoint(ctx)
+			if err != nil && !errors.Is(err, merklelog.ErrNoCheckpoint) {
+				return err
+			}
+			ws, err := (&witnessing.Registry{DB: s.DB(), Now: s.Now}).List(ctx, latest.Size)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return printJSON(c.stdout, map[string]any{"checkpoint_size": latest.Size, "witnesses": ws})
+			}
+			fmt.Fprintf(c.stdout, "latest checkpoint: size %d\n", latest.Size)
+			for _, w := range ws {
+				state := "ok"
+				if w.LastError != "" {
+					state = fmt.Sprintf("failing (%d attempts, next %s): %s", w.Attempts, w.NextAttemptAt.Format(time.RFC3339), w.LastError)
+				}
+				age := "never cosigned"
+				if !w.CosignedAt.IsZero() {
+					age = fmt.Sprintf("cosigned %s ago", time.Duration(w.LagSeconds*float64(time.Second)).Round(time.Second))
+				}
+				fmt.Fprintf(c.stdout, "%s  %s  size %d (lag %d)  %s  %s\n", w.Name, w.URL, w.Size, w.LagSize, age, state)
 			}
 			return nil
 		}

@@ -75,7 +75,8 @@ func FullJitter(attempt int, lo, hi time.Duration) time.Duration {
 type Outcome struct {
 	StatusCode int // 0 when no answer came
 	Took       time.Duration
-	Err        error // nil for a 2xx answer
+	Err        error  // nil for a 2xx answer
+	Body       []byte // the answer, up to MaxResponseBytes (a protocol's reply: a witness's cosignature or size)
 }
 
 // Post sends body to url with the headers; any 2xx is a delivery.
@@ -95,9 +96,9 @@ func Post(ctx context.Context, c *http.Client, url string, header http.Header, b
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return Outcome{StatusCode: resp.StatusCode, Took: time.Since(start), Err: fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(answer))}
+		return Outcome{StatusCode: resp.StatusCode, Took: time.Since(start), Err: fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(answer)), Body: answer}
 	}
-	return Outcome{StatusCode: resp.StatusCode, Took: time.Since(start)}
+	return Outcome{StatusCode: resp.StatusCode, Took: time.Since(start), Body: answer}
 }
 
 // Worker is what every outbox worker is given: an HTTP client, a clock

@@ -83,7 +83,7 @@ func (b *Builder) Build(ctx context.Context, r reports.Stored, cp merklelog.Chec
 		return Bundle{}, err
 	}
 	out := Bundle{Schema: Schema, Report: r.ID, Entry: string(entry), LeafIndex: r.LeafIndex,
-		Inclusion: Proof{TreeSize: cp.Size, Hashes: incl}, Checkpoint: string(cp.Note)}
+		Inclusion: Proof{TreeSize: cp.Size, Hashes: incl}, Checkpoint: string(cp.Cosigned())}
 	for _, f := range r.Files {
 		content, err := b.Archive.Content(ctx, r.ID, f.Format)
 		if err != nil {

@@ -289,7 +289,7 @@ func (g *gateway) checkpointAt(c *fiber.Ctx) error {
 func sendCheckpoint(c *fiber.Ctx, cp merklelog.Checkpoint) error {
 	c.Set("X-Tree-Size", strconv.FormatUint(cp.Size, 10))
 	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
-	return c.Send(cp.Note)
+	return c.Send(cp.Cosigned())
 }
 
 // consistency proves the checkpoint of size to extends the tree of size

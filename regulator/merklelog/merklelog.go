@@ -297,12 +297,20 @@ func (l *Log) nodeHashes(ctx context.Context, db bun.IDB, ids []compact.NodeID) 
 }
 
 // Checkpoint is a signed checkpoint as published: the note's exact bytes
-// and the size and root it commits to.
+// and the size and root it commits to, and the witnesses' cosignatures of
+// it (signature lines, the newest of each witness, by witness name).
 type Checkpoint struct {
-	Size     uint64
-	Root     []byte
-	Note     []byte
-	SignedAt time.Time
+	Size         uint64
+	Root         []byte
+	Note         []byte
+	SignedAt     time.Time
+	Cosignatures []byte
+}
+
+// Cosigned is the note with the witnesses' cosignatures appended: what
+// readers get (c2sp.org/tlog-cosignature).
+func (c Checkpoint) Cosigned() []byte {
+	return append(append(make([]byte, 0, len(c.Note)+len(c.Cosignatures)), c.Note...), c.Cosignatures...)
 }
 
 type checkpointRow struct {
@@ -350,7 +358,7 @@ func (l *Log) LatestCheckpoint(ctx context.Context) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("read latest checkpoint: %w", err)
 	}
-	return row.domain(), nil
+	return l.withCosignatures(ctx, row.domain())
 }
 
 // CheckpointAt is the signed checkpoint of exactly size, or ErrNoCheckpoint.
@@ -363,7 +371,40 @@ func (l *Log) CheckpointAt(ctx context.Context, size uint64) (Checkpoint, error)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("read checkpoint at size %d: %w", size, err)
 	}
-	return row.domain(), nil
+	return l.withCosignatures(ctx, row.domain())
+}
+
+type cosignatureRow struct {
+	bun.BaseModel `bun:"table:merkle_cosignatures,alias:mcs"`
+	Size          int64     `bun:"size,pk"`
+	Witness       string    `bun:"witness,pk"`
+	Line          string    `bun:"line"`
+	SignedAt      time.Time `bun:"signed_at"`
+}
+
+// SaveCosignature keeps witness's cosignature line of the checkpoint of
+// size, made at signedAt, unless a newer one of that witness is kept: the
+// newest says the most about freshness.
+func (l *Log) SaveCosignature(ctx context.Context, size uint64, witness, line string, signedAt time.Time) error {
+	row := cosignatureRow{Size: int64(size), Witness: witness, Line: line, SignedAt: signedAt.UTC()}
+	_, err := l.db.NewInsert().Model(&row).
+		On("CONFLICT (size, witness) DO UPDATE").Set("line = EXCLUDED.line").Set("signed_at = EXCLUDED.signed_at").
+		Where("mcs.signed_at < EXCLUDED.signed_at").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store %s's cosignature of size %d: %w", witness, size, err)
+	}
+	return nil
+}
+
+func (l *Log) withCosignatures(ctx context.Context, cp Checkpoint) (Checkpoint, error) {
+	var rows []cosignatureRow
+	if err := l.db.NewSelect().Model(&rows).Where("size = ?", int64(cp.Size)).OrderExpr("witness").Scan(ctx); err != nil {
+		return Checkpoint{}, fmt.Errorf("read cosignatures of size %d: %w", cp.Size, err)
+	}
+	for _, r := range rows {
+		cp.Cosignatures = append(cp.Cosignatures, r.Line...)
+	}
+	return cp, nil
 }
 
 // Hashes returns the stored hashes at level, indexes [start, start+n), in
