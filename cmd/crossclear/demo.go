@@ -38,7 +38,10 @@ the FX provider KSTLGB2L converts with a 30 bps scheme fee and a 50 bps
 spread; half-way through it posts rates of its own, so later refunds convert
 back at fresher rates. It checks the ledger, closes the cycle, prints the
 netting and the FX provider's legs, then makes API keys and serves the API
-(unless --no-serve).
+(unless --no-serve). While serving, it writes where it listens and its keys
+as shell variables beside the database (crossclear-demo.env: API, GW, OP,
+BANK, MERCHANT, MERCHANT_KEY, REG, FXP, OFFICER; readable by you only) for
+the curl lines it prints and the README's walks.
 
 The payments are drawn from a seeded generator: the same --seed gives the
 same payments, amounts and outcomes (only ids and times differ). The

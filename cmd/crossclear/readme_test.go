@@ -167,12 +167,6 @@ func TestREADMEWalks(t *testing.T) {
 			t.Fatalf("the README's walks need %s (.ci/test installs what a new machine lacks): %v", tool, err)
 		}
 	}
-	// The regulator walk's receiver listens on a fixed loopback port.
-	if ln, err := net.Listen("tcp", "127.0.0.1:9443"); err != nil {
-		t.Fatalf("127.0.0.1:9443 is taken; the README's regulator walk listens there: %v", err)
-	} else {
-		ln.Close()
-	}
 
 	dir := t.TempDir()
 	if err := os.Symlink(filepath.Join(root, "testdata"), filepath.Join(dir, "testdata")); err != nil {
@@ -194,7 +188,15 @@ func TestREADMEWalks(t *testing.T) {
 
 	// The demo, on free ports; it writes crossclear-demo.env with where it
 	// serves, which the walks source.
-	env := walkEnv()
+	// The regulator walk's receiver listens on $MAS, 127.0.0.1:9443 unless
+	// set: here a free port, so that two runs of this test do not collide.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiver := ln.Addr().String()
+	ln.Close()
+	env := append(walkEnv(), "MAS="+receiver)
 	demoOut, err := os.Create(filepath.Join(dir, "demo.out"))
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +256,7 @@ func walkEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "API", "GW", "OP", "BANK", "MERCHANT", "MERCHANT_KEY", "REG", "FXP", "OFFICER", "CROSSCLEAR_CONFIG":
+		case "API", "GW", "OP", "BANK", "MERCHANT", "MERCHANT_KEY", "REG", "FXP", "OFFICER", "MAS", "CROSSCLEAR_CONFIG":
 			continue
 		}
 		if strings.HasPrefix(name, "CROSSCLEAR_") && name != "CROSSCLEAR_TEST_POSTGRES" {
