@@ -101,6 +101,9 @@ func newEnv(t *testing.T, engine string) *env {
 	if _, err := sealer.SealPending(ctx); err != nil {
 		t.Fatal(err)
 	}
+	sealCtx, stopSealing := context.WithCancel(ctx)
+	go sealer.Run(sealCtx, time.Second) // signs what pages write, as serve does
+	t.Cleanup(stopSealing)
 	app := api.New(st, api.Config{Sealer: sealer})
 	console.Mount(app, st, console.Config{Sealer: sealer, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	for _, r := range app.GetRoutes(true) {
