@@ -77,7 +77,10 @@ func roleIsolation(t *testing.T, e *env) {
 		{route: "POST /console/files/:id/ack", path: "/console/files/" + file + "/ack", want: map[string]int{"bankSG": see, "bankDE": none, "bankUS": none}, others: no},
 		{route: "GET /console/upload", path: "/console/upload", want: map[string]int{"bankDE": ok, "bankSG": ok, "bankUS": ok}, others: no},
 		{route: "POST /console/upload", path: "/console/upload", want: map[string]int{"bankDE": bad, "bankSG": bad, "bankUS": bad}, others: no}, // an empty upload
-		{route: "GET /console/reviews", path: "/console/reviews", want: map[string]int{"officer": ok}, others: no},
+		{route: "GET /console/reviews", path: "/console/reviews", want: map[string]int{"officer": ok}, others: no, shows: map[string][]string{"officer": {e.review}}},
+		{route: "GET /console/reviews/:id", path: "/console/reviews/" + e.review, want: map[string]int{"officer": ok}, others: no,
+			shows: map[string][]string{"officer": {"TNK Trading International Ltd", "28603"}}},
+		{route: "POST /console/reviews/:id/:decision", path: "/console/reviews/" + e.review + "/reject", want: map[string]int{"officer": bad}, others: no}, // no comment
 		{route: "GET /console/reviews/:id", path: "/console/reviews/scr_none", want: map[string]int{"officer": none}, others: no},
 		{route: "POST /console/reviews/:id/:decision", path: "/console/reviews/scr_none/approve", want: map[string]int{"officer": none}, others: no},
 		{route: "GET /console/payouts", path: "/console/payouts", want: map[string]int{"merDE": ok, "merSG": ok}, others: no,

@@ -215,11 +215,25 @@ func TestBrowser(t *testing.T) {
 		tb.signOut()
 	})
 
-	t.Run("compliance officer sees the queue", func(t *testing.T) {
+	t.Run("compliance officer approves a review", func(t *testing.T) {
 		tb.t = t
 		tb.signIn(e.base, e.keys["officer"])
 		if !strings.Contains(tb.text("h1"), "Review queue") {
 			t.Fatalf("officer landed on %q", tb.text("h1"))
+		}
+		tb.do(chromedp.Click(chromedp.CSS("#reviews a")), chromedp.WaitVisible(chromedp.ID("matches")))
+		if m := tb.text("#matches"); !strings.Contains(m, "TNK Trading International Ltd") || !strings.Contains(m, "28603") {
+			t.Fatalf("the parties beside their matches: %q", m)
+		}
+		tb.screenshot("compliance-review")
+		tb.do(chromedp.SendKeys(chromedp.ID("comment"), "end-user checked: not the listed entity"),
+			chromedp.Click(chromedp.ID("approve")), chromedp.WaitNotPresent(chromedp.ID("decide")))
+		if facts := tb.text(".facts"); !strings.Contains(facts, "approved") || !strings.Contains(facts, "end-user checked") {
+			t.Fatalf("after approval: %q", facts)
+		}
+		tb.do(chromedp.Navigate(e.base+"/console/reviews?status=all"), chromedp.WaitVisible(chromedp.ID("reviews")))
+		if h := tb.text("#reviews tbody"); !strings.Contains(h, "approved") || !strings.Contains(h, "A. Officer") && !strings.Contains(h, "compliance:") {
+			t.Fatalf("decision history: %q", h)
 		}
 		tb.noErrors()
 		tb.signOut()

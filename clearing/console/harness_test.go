@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +23,8 @@ import (
 	"github.com/crossclear/crossclear/clearing/console"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/compliance"
+	"github.com/crossclear/crossclear/compliance/compliancetest"
 	"github.com/crossclear/crossclear/fx"
 	"github.com/crossclear/crossclear/messages/inbound"
 	"github.com/crossclear/crossclear/messages/iso/isotest"
@@ -45,13 +49,14 @@ type env struct {
 	paySGtoDE, payUS string
 	fileSG           string
 	closedCycle      int64
+	review           string // pending: DEUTDEFF paying a merchant named like an SDN entry
 
 	routes []string // "METHOD /console/…" of every console route
 }
 
 func newEnv(t *testing.T, engine string) *env {
 	t.Helper()
-	st := storetest.Open(t, engine, store.Options{})
+	st := storetest.Open(t, engine, store.Options{Screener: screener(t)})
 	w := storetest.Seed(t, st)
 	e := &env{t: t, st: st, keys: map[string]string{}}
 	key := func(name string, role clearing.Role, subject string) {
@@ -93,6 +98,20 @@ func newEnv(t *testing.T, engine string) *env {
 	}
 	e.closedCycle = cy.ID
 
+	// A payment to a merchant named like OFAC entry 28603 waits for review.
+	listed, err := st.CreateMerchant(ctx, clearing.Merchant{Name: "TNK Trading International Ltd", Country: "CH", Currency: "EUR",
+		Account: "DE02100100109307118603", BankID: "DEUTDEFF"}, storetest.Operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Hold(ctx, clearing.HoldRequest{UETR: uuid.NewString(), BuyerBankID: "DEUTDEFF", MerchantID: listed.ID,
+		Amount: mustAmount(t, "900.00", "EUR"), Reference: "ORDER-TNK-1"}, clearing.Actor{Role: clearing.RoleBank, Subject: "DEUTDEFF"})
+	var held *store.ScreeningError
+	if !errors.As(err, &held) || !held.Pending {
+		t.Fatalf("the listed merchant's payment was not held for review: %v", err)
+	}
+	e.review = held.ScreeningID
+
 	dev, err := signing.OpenDevSigner(filepath.Join(t.TempDir(), "dev.key"), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +139,18 @@ func newEnv(t *testing.T, engine string) *env {
 	e.base = "http://" + ln.Addr().String()
 	return e
 }
+
+// screener screens against the sample lists, loaded once for all tests.
+var screener = func() func(t *testing.T) *compliance.Screener {
+	var (
+		once sync.Once
+		sc   *compliance.Screener
+	)
+	return func(t *testing.T) *compliance.Screener {
+		once.Do(func() { sc = compliancetest.Screener(t, compliance.Config{}) })
+		return sc
+	}
+}()
 
 func mustAmount(t *testing.T, v, ccy string) fx.Amount {
 	t.Helper()
