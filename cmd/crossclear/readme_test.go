@@ -180,11 +180,14 @@ func TestREADMEWalks(t *testing.T) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	start := time.Now()
 	gobuild := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "crossclear"), "./cmd/crossclear")
 	gobuild.Dir = root
 	if out, err := gobuild.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", build, err, out)
 	}
+	t.Logf("built the CLI in %s", time.Since(start).Round(time.Second))
+	start = time.Now()
 
 	// The demo, on free ports; it writes crossclear-demo.env with where it
 	// serves, which the walks source.
@@ -231,6 +234,8 @@ func TestREADMEWalks(t *testing.T) {
 		}
 	}
 
+	t.Logf("the demo served in %s", time.Since(start).Round(time.Second))
+	start = time.Now()
 	script, checks, readmeLine := walkScript(walks)
 	if err := os.WriteFile(filepath.Join(dir, "walks.sh"), []byte(script), 0o644); err != nil {
 		t.Fatal(err)
@@ -239,6 +244,7 @@ func TestREADMEWalks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's walks failed: %v\n%s\n\nthe demo said:\n%s", err, tail(failedAt(out, readmeLine), 60), tail(demoLog(), 20))
 	}
+	t.Logf("%d walks, %d checks, ran in %s", len(walks), len(checks), time.Since(start).Round(time.Second))
 	segments := regexp.MustCompile(`\n@@check (\d+)\n`).Split(out, -1)
 	if len(segments) != len(checks)+1 {
 		t.Fatalf("%d checks in the README, %d reached:\n%s", len(checks), len(segments)-1, tail(out, 60))
@@ -306,4 +312,55 @@ func tail(s string, n int) string {
 		lines = append([]string{"…"}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// The harness itself: it runs only marked blocks, matches "# →" lines
+// piece by piece, and reports a failing command by its README line.
+func TestWalkHarness(t *testing.T) {
+	readme := strings.Join([]string{
+		"```sh",
+		"exit 1   # the top block is never run",
+		"```",
+		"<!-- walk -->",
+		"```sh",
+		`P=held; echo "state: $P, released 20.00"`,
+		"# → state: held…20.00",
+		`echo '["a","b"]'   # → ["a",  "b"]`,
+		"```",
+		"<!-- walk -->",
+		"```sh",
+		`echo "$P again"`,
+		"# → held again",
+		"false",
+		"echo never",
+		"```",
+	}, "\n")
+	walks, err := readmeWalks(readme)
+	if err != nil || len(walks) != 2 {
+		t.Fatalf("walks %v: %v", walks, err)
+	}
+	script, checks, readmeLine := walkScript(walks)
+	if len(checks) != 3 || checks[0].line != 7 || checks[1].line != 8 {
+		t.Fatalf("checks: %+v", checks)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "walks.sh"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runBash(context.Background(), dir, os.Environ(), "walks.sh")
+	if err == nil || !strings.Contains(failedAt(out, readmeLine), "FAILED at README.md:14: false") || strings.Contains(out, "never") {
+		t.Fatalf("a failing command: %v\n%s", err, failedAt(out, readmeLine))
+	}
+	segments := regexp.MustCompile(`\n@@check (\d+)\n`).Split(out, -1)
+	for i, c := range checks {
+		if !c.matches(segments[i]) {
+			t.Errorf("check %q does not match %q", c.text, segments[i])
+		}
+	}
+	if checks[2].matches(segments[0]) || newWalkCheck(0, "released  state").matches(segments[0]) {
+		t.Error("a check matches output that does not show its pieces in order")
+	}
+	if _, err := readmeWalks("<!-- walk -->\n```console\nx\n```"); err == nil {
+		t.Error("a marker before a block that is not sh was accepted")
+	}
 }
