@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/crossclear/crossclear/regulator/bundle"
 	"github.com/crossclear/crossclear/regulator/verify"
@@ -35,24 +36,57 @@ but the published keys (crossclear regulator keys, or the gateway's
     without a gap (a period with nothing to report has a nil report, so a
     withheld report shows as a missing number).
 
+With a witness policy (--witness KEY, once per witness, and --quorum K) the
+newest checkpoint must carry valid cosignatures of at least K of those
+witnesses (c2sp.org/tlog-cosignature): a checkpoint shown to you alone — a
+split view — never gets them. --max-age also requires the newest of those
+cosignatures to be that recent: a frozen log, or an older checkpoint shown
+to hide a newer report, fails. The state file records the witnesses relied
+on. --compare FILE checks another regulator's signed checkpoint (its
+/checkpoint, or its state's) against yours: two that are not consistent
+are printed as evidence of a split view.
+
 The state file keeps the last checkpoint and the last numbers verified; it
 moves only when everything checks out. Any mismatch prints FAILED and
 exits 1; a log that shows two different histories is reported as a
 misbehaving log. The first run trusts the first checkpoint it sees and
 says so. --out writes each verified report's files into a directory.`,
 	example: `  crossclear verify --keys crossclear-regulator-keys.json SG-cycle-1.bundle.json
-  crossclear verify --keys keys.json --state mas.state.json --out reports/ bundles/*.json`,
+  crossclear verify --keys keys.json --state mas.state.json --out reports/ bundles/*.json
+  crossclear verify --keys keys.json --state mas.state.json --witness "$W1" --witness "$W2" --witness "$W3" --quorum 2 --max-age 1h bundles/*.json
+  crossclear verify --keys keys.json --state mas.state.json --compare bafin-checkpoint.txt`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		keysFile := fs.String("keys", "", "the published keys `FILE` (required)")
 		stateFile := fs.String("state", "crossclear-verify-state.json", "the state `FILE`: the last checkpoint and report numbers verified (created on the first run)")
 		out := fs.String("out", "", "write the verified reports' files into `DIR`")
+		var policy verify.Policy
+		fs.Func("witness", "a witness's cosignature verifier `KEY` the policy counts (repeat per witness)", func(v string) error {
+			policy.Witnesses = append(policy.Witnesses, v)
+			return nil
+		})
+		fs.IntVar(&policy.Quorum, "quorum", 0, "how many of the --witness keys must have cosigned the newest checkpoint (`K`; default all of them)")
+		fs.DurationVar(&policy.MaxAge, "max-age", 0, "the newest of those cosignatures must be this recent (`DURATION`, e.g. 1h; 0: unchecked)")
+		compare := fs.String("compare", "", "another regulator's signed checkpoint `FILE` to check yours against (gossip)")
 		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if *keysFile == "" {
 				return usagef("verify", "--keys is required: the published keys (crossclear regulator keys, or GET /v1/keys)")
 			}
-			if len(args) == 0 {
+			if len(args) == 0 && *compare == "" {
 				return usagef("verify", "give the bundle files to verify")
+			}
+			if policy.Quorum == 0 {
+				policy.Quorum = len(policy.Witnesses)
+			}
+			if (policy.MaxAge > 0 || policy.Quorum > 0) && len(policy.Witnesses) == 0 {
+				return usagef("verify", "--quorum and --max-age need --witness keys")
+			}
+			var other []byte
+			if *compare != "" {
+				var err error
+				if other, err = os.ReadFile(*compare); err != nil {
+					return usagef("verify", "--compare: %v", err)
+				}
 			}
 			raw, err := os.ReadFile(*keysFile)
 			if err != nil {
@@ -70,7 +104,16 @@ says so. --out writes each verified report's files into a directory.`,
 			if err != nil {
 				return err
 			}
-			next, res, err := verify.Verify(keys, st, bundles, proofs)
+			next, res := st, verify.Result{}
+			if len(bundles) > 0 {
+				next, res, err = verify.Verify(keys, st, bundles, proofs)
+			}
+			if err == nil {
+				next, err = policy.Check(keys, next)
+			}
+			if err == nil && other != nil {
+				err = verify.Compare(keys, next, other, proofs)
+			}
 			if *asJSON {
 				return printVerifyJSON(c, res, next, err, *stateFile, *out)
 			}
@@ -96,6 +139,16 @@ says so. --out writes each verified report's files into a directory.`,
 					fmt.Fprintf(c.stdout, "checkpoint %d: signed by the log, a prefix of checkpoint %d verified before\n", size, st.Size)
 				}
 				prev = max(prev, size)
+			}
+			if len(next.Witnesses) > 0 {
+				var by []string
+				for _, w := range next.Witnesses {
+					by = append(by, fmt.Sprintf("%s (%s)", w.Name, w.SignedAt.Format(time.RFC3339)))
+				}
+				fmt.Fprintf(c.stdout, "checkpoint %d: cosigned by %s — %d of %d witnesses required\n", next.Size, strings.Join(by, ", "), policy.Quorum, len(policy.Witnesses))
+			}
+			if other != nil {
+				fmt.Fprintf(c.stdout, "%s: consistent with checkpoint %d\n", *compare, next.Size)
 			}
 			for _, r := range res.Reports {
 				var names []string
@@ -159,7 +212,7 @@ func readVerifyFiles(paths []string) ([]bundle.Bundle, []bundle.Consistency, err
 			return nil, nil, fmt.Errorf("%s is neither a report bundle nor a consistency proof", p)
 		}
 	}
-	if len(bundles) == 0 {
+	if len(bundles) == 0 && len(paths) > 0 {
 		return nil, nil, usagef("verify", "no report bundle among the files")
 	}
 	return bundles, proofs, nil
@@ -185,13 +238,14 @@ func writeReportFiles(dir string, r verify.Report) error {
 // misbehaving when the log showed two histories) or the checkpoints and
 // reports verified and the state file's new checkpoint.
 type verifyJSON struct {
-	OK          bool             `json:"ok"`
-	Error       string           `json:"error,omitempty"`
-	Misbehaving bool             `json:"misbehaving,omitempty"`
-	Trusted     bool             `json:"trusted_on_first_use,omitempty"`
-	Checkpoints []uint64         `json:"checkpoints"`
-	Reports     []verifiedReport `json:"reports"`
-	State       *verifyStateJSON `json:"state,omitempty"`
+	OK          bool               `json:"ok"`
+	Error       string             `json:"error,omitempty"`
+	Misbehaving bool               `json:"misbehaving,omitempty"`
+	Trusted     bool               `json:"trusted_on_first_use,omitempty"`
+	Checkpoints []uint64           `json:"checkpoints"`
+	Witnesses   []verify.Witnessed `json:"witnesses,omitempty"`
+	Reports     []verifiedReport   `json:"reports"`
+	State       *verifyStateJSON   `json:"state,omitempty"`
 }
 
 type verifiedReport struct {
@@ -227,7 +281,7 @@ func printVerifyJSON(c *cli, res verify.Result, next verify.State, err error, st
 		}
 		return exitCode(exitError)
 	}
-	doc.Trusted = res.Trusted
+	doc.Trusted, doc.Witnesses = res.Trusted, next.Witnesses
 	for _, size := range res.Checkpoints {
 		doc.Checkpoints = append(doc.Checkpoints, uint64(size))
 	}

@@ -48,6 +48,9 @@ type State struct {
 	Size       uint64           `json:"size"`
 	Root       []byte           `json:"root"`
 	Seqs       map[string]int64 `json:"seqs"` // "SG cycle" → the last sequence number verified
+	// Witnesses are the witnesses whose cosignatures of Checkpoint the
+	// last verification relied on (under a witness Policy).
+	Witnesses []Witnessed `json:"witnesses,omitempty"`
 }
 
 // LoadState reads a state file; a missing file is the empty state of a
@@ -169,6 +172,9 @@ func Verify(keys bundle.Keys, st State, bundles []bundle.Bundle, extra []bundle.
 		return st, res, err
 	}
 	next.Schema, next.Origin = StateSchema, keys.Origin
+	if next.Checkpoint != st.Checkpoint {
+		next.Witnesses = nil // they cosigned the old one; Policy.Check records the new one's
+	}
 	return next, res, nil
 }
 
@@ -205,6 +211,7 @@ func chain(st State, bySize map[uint64]signedCheckpoint, proofs []bundle.Consist
 			if !bytes.Equal(c.Root, next.Root) {
 				return st, fmt.Errorf("%w: the checkpoint of size %d has root %x, the one trusted before has %x", ErrMisbehaving, size, c.Root, next.Root)
 			}
+			next.Checkpoint = c.note // the same tree, perhaps with fresher cosignatures
 			continue
 		case size < st.Size:
 			p, ok := findProof(proofs, size, st.Size)

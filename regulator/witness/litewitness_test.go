@@ -18,6 +18,7 @@ import (
 	"github.com/crossclear/crossclear/regulator/internal/regtest"
 	"github.com/crossclear/crossclear/regulator/merklelog"
 	"github.com/crossclear/crossclear/regulator/witness"
+	"github.com/crossclear/crossclear/regulator/witness/witnesstest"
 )
 
 func post(t *testing.T, url, body string) (int, string) {
@@ -41,7 +42,7 @@ func TestLitewitnessCosignsTheLog(t *testing.T) {
 	ctx := context.Background()
 	w := regtest.New(t, "sqlite")
 	keys := w.Keys(t)
-	lw := regtest.StartLitewitness(t, keys.Origin, keys.CheckpointKeys[0])
+	lw := witnesstest.StartLitewitness(t, keys.Origin, keys.CheckpointKeys[0])
 
 	ours, err := cosignature.NewVerifier(lw.VKey)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/crossclear/crossclear/regulator/cosignature"
 	"github.com/crossclear/crossclear/regulator/internal/regtest"
 	"github.com/crossclear/crossclear/regulator/merklelog"
+	"github.com/crossclear/crossclear/regulator/witness/witnesstest"
 	"github.com/crossclear/crossclear/regulator/witnessing"
 )
 
@@ -103,7 +104,7 @@ func (e *env) cosignedBy(t *testing.T, vkeys ...string) (merklelog.Checkpoint, m
 func TestThreeWitnesses(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, "sqlite")
-	lw := regtest.StartLitewitness(t, e.origin, e.logKey)
+	lw := witnesstest.StartLitewitness(t, e.origin, e.logKey)
 	clock := regtest.NewClock(time.Unix(1_800_000_000, 0)) // the crossclear witnesses' own clock
 	sg := regtest.StartWitness(t, "witness.test/sg", e.origin, e.logKey, clock.Now)
 	de := regtest.StartWitness(t, "witness.test/de", e.origin, e.logKey, clock.Now)

@@ -1,4 +1,6 @@
-package regtest
+// Package witnesstest runs a real litewitness (filippo.io/torchwood v0.6.1)
+// for interoperability tests.
+package witnesstest
 
 import (
 	"crypto/ed25519"
