@@ -38,7 +38,7 @@ var ctx = context.Background()
 // it) on loopback over a seeded store, with a key for every role and a
 // few objects owned by some callers and not others.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	base string
 	keys map[string]string // by caller name: operator, officer, bankDE, bankSG, bankUS, merDE, merSG, regSG
@@ -51,14 +51,15 @@ type env struct {
 	closedCycle      int64
 	review           string // pending: DEUTDEFF paying a merchant named like an SDN entry
 
-	routes []string // "METHOD /console/…" of every console route
+	routes    []string // "METHOD /console/…" of every console route
+	merchants []clearing.Merchant
 }
 
-func newEnv(t *testing.T, engine string) *env {
+func newEnv(t testing.TB, engine string) *env {
 	t.Helper()
 	st := storetest.Open(t, engine, store.Options{Screener: screener(t)})
 	w := storetest.Seed(t, st)
-	e := &env{t: t, st: st, keys: map[string]string{}}
+	e := &env{t: t, st: st, keys: map[string]string{}, merchants: w.Merchants}
 	key := func(name string, role clearing.Role, subject string) {
 		_, secret, err := st.CreateAPIKey(ctx, role, subject, name, storetest.Operator)
 		if err != nil {
@@ -141,18 +142,18 @@ func newEnv(t *testing.T, engine string) *env {
 }
 
 // screener screens against the sample lists, loaded once for all tests.
-var screener = func() func(t *testing.T) *compliance.Screener {
+var screener = func() func(t testing.TB) *compliance.Screener {
 	var (
 		once sync.Once
 		sc   *compliance.Screener
 	)
-	return func(t *testing.T) *compliance.Screener {
+	return func(t testing.TB) *compliance.Screener {
 		once.Do(func() { sc = compliancetest.Screener(t, compliance.Config{}) })
 		return sc
 	}
 }()
 
-func mustAmount(t *testing.T, v, ccy string) fx.Amount {
+func mustAmount(t testing.TB, v, ccy string) fx.Amount {
 	t.Helper()
 	a, err := fx.ParseAmount(v, ccy)
 	if err != nil {
@@ -233,7 +234,7 @@ func (b *browser) signIn(name string) {
 }
 
 // testWriter sends the server's log to the test's.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))

@@ -150,11 +150,11 @@ func (cs *console) cycle(c *fiber.Ctx) error {
 	}
 	d := cycleData{Cycle: cy}
 	if cy.State != clearing.CycleOpen {
-		a, err := cs.st.CycleActivity(c.UserContext(), id, ageing)
+		corridors, err := cs.st.CycleCorridors(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
-		d.Pictures = nettingPictures(a.Cycle, a.Corridors)
+		d.Pictures = nettingPictures(cy, corridors)
 	}
 	return cs.render(c, "cycle", page{Title: "Cycle " + strconv.FormatInt(id, 10), Active: "/cycles", Data: d})
 }

@@ -109,18 +109,8 @@ func (s *Store) CycleActivity(ctx context.Context, id int64, ageing []time.Durat
 		return CycleActivity{}, clearing.Errorf(clearing.Refused, "cycle_not_closed", "cycle_id", "cycle %d is still open", id)
 	}
 	a := CycleActivity{Cycle: c}
-	// Every hold books exactly one posting into escrow: "hold", or
-	// "fx_delivery" for a cross-currency one. Reading holds through the
-	// cycle's postings uses the postings_cycle index.
-	into := []clearing.PostingKind{clearing.PostHold, clearing.PostFXDelivery}
-	err = s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.buyer_bank_id AS buyer_bank, p.merchant_bank_id AS merchant_bank,
-		p.currency, COUNT(*) AS count, SUM(po.amount_minor) AS amount_minor
-		FROM postings po JOIN payments p ON p.id = po.payment_id
-		WHERE po.cycle_id = ? AND po.kind IN (?)
-		GROUP BY p.buyer_jurisdiction, p.merchant_jurisdiction, p.buyer_bank_id, p.merchant_bank_id, p.currency
-		ORDER BY p.buyer_bank_id, p.merchant_bank_id, p.currency`, id, bun.In(into)).Scan(ctx, &a.Corridors)
-	if err != nil {
-		return CycleActivity{}, fmt.Errorf("corridors of cycle %d: %w", id, err)
+	if a.Corridors, err = s.CycleCorridors(ctx, id); err != nil {
+		return CycleActivity{}, err
 	}
 	err = s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.sell_currency, p.currency AS buy_currency,
 		p.fx_rate AS rate, p.fx_provider_id AS provider, COUNT(*) AS count, SUM(p.sell_minor) AS sell_minor, SUM(po.amount_minor) AS buy_minor
@@ -154,6 +144,26 @@ func (s *Store) CycleActivity(ctx context.Context, id int64, ageing []time.Durat
 		return CycleActivity{}, fmt.Errorf("disputes of cycle %d: %w", id, err)
 	}
 	return a, nil
+}
+
+// CycleCorridors is what was held in cycle id between each pair of banks,
+// per currency: the gross obligations that netting collapses. Every hold
+// books exactly one posting into escrow: "hold", or "fx_delivery" for a
+// cross-currency one; reading holds through the cycle's postings uses the
+// postings_cycle index.
+func (s *Store) CycleCorridors(ctx context.Context, id int64) ([]CorridorVolume, error) {
+	into := []clearing.PostingKind{clearing.PostHold, clearing.PostFXDelivery}
+	var out []CorridorVolume
+	err := s.conn(ctx).NewRaw(`SELECT p.buyer_jurisdiction, p.merchant_jurisdiction, p.buyer_bank_id AS buyer_bank, p.merchant_bank_id AS merchant_bank,
+		p.currency, COUNT(*) AS count, SUM(po.amount_minor) AS amount_minor
+		FROM postings po JOIN payments p ON p.id = po.payment_id
+		WHERE po.cycle_id = ? AND po.kind IN (?)
+		GROUP BY p.buyer_jurisdiction, p.merchant_jurisdiction, p.buyer_bank_id, p.merchant_bank_id, p.currency
+		ORDER BY p.buyer_bank_id, p.merchant_bank_id, p.currency`, id, bun.In(into)).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("corridors of cycle %d: %w", id, err)
+	}
+	return out, nil
 }
 
 // escrowAtClose is what escrow held when cycle c closed: payments held in
