@@ -18,7 +18,6 @@ type part struct {
 	xml    []byte
 	parent *part           // the enclosing part (a transaction's PmtInf)
 	elems  map[string]elem // path below the part ("PmtId/UETR") → its first occurrence
-	counts map[string]int  // path → occurrences
 
 	// checked against a shape (cutter.open) instead of keeping xml:
 	checkErr error               // moov's type would fail on this text
@@ -87,6 +86,7 @@ type openPart struct {
 	depth  int          // len(path) at the part's element
 	w      *canonWriter // nil when the part is checked against a shape
 	keys   []string     // path below the part of each open element
+	first  []bool       // whether it is its path's first occurrence (whose text the elem holds)
 	shapes []*shape     // shape of each open element, nil when not checked
 	texts  [][]byte     // direct text of each open element, when needed
 	keep   []string
@@ -130,7 +130,7 @@ func (c *cutter) run(doc []byte) (int, error) {
 				continue
 			}
 			if c.at(rel[1:]) {
-				p := &part{name: t.Name.Local, line: startLine, elems: map[string]elem{}, counts: map[string]int{}}
+				p := &part{name: t.Name.Local, line: startLine, elems: map[string]elem{}}
 				if n := len(open); n > 0 {
 					p.parent = open[n-1].p
 				}
@@ -146,7 +146,7 @@ func (c *cutter) run(doc []byte) (int, error) {
 					o.w = newCanonWriter(t.Name.Space, false)
 					o.w.start(t, startLine)
 				}
-				o.keys = append(o.keys, "")
+				o.keys, o.first = append(o.keys, ""), append(o.first, false)
 				open = append(open, o)
 				continue
 			}
@@ -156,10 +156,10 @@ func (c *cutter) run(doc []byte) (int, error) {
 				if parent := o.keys[len(o.keys)-1]; parent != "" {
 					key = parent + "/" + key
 				}
-				o.keys = append(o.keys, key)
 				p := o.p
-				p.counts[key]++
-				if _, seen := p.elems[key]; !seen {
+				_, seen := p.elems[key]
+				o.keys, o.first = append(o.keys, key), append(o.first, !seen)
+				if !seen {
 					e := elem{line: startLine}
 					for _, a := range t.Attr {
 						if a.Name.Local == "Ccy" && a.Name.Space == "" {
@@ -182,7 +182,7 @@ func (c *cutter) run(doc []byte) (int, error) {
 				} else {
 					o.endShaped()
 				}
-				o.keys = o.keys[:len(o.keys)-1]
+				o.keys, o.first = o.keys[:len(o.keys)-1], o.first[:len(o.first)-1]
 				if len(path) == o.depth {
 					if o.w != nil {
 						o.p.xml = o.w.bytes()
@@ -201,12 +201,10 @@ func (c *cutter) run(doc []byte) (int, error) {
 				} else if k := len(o.texts) - 1; o.texts[k] != nil {
 					o.texts[k] = append(o.texts[k], t...)
 				}
-				if len(path) > o.depth {
-					key := o.keys[len(o.keys)-1]
-					if e, ok := o.p.elems[key]; ok && o.p.counts[key] == 1 {
-						e.text += string(t)
-						o.p.elems[key] = e
-					}
+				if k := len(o.keys) - 1; k > 0 && o.first[k] {
+					e := o.p.elems[o.keys[k]]
+					e.text += string(t)
+					o.p.elems[o.keys[k]] = e
 				}
 			}
 		}
