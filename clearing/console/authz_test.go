@@ -64,6 +64,9 @@ func roleIsolation(t *testing.T, e *env) {
 			hides: map[string][]string{"bankDE": {payUS}, "bankSG": {payUS}, "bankUS": {pay}, "merDE": {payUS}, "merSG": {pay, payUS}}},
 		{route: "GET /console/payments", path: "/console/payments?bank=CHASUS33", want: map[string]int{"officer": no}, others: ok,
 			shows: map[string][]string{"operator": {payUS}}, hides: map[string][]string{"bankDE": {payUS, pay}, "merSG": {payUS}, "bankSG": {payUS}, "merDE": {payUS}}},
+		// The US payment by its reference: only those who may see it find it.
+		{route: "GET /console/payments", path: "/console/payments?reference=ORDER-US-1", want: map[string]int{"officer": no}, others: ok,
+			shows: map[string][]string{"operator": {payUS}, "bankUS": {payUS}}, hides: map[string][]string{"operator": {pay}, "bankDE": {payUS}, "merDE": {payUS}, "merSG": {payUS}}},
 		{route: "GET /console/payments/:id", path: "/console/payments/" + pay,
 			want: map[string]int{"operator": ok, "bankDE": ok, "bankSG": ok, "bankUS": none, "merDE": ok, "merSG": none}, others: no},
 		{route: "GET /console/payments/:id", path: "/console/payments/" + payUS,

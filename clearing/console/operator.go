@@ -259,7 +259,7 @@ type paymentsData struct {
 }
 
 type paymentQuery struct {
-	UETR, Bank, Merchant, State, Cursor string
+	UETR, Reference, Bank, Merchant, State, Cursor string
 }
 
 // pageSize keeps a list one screen long; the rest is a click away.
@@ -267,7 +267,7 @@ const pageSize = 50
 
 func (cs *console) payments(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	q := paymentQuery{UETR: strings.TrimSpace(c.Query("uetr")), Bank: strings.TrimSpace(c.Query("bank")),
+	q := paymentQuery{UETR: strings.TrimSpace(c.Query("uetr")), Reference: strings.TrimSpace(c.Query("reference")), Bank: strings.TrimSpace(c.Query("bank")),
 		Merchant: strings.TrimSpace(c.Query("merchant")), State: c.Query("state"), Cursor: c.Query("cursor")}
 	if q.UETR != "" {
 		return c.Redirect(Prefix+"/payments/"+q.UETR, fiber.StatusSeeOther)
@@ -285,7 +285,7 @@ func (cs *console) payments(c *fiber.Ctx) error {
 		f.BankID = q.Bank
 	}
 	if ok {
-		f.State, f.Limit, f.Cursor = clearing.State(q.State), pageSize, q.Cursor
+		f.State, f.Reference, f.Limit, f.Cursor = clearing.State(q.State), q.Reference, pageSize, q.Cursor
 		pg, err := cs.st.Payments(ctx, f)
 		if err != nil {
 			return err

@@ -60,7 +60,8 @@ type migration struct {
 // URL, signing secret, event types, status and consecutive failures), each
 // event once (its id is the webhook-id every retry carries), the outbox
 // (one row per subscription and event, delivered in id order) and every
-// delivery attempt. Migration 12 (console sessions) keeps the web
+// delivery attempt. Migration 14 indexes a payment's reference, which the
+// console's operators search by. Migration 12 (console sessions) keeps the web
 // console's sign-ins: the SHA-256 of the session cookie (never the cookie),
 // the API key it speaks for, its CSRF token, when it was last used (idle
 // expiry) and when it ends (absolute expiry); a revoked key ends its
@@ -551,6 +552,8 @@ CREATE TABLE merkle_cosignatures (
 	signed_at {ts} NOT NULL,
 	PRIMARY KEY (size, witness)
 )
+`}, {Version: 14, Name: "payment reference index", SQL: `
+CREATE INDEX payments_reference ON payments (reference)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

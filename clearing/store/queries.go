@@ -41,6 +41,7 @@ type PaymentFilter struct {
 	MerchantID   string
 	Jurisdiction string
 	Currency     string
+	Reference    string // the order reference, exactly
 	Limit        int    // default 100, at most 1000
 	Cursor       string // from the previous page's NextCursor
 }
@@ -82,6 +83,9 @@ func (s *Store) Payments(ctx context.Context, f PaymentFilter) (Page, error) {
 	}
 	if f.Currency != "" {
 		q.Where("currency = ?", f.Currency)
+	}
+	if f.Reference != "" {
+		q.Where("reference = ?", f.Reference)
 	}
 	if f.Cursor != "" {
 		at, id, err := parseCursor(f.Cursor)
