@@ -30,11 +30,13 @@ var benchCmd = &command{
 	name:    "bench",
 	summary: "load-test crossclear serve over real HTTP: ops/s, p50/p99 and server CPU per operation",
 	about: `
-Starts 'crossclear serve' as a child process on --database (by default a
-new SQLite file in a temporary folder; a PostgreSQL database must hold no
-participants but bench's own), seeds four banks and their merchants with
+Starts --nodes 'crossclear serve' processes as children on --database (by
+default a new SQLite file in a temporary folder; a PostgreSQL database must
+hold no participants but bench's own), or drives the servers already
+running on it at --target, seeds four banks and their merchants with
 unlimited caps, and drives each workload at each concurrency for
---duration over real HTTP, every mutating request with an Idempotency-Key:
+--duration over real HTTP, the clients spread over the servers in turn,
+every mutating request with an Idempotency-Key:
 
   hold-release   hold one payment, then release it (2 transitions an op)
   hold-refund    hold one payment, then refund it (2 transitions an op)
@@ -43,21 +45,31 @@ unlimited caps, and drives each workload at each concurrency for
 
 For each it prints operations per second, what they moved (transitions
 or holds per second), p50 and p99 latency per request, and the server's
-CPU time per operation (from /proc, so the client's own CPU is not
-counted). At the end it runs the ledger check through the API and fails
+CPU time per operation, summed over the servers it started (from /proc, so
+the client's own CPU is not counted; not measured with --target). At the end it runs the ledger check through the API and fails
 if the books do not balance.`,
 	example: `  crossclear bench
   crossclear bench --concurrency 1,16,64,256 --duration 10s
-  crossclear bench --database postgres://postgres@127.0.0.1:5432/bench --workloads hold-release,read`,
+  crossclear bench --database postgres://postgres@127.0.0.1:5432/bench --workloads hold-release,read
+  crossclear bench --database "$HA_DATABASE_URL" --nodes 3 --workloads hold-release   # deploy/ha's cluster
+  crossclear bench --database "$DSN" --target http://10.0.0.1:8080,http://10.0.0.2:8080`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		database := fs.String("database", "", "database to serve (empty: a new SQLite file in a temporary folder); its participants must be bench's own")
 		levels := fs.String("concurrency", "1,16,64", "client concurrency levels, comma-separated")
 		duration := fs.Duration("duration", 5*time.Second, "how long each workload runs at each level")
 		workloads := fs.String("workloads", strings.Join(benchWorkloads, ","), "workloads to run, comma-separated")
+		nodes := fs.Int("nodes", 1, "serve processes to start on --database, the clients spread over them")
+		targets := fs.String("target", "", "comma-separated base URLs of servers already running on --database to drive instead of starting any")
 		asJSON := jsonFlag(fs)
 		return func(ctx context.Context, c *cli, args []string) error {
 			if err := noArgs("bench", args); err != nil {
 				return err
+			}
+			if *nodes < 1 || *nodes > 64 {
+				return usagef("bench", "--nodes takes a whole number from 1 to 64, got %d", *nodes)
+			}
+			if *targets != "" && *database == "" {
+				return usagef("bench", "--target needs --database: bench writes its world and keys there")
 			}
 			plan, err := parseBenchPlan(*levels, *workloads, *duration)
 			if err != nil {
@@ -72,7 +84,7 @@ if the books do not balance.`,
 				defer os.RemoveAll(dir)
 				dsn = filepath.Join(dir, "bench.db")
 			}
-			b, err := startBench(ctx, dsn, c)
+			b, err := startBench(ctx, dsn, *nodes, commaList(*targets), c)
 			if err != nil {
 				return err
 			}
@@ -85,7 +97,7 @@ if the books do not balance.`,
 			if err != nil {
 				return err
 			}
-			report := benchReport{Engine: b.engine, Results: results, LedgerOK: ledgerOK}
+			report := benchReport{Engine: b.engine, Servers: len(b.bases), Started: len(b.cmds) > 0, Results: results, LedgerOK: ledgerOK}
 			if *asJSON {
 				err = printJSON(c.stdout, report)
 			} else {
@@ -132,11 +144,12 @@ func parseBenchPlan(levels, workloads string, d time.Duration) (benchPlan, error
 	return p, nil
 }
 
-// bench is a running serve child with bench's world in its database.
+// bench is the servers it drives (its serve children, or --target) with
+// bench's world in their database.
 type bench struct {
 	engine   string
-	base     string
-	cmd      *exec.Cmd
+	bases    []string    // the servers' base URLs; client i uses bases[i % len]
+	cmds     []*exec.Cmd // the serve children, none with --target
 	client   *http.Client
 	operator string
 	banks    []benchBank
@@ -152,7 +165,7 @@ type benchBank struct {
 
 var servingOn = regexp.MustCompile(`serving on (http://\S+)`)
 
-func startBench(ctx context.Context, dsn string, c *cli) (*bench, error) {
+func startBench(ctx context.Context, dsn string, nodes int, targets []string, c *cli) (*bench, error) {
 	s, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		return nil, err
@@ -165,42 +178,71 @@ func startBench(ctx context.Context, dsn string, c *cli) (*bench, error) {
 	if err := b.seed(ctx, s); err != nil {
 		return nil, err
 	}
+	if len(targets) > 0 {
+		b.bases = targets
+		return b, nil
+	}
+	for range nodes {
+		if err := b.startServe(ctx, dsn, c); err != nil {
+			b.stop()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// startServe starts one serve child on dsn and waits until it serves.
+func (b *bench) startServe(ctx context.Context, dsn string, c *cli) error {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("find the crossclear binary: %w", err)
+		return fmt.Errorf("find the crossclear binary: %w", err)
 	}
-	b.cmd = exec.CommandContext(ctx, exe, "serve")
-	b.cmd.Env = append(os.Environ(), "CROSSCLEAR_DATABASE="+dsn, "CROSSCLEAR_LISTEN=127.0.0.1:0", "CROSSCLEAR_REGULATOR_LISTEN=off",
+	cmd := exec.CommandContext(ctx, exe, "serve")
+	cmd.Env = append(os.Environ(), "CROSSCLEAR_DATABASE="+dsn, "CROSSCLEAR_LISTEN=127.0.0.1:0", "CROSSCLEAR_REGULATOR_LISTEN=off",
 		"CROSSCLEAR_CYCLE_PERIOD=0", "CROSSCLEAR_LOG_LEVEL=error")
-	out, err := b.cmd.StdoutPipe()
+	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b.cmd.Stderr = c.stderr
-	if err := b.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start crossclear serve: %w", err)
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start crossclear serve: %w", err)
 	}
+	b.cmds = append(b.cmds, cmd)
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
 		if m := servingOn.FindStringSubmatch(lines.Text()); m != nil {
-			b.base = m[1]
-			break
+			b.bases = append(b.bases, m[1])
+			go io.Copy(io.Discard, out)
+			return nil
 		}
 	}
-	if b.base == "" {
-		b.stop()
-		return nil, errors.New("crossclear serve exited before serving")
-	}
-	go io.Copy(io.Discard, out)
-	return b, nil
+	return errors.New("crossclear serve exited before serving")
 }
 
 func (b *bench) stop() {
 	b.client.CloseIdleConnections() // else serve waits for them to shut down
-	if b.cmd != nil && b.cmd.Process != nil {
-		b.cmd.Process.Signal(os.Interrupt)
-		b.cmd.Wait()
+	for _, cmd := range b.cmds {
+		if cmd.Process != nil {
+			cmd.Process.Signal(os.Interrupt)
+		}
 	}
+	for _, cmd := range b.cmds {
+		cmd.Wait()
+	}
+}
+
+// serverCPU is the CPU time the serve children have used; 0 with --target.
+func (b *bench) serverCPU() (time.Duration, error) {
+	var total time.Duration
+	for _, cmd := range b.cmds {
+		t, err := processCPU(cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		total += t
+	}
+	return total, nil
 }
 
 // seed makes four banks in EUR with caps no run reaches, a merchant at
@@ -253,8 +295,9 @@ func (b *bench) seed(ctx context.Context, s *store.Store) error {
 	return nil
 }
 
-// call sends one request and fails unless the answer is want.
-func (b *bench) call(method, path, key string, body any, want int) ([]byte, error) {
+// call sends one request to the server base and fails unless the answer
+// is want.
+func (b *bench) call(base, method, path, key string, body any, want int) ([]byte, error) {
 	var r io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -263,7 +306,7 @@ func (b *bench) call(method, path, key string, body any, want int) ([]byte, erro
 		}
 		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, b.base+path, r)
+	req, err := http.NewRequest(method, base+path, r)
 	if err != nil {
 		return nil, err
 	}
@@ -287,10 +330,10 @@ func (b *bench) call(method, path, key string, body any, want int) ([]byte, erro
 	return raw, nil
 }
 
-// hold holds one payment as bank and returns its id.
-func (b *bench) hold(bank benchBank) (string, error) {
+// hold holds one payment as bank through base and returns its id.
+func (b *bench) hold(base string, bank benchBank) (string, error) {
 	n := b.seq.Add(1)
-	raw, err := b.call(http.MethodPost, "/v1/payments", bank.key, map[string]any{"merchant_id": bank.merchant,
+	raw, err := b.call(base, http.MethodPost, "/v1/payments", bank.key, map[string]any{"merchant_id": bank.merchant,
 		"amount": fmt.Sprintf("%d.%02d", 1+n%500, n%100), "currency": "EUR", "reference": fmt.Sprintf("bench %d", n)}, http.StatusCreated)
 	if err != nil {
 		return "", err
@@ -302,10 +345,11 @@ func (b *bench) hold(bank benchBank) (string, error) {
 // op runs one operation of workload as client i and times each request.
 func (b *bench) op(workload string, i int, timed func(func() error) error) error {
 	bank := b.banks[i%len(b.banks)]
+	base := b.bases[i%len(b.bases)]
 	switch workload {
 	case "hold-release", "hold-refund":
 		var id string
-		if err := timed(func() (err error) { id, err = b.hold(bank); return err }); err != nil {
+		if err := timed(func() (err error) { id, err = b.hold(base, bank); return err }); err != nil {
 			return err
 		}
 		action, key := "release", bank.key
@@ -313,7 +357,7 @@ func (b *bench) op(workload string, i int, timed func(func() error) error) error
 			action, key = "refund", b.operator // the buyer's bank may not refund: the merchant's bank or the operator does
 		}
 		return timed(func() error {
-			_, err := b.call(http.MethodPost, "/v1/payments/"+id+"/"+action, key, map[string]any{}, http.StatusOK)
+			_, err := b.call(base, http.MethodPost, "/v1/payments/"+id+"/"+action, key, map[string]any{}, http.StatusOK)
 			return err
 		})
 	case "read":
@@ -321,7 +365,7 @@ func (b *bench) op(workload string, i int, timed func(func() error) error) error
 		id := b.held[i%len(b.held)]
 		b.heldMu.Unlock()
 		return timed(func() error {
-			_, err := b.call(http.MethodGet, "/v1/payments/"+id, b.operator, nil, http.StatusOK)
+			_, err := b.call(base, http.MethodGet, "/v1/payments/"+id, b.operator, nil, http.StatusOK)
 			return err
 		})
 	case "batch":
@@ -330,7 +374,7 @@ func (b *bench) op(workload string, i int, timed func(func() error) error) error
 			items[k] = map[string]any{"merchant_id": bank.merchant, "amount": "1.00", "currency": "EUR"}
 		}
 		return timed(func() error {
-			_, err := b.call(http.MethodPost, "/v1/payments/batch", bank.key, map[string]any{"payments": items}, http.StatusOK)
+			_, err := b.call(base, http.MethodPost, "/v1/payments/batch", bank.key, map[string]any{"payments": items}, http.StatusOK)
 			return err
 		})
 	}
@@ -351,6 +395,8 @@ type benchResult struct {
 
 type benchReport struct {
 	Engine   string        `json:"engine"`
+	Servers  int           `json:"servers"` // serve processes driven
+	Started  bool          `json:"started"` // by bench (server CPU measured), not --target
 	Results  []benchResult `json:"results"`
 	LedgerOK bool          `json:"ledger_ok"`
 }
@@ -358,7 +404,7 @@ type benchReport struct {
 func (b *bench) run(ctx context.Context, plan benchPlan) ([]benchResult, error) {
 	if slices.Contains(plan.workloads, "read") {
 		for i := range 64 { // what the read workload reads
-			id, err := b.hold(b.banks[i%len(b.banks)])
+			id, err := b.hold(b.bases[i%len(b.bases)], b.banks[i%len(b.banks)])
 			if err != nil {
 				return nil, err
 			}
@@ -380,7 +426,7 @@ func (b *bench) run(ctx context.Context, plan benchPlan) ([]benchResult, error) 
 
 // level runs workload with n clients for d.
 func (b *bench) level(ctx context.Context, workload string, n int, d time.Duration) (benchResult, error) {
-	cpu0, err := processCPU(b.cmd.Process.Pid)
+	cpu0, err := b.serverCPU()
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -425,7 +471,7 @@ func (b *bench) level(ctx context.Context, workload string, n int, d time.Durati
 	if firstErr != nil {
 		return benchResult{}, firstErr
 	}
-	cpu1, err := processCPU(b.cmd.Process.Pid)
+	cpu1, err := b.serverCPU()
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -468,7 +514,7 @@ func processCPU(pid int) (time.Duration, error) {
 }
 
 func (b *bench) ledgerOK() (bool, error) {
-	raw, err := b.call(http.MethodGet, "/v1/ledger/check", b.operator, nil, http.StatusOK)
+	raw, err := b.call(b.bases[0], http.MethodGet, "/v1/ledger/check", b.operator, nil, http.StatusOK)
 	if err != nil {
 		return false, err
 	}
@@ -487,5 +533,9 @@ func (r benchReport) print(w io.Writer) {
 	if !r.LedgerOK {
 		verdict = "ledger check: FAILED"
 	}
-	fmt.Fprintf(w, "engine %s; moved/s counts transitions (hold-release, hold-refund), holds (batch) or reads; %s\n", r.Engine, verdict)
+	servers := fmt.Sprintf("%d serve process(es) started by bench", r.Servers)
+	if !r.Started {
+		servers = fmt.Sprintf("%d running server(s) (--target; server CPU not measured)", r.Servers)
+	}
+	fmt.Fprintf(w, "engine %s, %s; moved/s counts transitions (hold-release, hold-refund), holds (batch) or reads; %s\n", r.Engine, servers, verdict)
 }

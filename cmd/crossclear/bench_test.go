@@ -52,3 +52,32 @@ func TestBench(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchNodes drives several serve processes on one PostgreSQL
+// database, then the same servers again as --target: the clients spread
+// over them, and the books balance.
+func TestBenchNodes(t *testing.T) {
+	t.Setenv(asCLI, "1")
+	dsn := storetest.DSN(t, "postgres")
+	out := mustRun(t, nil, "bench", "--database", dsn, "--nodes", "2", "--workloads", "hold-release", "--concurrency", "4", "--duration", "300ms", "--json")
+	var r benchReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if r.Servers != 2 || !r.Started || !r.LedgerOK || len(r.Results) != 1 || r.Results[0].Ops == 0 || r.Results[0].ServerCPUMs <= 0 {
+		t.Fatalf("report with --nodes 2: %+v", r)
+	}
+
+	srv, _, _ := startServing(t, map[string]string{"CROSSCLEAR_DATABASE": dsn, "CROSSCLEAR_LISTEN": "127.0.0.1:0", "CROSSCLEAR_REGULATOR_LISTEN": "off"}, "serve")
+	out = mustRun(t, nil, "bench", "--database", dsn, "--target", srv+","+srv, "--workloads", "hold-release", "--concurrency", "4", "--duration", "300ms", "--json")
+	r = benchReport{}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if r.Servers != 2 || r.Started || !r.LedgerOK || r.Results[0].Ops == 0 || r.Results[0].ServerCPUMs != 0 {
+		t.Fatalf("report with --target: %+v", r)
+	}
+	if code, _, errs := crossclear(t, nil, "bench", "--target", srv); code != 2 || !strings.Contains(errs, "--target needs --database") {
+		t.Errorf("--target without --database: exit %d %s", code, errs)
+	}
+}

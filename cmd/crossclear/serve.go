@@ -140,7 +140,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints},
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus,
-		WebhookHTTPHosts: webhookHTTPHosts(cfg.Webhooks.HTTPHosts)})
+		WebhookHTTPHosts: commaList(cfg.Webhooks.HTTPHosts)})
 	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
 		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Logger: log})
 	replica, err := openReplica(ctx, cfg, log)
@@ -263,8 +263,8 @@ func baseURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// webhookHTTPHosts splits webhook_http_hosts.
-func webhookHTTPHosts(v string) []string {
+// commaList splits a comma-separated value (webhook_http_hosts, bench --target), dropping blanks.
+func commaList(v string) []string {
 	var out []string
 	for _, h := range strings.Split(v, ",") {
 		if h = strings.TrimSpace(h); h != "" {
