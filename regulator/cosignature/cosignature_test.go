@@ -15,6 +15,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/crossclear/crossclear/messages/signing"
+	"github.com/crossclear/crossclear/messages/signing/vault"
+	"github.com/crossclear/crossclear/messages/signing/vault/vaulttest"
 	"github.com/crossclear/crossclear/regulator/cosignature"
 )
 
@@ -121,5 +123,30 @@ func TestVerifierRefuses(t *testing.T) {
 		if _, err := cosignature.NewVerifier(bad); err == nil {
 			t.Errorf("NewVerifier(%q) accepted", bad)
 		}
+	}
+}
+
+// TestVaultWitnessKey: a witness's key in Vault's transit engine cosigns,
+// and verifies with its published key.
+func TestVaultWitnessKey(t *testing.T) {
+	ctx := context.Background()
+	v := vaulttest.Start(t)
+	s, err := vault.New(v.Client(t), vault.Config{Key: "mas-witness"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateKey(ctx, signing.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cosignature.NewSigner(ctx, "witness.test/vault", s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := note.Sign(&note.Note{Text: body}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open(signed, note.VerifierList(c.Verifier())); err != nil {
+		t.Fatalf("a Vault cosignature does not verify: %v\n%s", err, signed)
 	}
 }

@@ -27,7 +27,11 @@ type env struct {
 	origin   string
 }
 
-func newEnv(t *testing.T, engine string) *env {
+func newEnv(t *testing.T, engine string) *env { return newEnvTB(t, engine) }
+
+var operator = storetest.Operator
+
+func newEnvTB(t testing.TB, engine string) *env {
 	t.Helper()
 	w := regtest.New(t, engine)
 	keys := w.Keys(t)
