@@ -40,24 +40,36 @@ const localResource = "crossclear.resource"
 // path and body, so the same key on another request is refused. 5xx
 // answers roll everything back: the failure was ours, and the retry should
 // really run.
-func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
+//
+// Single-payment requests, keyed or not, run in a commit group (group.Atomically,
+// clearing/store/group.go): many concurrent requests share one commit.
+func idempotent(st *store.Store, group *store.Group, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(HeaderIdempotencyKey)
-		if key == "" || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		coalesce := coalescable(c)
+		if (key == "" && !coalesce) || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
 			return c.Next()
+		}
+		atomically := st.Atomically
+		if coalesce {
+			atomically = group.Atomically
 		}
 		caller := callerKey(c).ID
 		fingerprint := bytes.Join([][]byte{[]byte(c.Method()), []byte(c.Path()), c.Body()}, []byte("\n"))
 		outer := c.UserContext()
 		var replay *store.StoredResponse
-		err := st.Atomically(outer, func(ctx context.Context) error {
-			stored, err := st.ClaimIdempotencyKey(ctx, caller, key, fingerprint)
-			if err != nil {
-				return err
-			}
-			if stored != nil {
-				replay = stored
-				return store.ErrRollback // nothing was written
+		err := atomically(outer, func(ctx context.Context) error {
+			replay = nil
+			resetAnswer(c) // a group may run a request twice (its first try rolled back)
+			if key != "" {
+				stored, err := st.ClaimIdempotencyKey(ctx, caller, key, fingerprint)
+				if err != nil {
+					return err
+				}
+				if stored != nil {
+					replay = stored
+					return store.ErrRollback // nothing was written
+				}
 			}
 			c.SetUserContext(ctx)
 			defer c.SetUserContext(outer)
@@ -69,8 +81,13 @@ func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 				}
 			}
 			status := c.Response().StatusCode()
-			if !recordable(status) {
+			switch {
+			case status >= 500:
+				return store.ErrRetryAlone // ours; perhaps caused by its group-mates
+			case key == "" && status >= 400, !recordable(status):
 				return store.ErrRollback
+			case key == "":
+				return nil
 			}
 			body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
 			if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
@@ -82,8 +99,7 @@ func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 		if err != nil {
 			// Nothing committed (the claim included): whatever the handler
 			// wrote is not the answer, and a retry runs the request again.
-			c.Response().ResetBody()
-			c.Response().Header.Del(fiber.HeaderLocation)
+			resetAnswer(c)
 			return err
 		}
 		if replay != nil {
@@ -91,6 +107,41 @@ func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 		}
 		return nil
 	}
+}
+
+// resetAnswer forgets what a handler wrote for a request whose work did
+// not commit.
+func resetAnswer(c *fiber.Ctx) {
+	c.Status(fiber.StatusOK)
+	c.Response().ResetBody()
+	c.Response().Header.Del(fiber.HeaderLocation)
+	c.Response().Header.Del(HeaderReplayed)
+}
+
+// coalescable tells the single-payment requests that run in commit groups:
+// holding one payment and acting on one. Batches have their own
+// transaction already; everything else is rare enough to keep its own.
+func coalescable(c *fiber.Ctx) bool {
+	if c.Method() != fiber.MethodPost {
+		return false
+	}
+	path := c.Path()
+	if path == "/v1/payments" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "/v1/payments/")
+	if !ok {
+		return false
+	}
+	id, action, ok := strings.Cut(rest, "/")
+	if !ok || id == "" || id == "batch" || id == "actions" {
+		return false
+	}
+	switch action {
+	case "release", "dispute", "refund", "resolve":
+		return true
+	}
+	return false
 }
 
 // recordable tells the answers kept for replay: every answer about the

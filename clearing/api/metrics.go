@@ -27,6 +27,11 @@ var (
 		Help:    "Time to serve an HTTP request, by method and route pattern.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route"})
+	commitGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "crossclear_commit_group_size",
+		Help:    "Single-payment requests committed together in one database transaction (group commit).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
 )
 
 // The route label is the pattern of the route that answered

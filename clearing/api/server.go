@@ -64,6 +64,10 @@ type Config struct {
 	// Readiness adds sections to /readyz's answer, by name (the regulator
 	// log's witnesses and their lag): they inform, they never fail it.
 	Readiness map[string]func(context.Context) (any, error)
+	// GroupCommit coalesces concurrent single-payment requests into shared
+	// transactions (clearing/store/group.go); the zero value is
+	// DefaultGroupCommit, Max 1 turns it off.
+	GroupCommit store.GroupConfig
 	// WebhookHTTPHosts are hosts a webhook URL may name over plain http
 	// (development receivers); loopback always may, anything else needs
 	// https.
@@ -76,6 +80,10 @@ const (
 	DefaultWriteTimeout = 10 * time.Minute
 	DefaultIdleTimeout  = 2 * time.Minute
 )
+
+// DefaultGroupCommit is group commit's setting when Config leaves it zero,
+// chosen by measurement (docs/performance.md).
+var DefaultGroupCommit = store.GroupConfig{Max: 64}
 
 // DefaultBodyLimit bounds a request body: a batch of a few thousand holds.
 const DefaultBodyLimit = 1 << 20
@@ -115,7 +123,11 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.GroupCommit.Max == 0 {
+		cfg.GroupCommit = DefaultGroupCommit
+	}
 	h := &handlers{st: s, cfg: cfg, log: log}
+	group := s.NewGroup(cfg.GroupCommit, func(n int) { commitGroupSize.Observe(float64(n)) })
 	s.ObserveCaps(observeCap) // cap usage metrics after holds (metrics.go)
 	app := fiber.New(fiber.Config{
 		AppName: "crossclear",
@@ -146,7 +158,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	// the body (read only for callers we know), then its text (before
 	// anything of it reaches the database), then the idempotency claim, then
 	// the route's own role check.
-	v1 := app.Group("/v1", authenticate(s, newAuthLimiter(cfg.AuthLimit)), readOnly, readBody(cfg), checkText, idempotent(s, log))
+	v1 := app.Group("/v1", authenticate(s, newAuthLimiter(cfg.AuthLimit)), readOnly, readBody(cfg), checkText, idempotent(s, group, log))
 	everyone := allow(operator, bank, merchant, regulator)
 	notMerchants := allow(operator, bank, regulator)
 

@@ -40,7 +40,8 @@ var ErrRollback = errors.New("roll back")
 // Atomically runs fn in one transaction carried by the context it passes:
 // store calls made with that context join it. The transaction commits when
 // fn returns nil and rolls back otherwise (or on panic); functions given to
-// AfterCommit run after a commit only.
+// AfterCommit run after a commit only. ErrRollback and ErrRetryAlone roll
+// back and return nil.
 func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if _, nested := atomicFrom(ctx); nested {
 		return fn(ctx)
@@ -58,7 +59,7 @@ func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) err
 		}
 	}()
 	if err := fn(context.WithValue(ctx, atomicKey{}, at)); err != nil {
-		if errors.Is(err, ErrRollback) {
+		if errors.Is(err, ErrRollback) || errors.Is(err, ErrRetryAlone) {
 			return nil
 		}
 		return err

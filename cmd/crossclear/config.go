@@ -69,7 +69,8 @@ type Config struct {
 	AuthFailureWindow   time.Duration
 	DegradedStatus      int // /readyz's status while degraded: 200 or 503
 	DatabasePool        store.Pool
-	APIKeyCacheTTL      time.Duration // how long serve trusts a cached API key (revocations elsewhere take effect within it)
+	APIKeyCacheTTL      time.Duration     // how long serve trusts a cached API key (revocations elsewhere take effect within it)
+	GroupCommit         store.GroupConfig // single-payment requests committed together
 	Regulator           RegulatorConfig
 	Webhooks            WebhookConfig
 }
@@ -156,6 +157,16 @@ var settings = []setting{
 	{key: "database_conn_max_lifetime", def: "30m", meta: "DURATION", expect: `a Go duration like "30m", or "0" to keep connections for ever`,
 		usage: "how long a connection is reused before it is replaced (so that a proxy or a failover's new primary sees fresh connections)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.DatabasePool.MaxLifetime, true) }},
+	{key: "group_commit_max", def: "64", meta: "N", expect: "a whole number of requests from 1 to 1000", isInt: true,
+		usage: "most single-payment requests (holds, releases, refunds, disputes, resolutions) committed together in one database transaction; 1 gives every request its own transaction",
+		apply: func(c *Config, v string) bool {
+			n, err := strconv.Atoi(v)
+			c.GroupCommit.Max = n
+			return err == nil && n >= 1 && n <= 1000
+		}},
+	{key: "group_commit_window", def: "0", meta: "DURATION", expect: `a Go duration like "200us", or "0"`,
+		usage: "how long a commit group waits for more requests before it starts when fewer than group_commit_max are waiting; 0 starts at once (under load the next group fills while one commits)",
+		apply: func(c *Config, v string) bool { return parseDuration(v, &c.GroupCommit.Window, true) }},
 	{key: "api_key_cache_ttl", def: "5s", meta: "DURATION", expect: `a positive Go duration like "5s"`,
 		usage: "serve keeps authenticated API keys in memory for at most this long: a key revoked through another process stops working within it (on PostgreSQL every process is told at once, and this bounds only a lost listener)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.APIKeyCacheTTL, false) }},

@@ -140,7 +140,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		SigningKeys: map[string]signing.Signer{"files": keys.Files, "checkpoints": keys.Checkpoints},
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus,
-		WebhookHTTPHosts: commaList(cfg.Webhooks.HTTPHosts)})
+		WebhookHTTPHosts: commaList(cfg.Webhooks.HTTPHosts), GroupCommit: cfg.GroupCommit})
 	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
 		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Logger: log})
 	replica, err := openReplica(ctx, cfg, log)
