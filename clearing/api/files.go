@@ -71,6 +71,7 @@ func (h *handlers) uploadFile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	traceMsgID(c, res.File.MsgID)
 	h.seal(c)
 	status := http.StatusCreated
 	if res.Replayed {

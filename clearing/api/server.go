@@ -145,6 +145,7 @@ func New(s *store.Store, cfg Config) *fiber.App {
 		ErrorHandler: func(c *fiber.Ctx, err error) error { return writeError(c, log, err) },
 	})
 	app.Use(requestid.New())
+	app.Use(traced)
 	app.Use(observe(log))
 	app.Use(recover.New())
 	app.Use(closeUnreadBodies, refuseDeclaredOversize(cfg))

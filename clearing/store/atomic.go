@@ -46,6 +46,8 @@ func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) err
 	if _, nested := atomicFrom(ctx); nested {
 		return fn(ctx)
 	}
+	ctx, span := s.startTx(ctx)
+	defer func() { endTx(span, err) }()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin request transaction: %w", err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Group commit: a Group runs concurrent atomic requests (Atomically's
@@ -63,11 +65,12 @@ type Group struct {
 type groupJob struct {
 	ctx   context.Context
 	fn    func(ctx context.Context) error
-	wake  chan bool // true: lead the next group; false: done
-	err   error     // the request's outcome, when not alone
-	alone bool      // run again in a transaction of its own
-	after []func()  // AfterCommit functions of a committed request
-	panic any       // fn panicked: re-raised on the request's goroutine
+	wake  chan bool  // true: lead the next group; false: done
+	err   error      // the request's outcome, when not alone
+	alone bool       // run again in a transaction of its own
+	after []func()   // AfterCommit functions of a committed request
+	panic any        // fn panicked: re-raised on the request's goroutine
+	span  trace.Span // its share of the group's transaction
 }
 
 // NewGroup makes a Group over s; with cfg.Max ≤ 1 its Atomically is
@@ -182,8 +185,9 @@ func (g *Group) run(jobs []*groupJob) {
 		allAlone(jobs)
 		return
 	}
+	defer endSpans(jobs)
 	for i, j := range jobs {
-		if err := g.runOne(ctx, tx, i, j); err != nil {
+		if err := g.runOne(ctx, tx, i, len(jobs), j); err != nil {
 			_ = tx.Rollback()
 			allAlone(jobs)
 			return
@@ -194,15 +198,28 @@ func (g *Group) run(jobs []*groupJob) {
 	}
 }
 
+// endSpans ends the spans of a group's requests once its outcome is known.
+func endSpans(jobs []*groupJob) {
+	for _, j := range jobs {
+		if j.span == nil {
+			continue
+		}
+		j.span.SetAttributes(attribute.Bool("crossclear.commit_group.alone", j.alone))
+		endTx(j.span, j.err)
+	}
+}
+
 // runOne runs one request in a savepoint of the group's transaction. It
 // fails only when the transaction itself can no longer be used.
-func (g *Group) runOne(ctx context.Context, tx bun.Tx, i int, j *groupJob) error {
+func (g *Group) runOne(ctx context.Context, tx bun.Tx, i, n int, j *groupJob) error {
 	sp := fmt.Sprintf("request_%d", i)
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	at := &atomicTx{tx: tx}
-	err := guard(j)(context.WithValue(j.ctx, atomicKey{}, at))
+	jctx, span := g.s.startTx(j.ctx, attribute.Int("crossclear.commit_group.size", n))
+	j.span = span
+	err := guard(j)(context.WithValue(jctx, atomicKey{}, at))
 	at.ended = true
 	if err == nil {
 		j.after = at.afterCommit

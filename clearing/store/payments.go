@@ -66,6 +66,11 @@ func (s *Store) HoldInstructed(ctx context.Context, reqs []clearing.HoldRequest,
 			reqs[i].UETR = uuid.NewString()
 		}
 	}
+	uetrs := make([]string, len(reqs))
+	for i, r := range reqs {
+		uetrs[i] = r.UETR
+	}
+	traceUETRs(ctx, uetrs)
 	byUETR := map[string]Instruction{}
 	for i, in := range instr {
 		if _, seen := byUETR[reqs[i].UETR]; !seen { // a repeated UETR is refused as a duplicate: the first one's parties are screened
@@ -368,9 +373,12 @@ func (s *Store) actBatchTx(ctx context.Context, tx bun.Tx, reqs []ActRequest, re
 		return nil, nil, err
 	}
 	byID := make(map[string]clearing.Payment, len(current))
+	uetrs := make([]string, 0, len(current))
 	for _, p := range current {
 		byID[p.ID] = p
+		uetrs = append(uetrs, p.ID) // a payment's id is its UETR
 	}
+	traceUETRs(ctx, uetrs)
 	var changes []clearing.Transition
 	for i, r := range reqs {
 		p, ok := byID[r.PaymentID]

@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"io"
 	"net"
 	"net/url"
@@ -199,12 +200,15 @@ func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Microseco
 // scratch, so nothing is applied twice). Inside an atomic request (ctx from
 // Atomically) the transaction is a savepoint of the request's: a refusal
 // or a retry undoes only fn's own work.
-func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) (err error) {
 	var db bun.IDB = s.db
 	if at, ok := atomicFrom(ctx); ok {
 		db = at.tx
+	} else {
+		var span trace.Span
+		ctx, span = s.startTx(ctx)
+		defer func() { endTx(span, err) }()
 	}
-	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
 		if !retryable(err) {

@@ -33,6 +33,7 @@ type Config struct {
 	BodyLimitBytes      int
 	LogLevel            slog.Level
 	LogFormat           string        // "text" (key=value lines) or "json" (one object a line, for log shippers)
+	OTLPTracesEndpoint  string        // OTLP/HTTP collector for traces; "" keeps tracing off
 	FXProvider          string        // participant id of the FX provider; "" refuses cross-currency payments
 	FXFeeBps            int           // scheme fee of a cross-currency payment, basis points of what the buyer pays
 	FXSpreadBps         int           // FX provider's spread, basis points of what the buyer pays
@@ -350,6 +351,12 @@ var settings = []setting{
 	{key: "compliance_rules", def: "", meta: "FILE", expect: "a JSON rules file (see compliance/rules.example.json), or empty",
 		usage: "the compliance rules: AML rules per jurisdiction (large value, structuring, velocity, FATF high-risk lists, travel rule) and the sanctions thresholds; empty: no AML rules",
 		apply: func(c *Config, v string) bool { c.ComplianceRules = v; return !strings.ContainsAny(v, "\x00\n") }},
+	{key: "otlp_traces_endpoint", def: "", meta: "URL", expect: "an http:// or https:// URL of an OTLP/HTTP collector like http://127.0.0.1:4318, or empty",
+		usage: "send OpenTelemetry traces (a span per request and per database transaction, with UETRs and MsgIds) to this OTLP/HTTP collector; empty: tracing off",
+		apply: func(c *Config, v string) bool {
+			c.OTLPTracesEndpoint = v
+			return v == "" || (strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")) && !strings.ContainsAny(v, " \x00\n")
+		}},
 	{key: "log_format", def: "text", meta: "FORMAT", expect: "text or json",
 		usage: "how logs are written to stderr: text (key=value lines) or json (one object a line, for log shippers)",
 		apply: func(c *Config, v string) bool {

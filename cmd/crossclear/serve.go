@@ -122,6 +122,17 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
+	stopTracing, err := startTracing(cfg.OTLPTracesEndpoint, buildVersion())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flush); err != nil {
+			log.Warn("flushing traces", "err", err)
+		}
+	}()
 	keys, err := openSigners(workCtx, cfg, c.getenv, log)
 	if err != nil {
 		return err

@@ -12,6 +12,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -79,16 +84,32 @@ type Outcome struct {
 	Body       []byte // the answer, up to MaxResponseBytes (a protocol's reply: a witness's cosignature or size)
 }
 
-// Post sends body to url with the headers; any 2xx is a delivery.
-func Post(ctx context.Context, c *http.Client, url string, header http.Header, body []byte) Outcome {
+// tracer names a span per delivery attempt, whose traceparent the
+// receiver gets (a no-op unless serve traces: cmd/crossclear/tracing.go).
+var tracer = otel.Tracer("github.com/crossclear/crossclear/messages/delivery")
+
+// Post sends body to url with the headers; any 2xx is a delivery. The
+// request carries a W3C traceparent, so the receiver can join its trace.
+func Post(ctx context.Context, c *http.Client, url string, header http.Header, body []byte) (out Outcome) {
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Outcome{Err: err}
 	}
+	ctx, span := tracer.Start(ctx, "POST", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("server.address", req.URL.Host), attribute.String("url.path", req.URL.Path)))
+	defer func() {
+		span.SetAttributes(attribute.Int("http.response.status_code", out.StatusCode))
+		if out.Err != nil {
+			span.SetStatus(codes.Error, "not delivered")
+		}
+		span.End()
+	}()
+	req = req.WithContext(ctx)
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := c.Do(req)
 	if err != nil {
 		return Outcome{Took: time.Since(start), Err: err}
