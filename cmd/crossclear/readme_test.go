@@ -206,7 +206,7 @@ func TestREADMEWalks(t *testing.T) {
 	}
 	demo := exec.Command("./crossclear", "demo", "--listen", "127.0.0.1:0")
 	demo.Dir, demo.Env, demo.Stdout, demo.Stderr = dir, env, demoOut, demoOut
-	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func runBash(ctx context.Context, dir string, env []string, script string) (stri
 	defer out.Close()
 	cmd := exec.Command("bash", script)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
