@@ -8,8 +8,11 @@
 // once it is sealed and a signed checkpoint covers it.
 //
 // The pieces: reports (building and rendering), merklelog (the RFC 6962
-// log in the database), checkpoint (C2SP signed checkpoints), bundle (what
-// a regulator downloads), gateway (the regulators' read-only API), push
-// (the outbox to regulators' endpoints) and verify (offline verification,
-// `crossclear verify`).
+// log in the database), checkpoint (C2SP signed checkpoints), cosignature
+// (C2SP witness cosignatures), bundle (what a regulator downloads),
+// gateway (the regulators' read-only API, and the log as tlog-tiles), push
+// (the outbox to regulators' endpoints), witnessing (the operator asking
+// witnesses to cosign each checkpoint), witness (the tlog-witness a
+// regulator runs, `crossclear witness`) and verify (offline verification
+// under a witness policy, `crossclear verify`).
 package regulator
