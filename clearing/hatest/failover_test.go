@@ -113,6 +113,9 @@ func TestFailover(t *testing.T) {
 		failover.Round(time.Millisecond), requests503, answers503, h.Calls(), retried, replayed)
 	t.Logf("regulator push: %d reports delivered, %d pushed twice; the gateway read %d reports from the replica; %s in all",
 		reports, dupes, reads, time.Since(began).Round(time.Second))
+	if n := h.OtherServerErrors(); n > 0 {
+		t.Errorf("%d answers were a 5xx other than a 503 with Retry-After: without a primary every request must be that", n)
+	}
 	if !sawNoPrimary {
 		t.Errorf("/readyz never said no primary (503 with Retry-After) between the kill and the first write")
 	}

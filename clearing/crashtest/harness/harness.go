@@ -283,6 +283,16 @@ func (h *Harness) Unavailable() (requests, answers int) {
 	return requests, answers
 }
 
+// OtherServerErrors is how many answers were a 5xx other than a 503 with
+// Retry-After (a 500 where the database was merely unavailable, say).
+func (h *Harness) OtherServerErrors() int {
+	n := 0
+	for _, c := range h.j.snapshot() {
+		n += c.nOther5xx
+	}
+	return n
+}
+
 // Retried is how many requests were answered only on a retry, and how
 // many of those answers were replays (the first attempt had taken effect).
 func (h *Harness) Retried() (retried, replayed int) {

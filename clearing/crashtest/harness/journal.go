@@ -55,6 +55,7 @@ type Call struct {
 	replayedOn bool   // that answer was a replay: the request had taken effect before the kill
 	stuck      string // why it never got an answer; "" if it did
 	n503       int    // answers 503 (database unavailable)
+	nOther5xx  int    // other 5xx answers: 500 internal, 502…, a 503 without Retry-After
 	sentAt     time.Time
 	answeredAt time.Time
 }
@@ -97,8 +98,11 @@ func (j *journal) record(c *Call, a Answer) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	c.attempts++
-	if a.Status == 503 {
+	switch {
+	case a.Status == 503 && a.RetryAfter != "":
 		c.n503++
+	case a.Status >= 500:
+		c.nOther5xx++
 	}
 	if !final(a) {
 		return false

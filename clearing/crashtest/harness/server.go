@@ -169,9 +169,10 @@ func (s *Server) Dead() (bool, error) {
 
 // answer is what the server said to one request.
 type Answer struct {
-	Status   int
-	Body     []byte
-	Replayed bool // Idempotent-Replayed: true
+	Status     int
+	Body       []byte
+	Replayed   bool   // Idempotent-Replayed: true
+	RetryAfter string // the Retry-After header
 }
 
 func (a Answer) String() string {
@@ -210,7 +211,8 @@ func (s *Server) Do(ctx context.Context, method, path, secret, idemKey, contentT
 	if err != nil {
 		return Answer{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return Answer{Status: resp.StatusCode, Body: b, Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
+	return Answer{Status: resp.StatusCode, Body: b, Replayed: resp.Header.Get("Idempotent-Replayed") == "true",
+		RetryAfter: resp.Header.Get("Retry-After")}, nil
 }
 
 // tail is the last n lines of a file, for failure messages.
