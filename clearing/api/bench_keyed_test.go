@@ -20,20 +20,29 @@ import (
 // BenchmarkKeyedHoldRelease is the per-request path a partner bank
 // integrates: hold one payment, then release it, each a request with an
 // Idempotency-Key (claim, effect and answer in one transaction), over a
-// real connection, from parallel clients. With -cpuprofile it shows where
-// a request's CPU goes (crossclear bench measures the same from outside).
+// real connection, from parallel clients, with group commit off (every
+// request its own transaction) and on. With -cpuprofile it shows where a
+// request's CPU goes (crossclear bench measures the same from outside).
 //
 //	go test -run '^$' -bench KeyedHoldRelease -cpu 16 -benchtime 2000x ./clearing/api/
 func BenchmarkKeyedHoldRelease(b *testing.B) {
 	for _, engine := range storetest.Engines {
-		b.Run(engine, func(b *testing.B) {
+		for _, group := range []int{1, api.DefaultGroupCommit.Max} {
+			b.Run(fmt.Sprintf("%s/group_commit_max=%d", engine, group), func(b *testing.B) { benchKeyedHoldRelease(b, engine, group) })
+		}
+	}
+}
+
+func benchKeyedHoldRelease(b *testing.B, engine string, group int) {
+	{
+		{
 			st := storetest.Open(b, engine, store.Options{})
 			w := storetest.Seed(b, st)
 			_, key, err := st.CreateAPIKey(context.Background(), clearing.RoleBank, w.Banks[1].ID, "bench", storetest.Operator)
 			if err != nil {
 				b.Fatal(err)
 			}
-			app := api.New(st, api.Config{})
+			app := api.New(st, api.Config{GroupCommit: store.GroupConfig{Max: group}})
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
@@ -69,6 +78,6 @@ func BenchmarkKeyedHoldRelease(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "transitions/s")
-		})
+		}
 	}
 }
