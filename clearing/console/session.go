@@ -56,7 +56,7 @@ func (cs *console) signInPage(c *fiber.Ctx) error {
 		return err
 	}
 	cs.cookie(c, signInCookie, token, 3600)
-	return cs.render(c, "signin", page{Title: "Sign in", CSRF: token})
+	return cs.render(c, "signin", page{Title: "Sign in", CSRF: token, Data: cs.expiry()})
 }
 
 func (cs *console) signIn(c *fiber.Ctx) error {
@@ -74,10 +74,10 @@ func (cs *console) signIn(c *fiber.Ctx) error {
 		cs.signins.Allow(addr)
 		why := "unknown or revoked API key"
 		if err == nil {
-			why = string(key.Role) + " keys sign in to the regulator gateway's console, not here"
+			why = string(key.Role) + " keys are for the regulator gateway, not this console"
 		}
 		c.Status(fiber.StatusUnauthorized)
-		return cs.render(c, "signin", page{Title: "Sign in", CSRF: form, Error: why})
+		return cs.render(c, "signin", page{Title: "Sign in", CSRF: form, Error: why, Data: cs.expiry()})
 	}
 	if err != nil {
 		return err
@@ -90,6 +90,11 @@ func (cs *console) signIn(c *fiber.Ctx) error {
 	cs.cookie(c, sessionCookie, token, int(cs.cfg.Lifetime.Seconds()))
 	cs.log.Info("console sign-in", "key_id", key.ID, "role", key.Role)
 	return c.Redirect(Prefix+homes[key.Role], fiber.StatusSeeOther)
+}
+
+// expiry is what the sign-in page tells about sessions.
+func (cs *console) expiry() map[string]string {
+	return map[string]string{"Idle": cs.cfg.IdleTimeout.String(), "Lifetime": cs.cfg.Lifetime.String()}
 }
 
 func (cs *console) signOut(c *fiber.Ctx) error {
