@@ -41,72 +41,86 @@ const localResource = "crossclear.resource"
 // answers roll everything back: the failure was ours, and the retry should
 // really run.
 //
-// Single-payment requests, keyed or not, run in a commit group (group.Atomically,
-// clearing/store/group.go): many concurrent requests share one commit.
-func idempotent(st *store.Store, group *store.Group, log *slog.Logger) fiber.Handler {
+// Single-payment routes are left to their own wrapper, grouped, which runs
+// the same atomic request in a commit group.
+func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		key := c.Get(HeaderIdempotencyKey)
-		coalesce := coalescable(c)
-		if (key == "" && !coalesce) || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		if c.Get(HeaderIdempotencyKey) == "" || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || coalescable(c) {
 			return c.Next()
 		}
-		atomically := st.Atomically
-		if coalesce {
-			atomically = group.Atomically
-		}
-		caller := callerKey(c).ID
-		fingerprint := bytes.Join([][]byte{[]byte(c.Method()), []byte(c.Path()), c.Body()}, []byte("\n"))
-		outer := c.UserContext()
-		var replay *store.StoredResponse
-		err := atomically(outer, func(ctx context.Context) error {
-			replay = nil
-			resetAnswer(c) // a group may run a request twice (its first try rolled back)
-			if key != "" {
-				stored, err := st.ClaimIdempotencyKey(ctx, caller, key, fingerprint)
-				if err != nil {
-					return err
-				}
-				if stored != nil {
-					replay = stored
-					return store.ErrRollback // nothing was written
-				}
-			}
-			c.SetUserContext(ctx)
-			defer c.SetUserContext(outer)
-			// Render errors here, not in the outer handler, so that what
-			// is stored is exactly what the client receives.
-			if err := c.Next(); err != nil {
-				if werr := writeError(c, log, err); werr != nil {
-					return werr
-				}
-			}
-			status := c.Response().StatusCode()
-			switch {
-			case status >= 500:
-				return store.ErrRetryAlone // ours; perhaps caused by its group-mates
-			case key == "" && status >= 400, !recordable(status):
-				return store.ErrRollback
-			case key == "":
-				return nil
-			}
-			body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
-			if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
-				body = redacted
-			}
-			resource, _ := c.Locals(localResource).(string)
-			return st.RecordIdempotentAnswer(ctx, caller, key, store.StoredResponse{StatusCode: status, Body: body, Resource: resource})
-		})
-		if err != nil {
-			// Nothing committed (the claim included): whatever the handler
-			// wrote is not the answer, and a retry runs the request again.
-			resetAnswer(c)
-			return err
-		}
-		if replay != nil {
-			return replayAnswer(c, st, *replay)
-		}
-		return nil
+		return atomicRequest(c, st, log, st.Atomically, c.Next)
 	}
+}
+
+// grouped runs a single-payment route's handler, keyed or not, as an
+// atomic request in a commit group (clearing/store/group.go): many
+// concurrent requests share one commit. The group may run the handler a
+// second time, alone, when its first try rolled back with its group, so it
+// is called directly rather than through the middleware chain (c.Next runs
+// a chain once).
+func grouped(st *store.Store, group *store.Group, log *slog.Logger, handler fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return atomicRequest(c, st, log, group.Atomically, func() error { return handler(c) })
+	}
+}
+
+// atomicRequest runs a request — its idempotency claim when it carries a
+// key, the handler's effect, its recorded answer — in one transaction of
+// atomically (Store.Atomically, or a commit group's).
+func atomicRequest(c *fiber.Ctx, st *store.Store, log *slog.Logger, atomically func(context.Context, func(context.Context) error) error, run func() error) error {
+	key := c.Get(HeaderIdempotencyKey)
+	caller := callerKey(c).ID
+	fingerprint := bytes.Join([][]byte{[]byte(c.Method()), []byte(c.Path()), c.Body()}, []byte("\n"))
+	outer := c.UserContext()
+	var replay *store.StoredResponse
+	err := atomically(outer, func(ctx context.Context) error {
+		replay = nil
+		resetAnswer(c) // a group may run a request twice (its first try rolled back)
+		if key != "" {
+			stored, err := st.ClaimIdempotencyKey(ctx, caller, key, fingerprint)
+			if err != nil {
+				return err
+			}
+			if stored != nil {
+				replay = stored
+				return store.ErrRollback // nothing was written
+			}
+		}
+		c.SetUserContext(ctx)
+		defer c.SetUserContext(outer)
+		// Render errors here, not in the outer handler, so that what is
+		// stored is exactly what the client receives.
+		if err := run(); err != nil {
+			if werr := writeError(c, log, err); werr != nil {
+				return werr
+			}
+		}
+		status := c.Response().StatusCode()
+		switch {
+		case status >= 500:
+			return store.ErrRetryAlone // ours; perhaps caused by its group-mates
+		case key == "" && status >= 400, !recordable(status):
+			return store.ErrRollback
+		case key == "":
+			return nil
+		}
+		body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
+		if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
+			body = redacted
+		}
+		resource, _ := c.Locals(localResource).(string)
+		return st.RecordIdempotentAnswer(ctx, caller, key, store.StoredResponse{StatusCode: status, Body: body, Resource: resource})
+	})
+	if err != nil {
+		// Nothing committed (the claim included): whatever the handler
+		// wrote is not the answer, and a retry runs the request again.
+		resetAnswer(c)
+		return err
+	}
+	if replay != nil {
+		return replayAnswer(c, st, *replay)
+	}
+	return nil
 }
 
 // resetAnswer forgets what a handler wrote for a request whose work did
@@ -119,8 +133,10 @@ func resetAnswer(c *fiber.Ctx) {
 }
 
 // coalescable tells the single-payment requests that run in commit groups:
-// holding one payment and acting on one. Batches have their own
-// transaction already; everything else is rare enough to keep its own.
+// holding one payment and acting on one, the routes server.go wraps in
+// grouped (TestSinglePaymentRoutesReplay holds the two lists together).
+// Batches have their own transaction already; everything else is rare
+// enough to keep its own.
 func coalescable(c *fiber.Ctx) bool {
 	if c.Method() != fiber.MethodPost {
 		return false

@@ -321,6 +321,12 @@ func (h *Harness) FirstWriteAfter(t time.Time) (time.Time, bool) {
 
 // learn takes in what a 2xx answer says about payments.
 func (h *Harness) learn(c *Call) {
+	if c.ans.Status == http.StatusNotFound {
+		// Traffic only acts on payments it was told exist, on routes that
+		// exist: a 404 is a request the server never ran (as a second
+		// c.Next of a request re-run after its commit group failed was).
+		h.problems.add("answered 404", "%s: %s", c, c.ans)
+	}
 	if !ok(c.ans) {
 		return
 	}
