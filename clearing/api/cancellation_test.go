@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,12 +61,7 @@ type settlementItem struct {
 func (e *env) sendFile(key string, raw []byte, want int) (fileAnswer, resp) {
 	e.t.Helper()
 	r := e.must(want, key, "POST", "/v1/files", raw, xmlType)
-	_, tree := loadDoc(e.t)
-	var v any
-	json.Unmarshal(r.Body, &v)
-	if err := conforms(tree, resolve(tree, "#/components/schemas/FileUpload"), v, "FileUpload"); err != nil {
-		e.t.Fatalf("the answer does not match FileUpload: %v\n%s", err, r.Body)
-	}
+	conformsTo(e.t, r, "FileUpload")
 	var a fileAnswer
 	r.into(e.t, &a)
 	return a, r

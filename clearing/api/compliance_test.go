@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -325,17 +324,4 @@ func (e *env) answerTo(t *testing.T, inbound, firstReply string) string {
 	}
 	t.Fatalf("no second file answers %s: %+v", inbound, l.Files)
 	return ""
-}
-
-// conformsTo checks an answer against a schema of openapi.json.
-func conformsTo(t *testing.T, r resp, schema string) {
-	t.Helper()
-	_, tree := loadDoc(t)
-	var v any
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		t.Fatal(err)
-	}
-	if err := conforms(tree, resolve(tree, "#/components/schemas/"+schema), v, schema); err != nil {
-		t.Errorf("%s does not match its schema: %v\n%s", schema, err, r.Body)
-	}
 }

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,14 +34,9 @@ type exposureReport struct {
 // its SGD/EUR rates, and OCBCSGSG pays the German merchant in SGD and EUR.
 func TestExposureAndTheMultiCurrencyCap(t *testing.T) {
 	eachEngineFX(t, func(t *testing.T, e *env) {
-		_, tree := loadDoc(t)
 		check := func(r resp, schema string) {
 			t.Helper()
-			var v any
-			json.Unmarshal(r.Body, &v)
-			if err := conforms(tree, resolve(tree, "#/components/schemas/"+schema), v, schema); err != nil {
-				t.Errorf("%s does not match its schema: %v\n%s", schema, err, r.Body)
-			}
+			conformsTo(t, r, schema)
 		}
 		participant := func(cap any) map[string]any {
 			return map[string]any{"kind": "bank", "bic": "OCBCSGSG", "name": "OCBC", "country": "SG", "jurisdiction": "SG", "net_debit_cap_total": cap,
@@ -131,12 +125,7 @@ func TestExposureWithoutARate(t *testing.T) {
 	e.must(http.StatusCreated, e.bankUS, "POST", "/v1/payments", map[string]any{"merchant_id": e.w.Merchants[2].ID, "amount": "10.00", "currency": "USD"})
 	e.must(http.StatusCreated, e.bankSG, "POST", "/v1/payments", map[string]any{"merchant_id": e.w.Merchants[0].ID, "amount": "100.00", "currency": "SGD"})
 	r := e.must(http.StatusOK, e.op, "GET", "/v1/exposure", nil)
-	_, tree := loadDoc(t)
-	var v any
-	json.Unmarshal(r.Body, &v)
-	if err := conforms(tree, resolve(tree, "#/components/schemas/ExposureReport"), v, "ExposureReport"); err != nil {
-		t.Fatal(err)
-	}
+	conformsTo(t, r, "ExposureReport")
 	var rep exposureReport
 	r.into(t, &rep)
 	got := map[string]exposure{}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -69,14 +68,9 @@ func legLines(p fxPayment) []string {
 
 func TestCrossCurrencyPaymentOverTheAPI(t *testing.T) {
 	eachEngineFX(t, func(t *testing.T, e *env) {
-		_, tree := loadDoc(t)
 		check := func(r resp, schema string) {
 			t.Helper()
-			var v any
-			json.Unmarshal(r.Body, &v)
-			if err := conforms(tree, resolve(tree, "#/components/schemas/"+schema), v, schema); err != nil {
-				t.Errorf("%s does not match its schema: %v\n%s", schema, err, r.Body)
-			}
+			conformsTo(t, r, schema)
 		}
 		e.postProviderRates()
 		check(e.must(http.StatusOK, e.bankSG, "GET", "/v1/rates", nil), "RateList")
@@ -280,7 +274,7 @@ func TestECBUpload(t *testing.T) {
 		var rl struct {
 			Rates []struct{ Source, Pair, Bid, Ask string }
 		}
-		e.must(http.StatusCreated, e.op, "POST", "/v1/rates/ecb", body).into(t, &rl)
+		e.must(http.StatusCreated, e.op, "POST", "/v1/rates/ecb", body, xmlType).into(t, &rl)
 		if len(rl.Rates) < 25 || rl.Rates[0].Source != "ecb" || rl.Rates[0].Pair != "EUR/USD" || rl.Rates[0].Bid != "1.0835" {
 			t.Fatalf("ECB rates %+v", rl)
 		}

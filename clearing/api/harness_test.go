@@ -106,7 +106,8 @@ func (e *env) start(cfg api.Config) {
 	go app.Listener(ln)
 	e.t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
 	e.base = "http://" + ln.Addr().String()
-	e.http = &http.Client{Timeout: 30 * time.Second}
+	// Every exchange is checked against openapi.json (openapi_test.go).
+	e.http = &http.Client{Timeout: 30 * time.Second, Transport: contract.Transport(e.t, nil)}
 }
 
 // resp is an answer, kept whole so tests can compare bodies byte for byte.

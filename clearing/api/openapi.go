@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// openAPIDoc is the hand-written OpenAPI 3.1 description of this package's
+// openAPIDoc is the hand-written OpenAPI 3.0.3 description of this package's
 // routes; openapi_test.go fails when it and the route table disagree.
 //
 //go:embed openapi.json

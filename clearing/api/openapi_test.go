@@ -2,7 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,10 +13,58 @@ import (
 	"testing"
 
 	"github.com/crossclear/crossclear/clearing/api"
+	"github.com/crossclear/crossclear/clearing/api/openapitest"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
 	"github.com/crossclear/crossclear/messages/iso/isotest"
 )
+
+// contract is openapi.json read by libopenapi-validator. Every request the
+// harness sends goes through its Transport (harness_test.go): each answer
+// must be one the document describes for its status, each accepted request
+// one it allows.
+var contract *openapitest.Checker
+
+// TestMain loads the contract and, after a run of the whole package,
+// fails if some operation of the document was never exercised.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	raw, err := os.ReadFile("openapi.json")
+	if err == nil {
+		contract, err = openapitest.New(raw)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "openapi.json:", err)
+		os.Exit(1)
+	}
+	contract.AnswersPerItem("POST /v1/payments/batch", "POST /v1/payments/actions")
+	code := m.Run()
+	if code == 0 && wholeRun() {
+		if missed := contract.Unreached(); len(missed) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: no test reached these operations of openapi.json, so nothing checked them against the server:\n  %s\n", strings.Join(missed, "\n  "))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// wholeRun says every test of the package ran (no -run, -skip or -short).
+func wholeRun() bool {
+	for _, name := range []string{"test.run", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return !testing.Short()
+}
+
+// conformsTo checks an answer against a component schema of openapi.json.
+func conformsTo(t *testing.T, r resp, schema string) {
+	t.Helper()
+	if err := contract.MatchesSchema(schema, r.Body); err != nil {
+		t.Errorf("the answer does not match: %v\n%s", err, r.Body)
+	}
+}
 
 type openAPIDoc struct {
 	OpenAPI    string                                `json:"openapi"`
@@ -45,7 +93,8 @@ var pathParam = regexp.MustCompile(`:([a-z_]+)`)
 // or the document describes a route the app does not have.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := loadDoc(t)
-	if doc.OpenAPI != "3.1.0" {
+	// 3.0.3: what client generators (oapi-codegen) read.
+	if doc.OpenAPI != "3.0.3" || contract.Version() != "3.0.3" {
 		t.Fatalf("openapi %q", doc.OpenAPI)
 	}
 	app := api.New(storetest.Open(t, "sqlite", store.Options{}), api.Config{})
@@ -87,34 +136,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
-// TestOpenAPIIsConsistent checks every $ref resolves, every /v1 operation
-// declares bearer auth's 401 and 429 and the error schema, and every mutating one
+// TestOpenAPIIsConsistent checks the project's rules the validator does not
+// know ($refs and the document's shape are checked by openapitest.New): every /v1
+// operation declares bearer auth's 401, 429 and 500, and every mutating one
 // takes an Idempotency-Key.
 func TestOpenAPIIsConsistent(t *testing.T) {
-	doc, tree := loadDoc(t)
-	var refs []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if r, ok := x["$ref"].(string); ok {
-				refs = append(refs, r)
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
-		}
-	}
-	walk(tree)
-	for _, r := range refs {
-		if resolve(tree, r) == nil {
-			t.Errorf("$ref %s does not resolve", r)
-		}
-	}
+	doc, _ := loadDoc(t)
 	if _, ok := doc.Components["securitySchemes"]["bearerAuth"]; !ok {
 		t.Fatal("no bearerAuth security scheme")
 	}
@@ -142,21 +169,14 @@ func TestOpenAPIIsConsistent(t *testing.T) {
 	}
 }
 
-// TestResponsesMatchSchemas checks live answers against the document's
-// schemas (which forbid unknown properties), so that the JSON the handlers
-// write and the JSON the document promises cannot drift apart.
+// TestResponsesMatchSchemas checks live answers against the named schemas
+// of the document (which forbid unknown properties), so that the JSON the
+// handlers write and the JSON the document promises cannot drift apart.
 func TestResponsesMatchSchemas(t *testing.T) {
-	_, tree := loadDoc(t)
 	e := newEnv(t, "sqlite", api.Config{})
 	check := func(r resp, schema string) {
 		t.Helper()
-		var v any
-		if err := json.Unmarshal(r.Body, &v); err != nil {
-			t.Fatalf("%s: %v", schema, err)
-		}
-		if err := conforms(tree, resolve(tree, "#/components/schemas/"+schema), v, schema); err != nil {
-			t.Errorf("%s does not match its schema: %v\n%s", schema, err, r.Body)
-		}
+		conformsTo(t, r, schema)
 	}
 	mer := e.w.Merchants[0].ID
 	p := e.holdSGtoDE("100.00")
@@ -211,84 +231,4 @@ func resolve(tree map[string]any, ref string) map[string]any {
 	}
 	m, _ := cur.(map[string]any)
 	return m
-}
-
-// conforms is just enough JSON Schema for this document: $ref, oneOf, type,
-// properties with additionalProperties false, required, items, enum.
-func conforms(tree, schema map[string]any, v any, at string) error {
-	if schema == nil {
-		return fmt.Errorf("%s: no schema", at)
-	}
-	if ref, ok := schema["$ref"].(string); ok {
-		return conforms(tree, resolve(tree, ref), v, at)
-	}
-	if alts, ok := schema["oneOf"].([]any); ok {
-		var errs []error
-		for _, alt := range alts {
-			m, _ := alt.(map[string]any)
-			err := conforms(tree, m, v, at)
-			if err == nil {
-				return nil
-			}
-			errs = append(errs, err)
-		}
-		return fmt.Errorf("%s: matches none of oneOf: %w", at, errors.Join(errs...))
-	}
-	if enum, ok := schema["enum"].([]any); ok && !slices.Contains(enum, v) {
-		return fmt.Errorf("%s: %v not in %v", at, v, enum)
-	}
-	switch schema["type"] {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want an object, got %T", at, v)
-		}
-		props, _ := schema["properties"].(map[string]any)
-		for k, val := range m {
-			ps, known := props[k].(map[string]any)
-			if !known {
-				if schema["additionalProperties"] == false {
-					return fmt.Errorf("%s: property %q is not in the schema", at, k)
-				}
-				continue
-			}
-			if err := conforms(tree, ps, val, at+"."+k); err != nil {
-				return err
-			}
-		}
-		req, _ := schema["required"].([]any)
-		for _, k := range req {
-			if _, ok := m[k.(string)]; !ok {
-				return fmt.Errorf("%s: required property %q missing", at, k)
-			}
-		}
-	case "array":
-		xs, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want an array, got %T", at, v)
-		}
-		items, _ := schema["items"].(map[string]any)
-		for i, x := range xs {
-			if err := conforms(tree, items, x, fmt.Sprintf("%s[%d]", at, i)); err != nil {
-				return err
-			}
-		}
-	case "string":
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: want a string, got %T (%v)", at, v, v)
-		}
-		if pat, ok := schema["pattern"].(string); ok && !regexp.MustCompile(pat).MatchString(s) {
-			return fmt.Errorf("%s: %q does not match %s", at, s, pat)
-		}
-	case "integer":
-		if f, ok := v.(float64); !ok || f != float64(int64(f)) {
-			return fmt.Errorf("%s: want an integer, got %v", at, v)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: want a boolean, got %T", at, v)
-		}
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,16 +68,11 @@ func merchantMoneyWorld(t *testing.T, e *env) (p1, p2, p3, pfx payment) {
 
 func TestMerchantSettlements(t *testing.T) {
 	eachEngineFX(t, func(t *testing.T, e *env) {
-		_, tree := loadDoc(t)
 		mer := e.w.Merchants[0].ID
 		p1, p2, _, pfx := merchantMoneyWorld(t, e)
 
 		r := e.must(http.StatusOK, e.merDE, "GET", "/v1/merchants/"+mer+"/settlements", nil)
-		var v any
-		json.Unmarshal(r.Body, &v)
-		if err := conforms(tree, resolve(tree, "#/components/schemas/SettlementList"), v, "SettlementList"); err != nil {
-			t.Fatalf("SettlementList: %v\n%s", err, r.Body)
-		}
+		conformsTo(t, r, "SettlementList")
 		var got settlementList
 		r.into(t, &got)
 		if got.MerchantID != mer || got.Currency != "EUR" || got.NextCursor != "" || len(got.Settlements) != 2 {

@@ -60,7 +60,8 @@ func newEnv(t *testing.T, engine string, cfg gateway.Config) *env {
 	w.Act(t, p.ID, clearing.Action{Kind: clearing.ActionRelease})
 	w.Close(t)
 	w.Produce(t)
-	e := &env{t: t, w: w, client: &http.Client{Timeout: 10 * time.Second}}
+	// Every exchange is checked against openapi.json (openapi_test.go).
+	e := &env{t: t, w: w, client: &http.Client{Timeout: 10 * time.Second, Transport: contract.Transport(t, nil)}}
 	key := func(role clearing.Role, subject string) (string, string) {
 		k, secret, err := w.Store.CreateAPIKey(ctx, role, subject, "test", storetest.Operator)
 		if err != nil {

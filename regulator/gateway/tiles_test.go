@@ -37,7 +37,7 @@ func newTileEnv(t *testing.T, engine string, sizes ...int) *tileEnv {
 	t.Helper()
 	ctx := context.Background()
 	w := regtest.New(t, engine)
-	e := &tileEnv{env: &env{t: t, w: w, client: &http.Client{Timeout: 30 * time.Second}}}
+	e := &tileEnv{env: &env{t: t, w: w, client: &http.Client{Timeout: 30 * time.Second, Transport: contract.Transport(t, nil)}}}
 	key := func(role clearing.Role, subject string) string {
 		_, secret, err := w.Store.CreateAPIKey(ctx, role, subject, "test", storetest.Operator)
 		if err != nil {

@@ -1,0 +1,64 @@
+package gateway_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/crossclear/crossclear/clearing/api/openapitest"
+	"github.com/crossclear/crossclear/regulator/gateway"
+)
+
+// contract is openapi.json, the gateway's OpenAPI document, read by
+// libopenapi-validator: every exchange of env's client goes through its
+// Transport, so each answer must be one the document describes for its
+// status.
+var contract *openapitest.Checker
+
+// TestMain loads the contract and, after a run of the whole package, fails
+// if some operation of the document was never exercised.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	raw, err := os.ReadFile("openapi.json")
+	if err == nil {
+		contract, err = openapitest.New(raw)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "openapi.json:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if code == 0 && wholeRun() {
+		if missed := contract.Unreached(); len(missed) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: no test reached these operations of openapi.json:\n  %s\n", strings.Join(missed, "\n  "))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// wholeRun says every test of the package ran (no -run, -skip or -short).
+func wholeRun() bool {
+	for _, name := range []string{"test.run", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return !testing.Short()
+}
+
+// TestOpenAPIVersion: a version client generators (oapi-codegen) read.
+func TestOpenAPIVersion(t *testing.T) {
+	if v := contract.Version(); v != "3.0.3" {
+		t.Fatalf("openapi %q, want 3.0.3", v)
+	}
+}
+
+// TestHealthz: the one route without a key.
+func TestHealthz(t *testing.T) {
+	e := newEnv(t, "sqlite", gateway.Config{})
+	status, _, body := e.get("", "/healthz")
+	wantStatus(t, status, 200, body, "GET /healthz")
+}
