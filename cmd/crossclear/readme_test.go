@@ -8,10 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/crossclear/crossclear/regulator/witness/witnesstest"
 )
 
 // The README's walks are run as a newcomer would run them: this test
@@ -159,10 +162,13 @@ func TestREADMEWalks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(walks) < 4 {
-		t.Fatalf("%d walks marked %s in README.md; the API, merchant, file and regulator walks are expected", len(walks), walkMarker)
+	if len(walks) < 5 {
+		t.Fatalf("%d walks marked %s in README.md; the API, merchant, file, regulator and witness walks are expected", len(walks), walkMarker)
 	}
-	for _, tool := range []string{"bash", "curl", "jq", "sed", "column"} {
+	// The regulator's witness walk runs a real litewitness: from
+	// CROSSCLEAR_LITEWITNESS_BIN (.ci/litewitness.sh), its key in ssh-agent.
+	witnesstest.Bin(t)
+	for _, tool := range []string{"bash", "curl", "jq", "sed", "column", "timeout", "ssh-agent", "ssh-keygen", "ssh-add"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the README's walks need %s (.ci/test installs what a new machine lacks): %v", tool, err)
 		}
@@ -192,14 +198,17 @@ func TestREADMEWalks(t *testing.T) {
 	// The demo, on free ports; it writes crossclear-demo.env with where it
 	// serves, which the walks source.
 	// The regulator walk's receiver listens on $MAS, 127.0.0.1:9443 unless
-	// set: here a free port, so that two runs of this test do not collide.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// set, the witnesses on $SGW, $DEW and $LW: here free ports, so that two
+	// runs of this test do not collide.
+	env := walkEnv()
+	for _, name := range walkListeners {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, name+"="+ln.Addr().String())
+		ln.Close()
 	}
-	receiver := ln.Addr().String()
-	ln.Close()
-	env := append(walkEnv(), "MAS="+receiver)
 	demoOut, err := os.Create(filepath.Join(dir, "demo.out"))
 	if err != nil {
 		t.Fatal(err)
@@ -256,16 +265,22 @@ func TestREADMEWalks(t *testing.T) {
 	}
 }
 
+// walkListeners are the addresses the walks listen on unless set.
+var walkListeners = []string{"MAS", "SGW", "DEW", "LW"}
+
 // walkEnv is this process's environment without variables the walks set.
 func walkEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "API", "GW", "OP", "BANK", "MERCHANT", "MERCHANT_KEY", "REG", "FXP", "OFFICER", "MAS", "CROSSCLEAR_CONFIG":
+		case "API", "GW", "OP", "BANK", "MERCHANT", "MERCHANT_KEY", "REG", "FXP", "OFFICER", "CROSSCLEAR_CONFIG":
+			continue
+		case "CROSSCLEAR_TEST_POSTGRES", "CROSSCLEAR_LITEWITNESS_BIN":
+			env = append(env, kv)
 			continue
 		}
-		if strings.HasPrefix(name, "CROSSCLEAR_") && name != "CROSSCLEAR_TEST_POSTGRES" {
+		if slices.Contains(walkListeners, name) || strings.HasPrefix(name, "CROSSCLEAR_") {
 			continue
 		}
 		env = append(env, kv)

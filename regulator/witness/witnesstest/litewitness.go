@@ -31,10 +31,7 @@ type Litewitness struct {
 // see .ci/litewitness.sh) witnessing the log origin signed by logKey.
 func StartLitewitness(t testing.TB, origin, logKey string) *Litewitness {
 	t.Helper()
-	bin := os.Getenv("CROSSCLEAR_LITEWITNESS_BIN")
-	if bin == "" {
-		t.Fatal("CROSSCLEAR_LITEWITNESS_BIN is not set: these tests need litewitness and witnessctl (filippo.io/torchwood v0.6.1); run `bash .ci/test`, or `source .ci/litewitness.sh` (with a `say` function), which builds them from the Go module proxy")
-	}
+	bin := Bin(t)
 	dir, err := os.MkdirTemp("", "lw") // short: a unix socket path is at most ~100 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +107,22 @@ func StartLitewitness(t testing.TB, origin, logKey string) *Litewitness {
 	}
 	lw.Priv = *raw.(*ed25519.PrivateKey)
 	return lw
+}
+
+// Bin is the directory holding litewitness and witnessctl
+// (CROSSCLEAR_LITEWITNESS_BIN); without them the test fails, never skips.
+func Bin(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("CROSSCLEAR_LITEWITNESS_BIN")
+	if bin == "" {
+		t.Fatal("CROSSCLEAR_LITEWITNESS_BIN is not set: these tests need litewitness and witnessctl (filippo.io/torchwood v0.6.1); run `bash .ci/test`, or `source .ci/litewitness.sh` (with a `say` function), which builds them from the Go module proxy")
+	}
+	for _, tool := range []string{"litewitness", "witnessctl"} {
+		if _, err := os.Stat(filepath.Join(bin, tool)); err != nil {
+			t.Fatalf("CROSSCLEAR_LITEWITNESS_BIN=%s: %v", bin, err)
+		}
+	}
+	return bin
 }
 
 // WaitFor polls ok every 50 ms for 10 s.
