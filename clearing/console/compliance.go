@@ -26,7 +26,7 @@ func (cs *console) reviews(c *fiber.Ctx) error {
 	if c.Query("status") == "all" {
 		status = "all"
 	}
-	rs, err := cs.st.Reviews(c.UserContext(), store.ReviewFilter{Status: status, Limit: 200})
+	rs, err := cs.reads.Reviews(c.UserContext(), store.ReviewFilter{Status: status, Limit: 200})
 	if err != nil {
 		return err
 	}

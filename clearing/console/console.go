@@ -45,8 +45,14 @@ type Config struct {
 	// 20 a minute), like the API's failed-authentication limit.
 	SignInFailures int
 	SignInWindow   time.Duration
-	Logger         *slog.Logger
-	Now            func() time.Time // for deadlines; default time.Now
+	// Reads serves the read-only pages (lists, details, downloads) —
+	// a streaming replica (database_replica), stale by at most its lag
+	// bound (docs/ha.md); nil reads st. Sign-in, sessions, every action
+	// and the pages that decide (a review's detail before its decision)
+	// use st, the primary.
+	Reads  *store.Store
+	Logger *slog.Logger
+	Now    func() time.Time // for deadlines; default time.Now
 }
 
 // Defaults of Config.
@@ -58,6 +64,7 @@ const (
 
 type console struct {
 	st      *store.Store
+	reads   *store.Store // read-only pages: Config.Reads, or st
 	cfg     Config
 	log     *slog.Logger
 	signins *ratelimit.Buckets
@@ -86,7 +93,7 @@ func Mount(app *fiber.App, st *store.Store, cfg Config) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cs := &console{st: st, cfg: cfg, log: log, signins: ratelimit.PerWindow(cfg.SignInFailures, cfg.SignInWindow, nil)}
+	cs := &console{st: st, reads: cmp.Or(cfg.Reads, st), cfg: cfg, log: log, signins: ratelimit.PerWindow(cfg.SignInFailures, cfg.SignInWindow, nil)}
 
 	g := app.Group(Prefix, securityHeaders, cs.renderErrors)
 	g.Get("/assets/:name", serveAsset)

@@ -27,9 +27,9 @@ type filesData struct {
 }
 
 func (cs *console) files(c *fiber.Ctx) error {
-	f := cs.scopeOf(c).Mailboxes(strings.TrimSpace(c.Query("bank")))
+	f := cs.readScope(c).Mailboxes(strings.TrimSpace(c.Query("bank")))
 	f.Unacknowledged, f.Limit = c.Query("unacknowledged") != "", 100
-	files, err := cs.st.MailboxFiles(c.UserContext(), f)
+	files, err := cs.reads.MailboxFiles(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (cs *console) files(c *fiber.Ctx) error {
 }
 
 func (cs *console) downloadFile(c *fiber.Ctx) error {
-	f, err := cs.scopeOf(c).MailboxFile(c.UserContext(), c.Params("id"))
+	f, err := cs.readScope(c).MailboxFile(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (cs *console) downloadFile(c *fiber.Ctx) error {
 }
 
 func (cs *console) downloadSignature(c *fiber.Ctx) error {
-	f, err := cs.scopeOf(c).MailboxFile(c.UserContext(), c.Params("id"))
+	f, err := cs.readScope(c).MailboxFile(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,13 @@ type env struct {
 
 func newEnv(t testing.TB, engine string) *env {
 	t.Helper()
+	return newEnvReading(t, engine, nil)
+}
+
+// newEnvReading is newEnv with the console's read-only pages on reads (a
+// stand-in for a replica); nil reads the primary.
+func newEnvReading(t testing.TB, engine string, reads *store.Store) *env {
+	t.Helper()
 	st := storetest.Open(t, engine, store.Options{Screener: screener(t)})
 	w := storetest.Seed(t, st)
 	e := &env{t: t, st: st, keys: map[string]string{}, merchants: w.Merchants}
@@ -125,7 +132,7 @@ func newEnv(t testing.TB, engine string) *env {
 	go sealer.Run(sealCtx, time.Second) // signs what pages write, as serve does
 	t.Cleanup(stopSealing)
 	app := api.New(st, api.Config{Sealer: sealer})
-	console.Mount(app, st, console.Config{Sealer: sealer, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	console.Mount(app, st, console.Config{Sealer: sealer, Reads: reads, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	for _, r := range app.GetRoutes(true) {
 		if strings.HasPrefix(r.Path, console.Prefix) && r.Method != http.MethodHead {
 			e.routes = append(e.routes, r.Method+" "+r.Path)

@@ -23,11 +23,11 @@ type payoutsData struct {
 
 func (cs *console) payouts(c *fiber.Ctx) error {
 	a := callerOf(c)
-	m, err := cs.scopeOf(c).Merchant(c.UserContext(), a.Subject)
+	m, err := cs.readScope(c).Merchant(c.UserContext(), a.Subject)
 	if err != nil {
 		return err
 	}
-	ps, err := cs.st.Payouts(c.UserContext(), m.ID, 0)
+	ps, err := cs.reads.Payouts(c.UserContext(), m.ID, 0)
 	if err != nil {
 		return err
 	}

@@ -54,8 +54,8 @@ type overviewData struct {
 
 func (cs *console) overview(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sc := cs.scopeOf(c)
-	cy, err := cs.st.CurrentCycle(ctx)
+	sc := cs.readScope(c)
+	cy, err := cs.reads.CurrentCycle(ctx)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (cs *console) overview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	escrow, err := cs.st.EscrowAgeing(ctx, cs.cfg.Now(), ageing)
+	escrow, err := cs.reads.EscrowAgeing(ctx, cs.cfg.Now(), ageing)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (cs *console) readiness(ctx context.Context) readiness {
 	default:
 		r.Signer, r.SignerOK, r.Unsigned = "signing", true, h.Unsigned
 	}
-	if n, oldest, err := cs.st.ReviewQueue(ctx); err == nil {
+	if n, oldest, err := cs.reads.ReviewQueue(ctx); err == nil {
 		r.ReviewQueue = n
 		if n > 0 {
 			r.ReviewWaiting = formatTime(oldest)
@@ -127,7 +127,7 @@ type cycleRow struct {
 }
 
 func (cs *console) cycles(c *fiber.Ctx) error {
-	list, err := cs.st.Cycles(c.UserContext(), 50)
+	list, err := cs.reads.Cycles(c.UserContext(), 50)
 	if err != nil {
 		return err
 	}
@@ -144,13 +144,13 @@ func (cs *console) cycle(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cy, err := cs.st.Cycle(c.UserContext(), id)
+	cy, err := cs.reads.Cycle(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
 	d := cycleData{Cycle: cy}
 	if cy.State != clearing.CycleOpen {
-		corridors, err := cs.st.CycleCorridors(c.UserContext(), id)
+		corridors, err := cs.reads.CycleCorridors(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
@@ -208,12 +208,12 @@ type participantsData struct {
 
 func (cs *console) participants(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sc := cs.scopeOf(c)
+	sc := cs.readScope(c)
 	f, err := sc.Participants()
 	if err != nil {
 		return err
 	}
-	ps, err := cs.st.Participants(ctx, f)
+	ps, err := cs.reads.Participants(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func (cs *console) participants(c *fiber.Ctx) error {
 		d.Bars = append(d.Bars, capBar{Participant: p.Participant, Currency: p.Currency, Net: money(p.NetMinor, p.Currency),
 			Cap: money(p.NetDebitCapMinor, p.Currency), Used: min(used, 100), UsedText: strconv.FormatFloat(used, 'f', 1, 64) + "%", Level: level})
 	}
-	if d.Exposure, err = cs.st.Exposures(ctx, f); err != nil {
+	if d.Exposure, err = cs.reads.Exposures(ctx, f); err != nil {
 		return err
 	}
 	title := "Participants"
@@ -272,7 +272,7 @@ func (cs *console) payments(c *fiber.Ctx) error {
 	if q.UETR != "" {
 		return c.Redirect(Prefix+"/payments/"+q.UETR, fiber.StatusSeeOther)
 	}
-	sc := cs.scopeOf(c)
+	sc := cs.readScope(c)
 	f, ok, err := sc.Payments(q.Merchant)
 	if err != nil {
 		return err
@@ -286,7 +286,7 @@ func (cs *console) payments(c *fiber.Ctx) error {
 	}
 	if ok {
 		f.State, f.Reference, f.Limit, f.Cursor = clearing.State(q.State), q.Reference, pageSize, q.Cursor
-		pg, err := cs.st.Payments(ctx, f)
+		pg, err := cs.reads.Payments(ctx, f)
 		if err != nil {
 			return err
 		}
@@ -306,7 +306,7 @@ type paymentData struct {
 }
 
 func (cs *console) payment(c *fiber.Ctx) error {
-	p, events, legs, err := cs.scopeOf(c).PaymentDetail(c.UserContext(), c.Params("id"))
+	p, events, legs, err := cs.readScope(c).PaymentDetail(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

@@ -131,8 +131,12 @@ func sessionOf(c *fiber.Ctx) store.ConsoleSession {
 // callerOf is who the request acts as; the zero Actor can do nothing.
 func callerOf(c *fiber.Ctx) clearing.Actor { return sessionOf(c).Key.Actor() }
 
-// scopeOf is the caller's scope: the API's rules of who sees what.
+// scopeOf is the caller's scope: the API's rules of who sees what, on the
+// primary (for actions and what decides them).
 func (cs *console) scopeOf(c *fiber.Ctx) access.Scope { return access.For(cs.st, callerOf(c)) }
+
+// readScope is the caller's scope for a read-only page: on Config.Reads.
+func (cs *console) readScope(c *fiber.Ctx) access.Scope { return access.For(cs.reads, callerOf(c)) }
 
 // allow lets only the given roles open a route, as the API's route table.
 func allow(roles ...clearing.Role) fiber.Handler {

@@ -124,7 +124,7 @@ func openReplica(ctx context.Context, cfg Config, log *slog.Logger) (*store.Stor
 	if err != nil {
 		return nil, fmt.Errorf("database_replica: %w", err)
 	}
-	log.Info("regulator gateway reads from a replica", "database_replica", store.Redact(cfg.DatabaseReplica))
+	log.Info("the regulator gateway and the console's read-only pages read from a replica", "database_replica", store.Redact(cfg.DatabaseReplica))
 	return r, nil
 }
 

@@ -152,8 +152,6 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
 		AuthLimit: api.AuthLimit{Failures: cfg.AuthFailureLimit, Window: cfg.AuthFailureWindow}, DegradedStatus: cfg.DegradedStatus,
 		WebhookHTTPHosts: commaList(cfg.Webhooks.HTTPHosts), GroupCommit: cfg.GroupCommit})
-	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
-		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Logger: log})
 	replica, err := openReplica(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -161,6 +159,8 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if replica != nil {
 		defer replica.Close()
 	}
+	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
+		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Reads: replica, Logger: log})
 	regulators, err := startRegulator(cfg, s, replica, keys, log)
 	if err != nil {
 		return err
