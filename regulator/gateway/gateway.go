@@ -113,6 +113,7 @@ func New(st *store.Store, cfg Config) *fiber.App {
 	app.Use(g.accessLog)
 	app.Use(recover.New())
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/openapi.json", openAPI)
 	v1 := app.Group("/v1", g.authenticate)
 	v1.Get("/keys", g.getKeys)
 	v1.Get("/checkpoint", g.latestCheckpoint)

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -56,9 +57,15 @@ func TestOpenAPIVersion(t *testing.T) {
 	}
 }
 
-// TestHealthz: the one route without a key.
-func TestHealthz(t *testing.T) {
+// TestUnauthenticatedRoutes: /healthz, and /openapi.json serving this
+// package's openapi.json byte for byte, need no key.
+func TestUnauthenticatedRoutes(t *testing.T) {
 	e := newEnv(t, "sqlite", gateway.Config{})
 	status, _, body := e.get("", "/healthz")
 	wantStatus(t, status, 200, body, "GET /healthz")
+	status, _, body = e.get("", "/openapi.json")
+	wantStatus(t, status, 200, body, "GET /openapi.json")
+	if onDisk, _ := os.ReadFile("openapi.json"); !bytes.Equal(body, onDisk) {
+		t.Fatal("/openapi.json does not serve openapi.json")
+	}
 }
