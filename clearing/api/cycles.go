@@ -98,14 +98,8 @@ func (h *handlers) closeOpenCycle(c *fiber.Ctx) error {
 
 func (h *handlers) closedCycle(c *fiber.Ctx, cy clearing.Cycle) error {
 	c.Locals(localResource, "cycle/"+strconv.FormatInt(cy.ID, 10))
-	if h.cfg.CycleFiles != nil {
-		// The cycle is closed either way; if its files fail now, the
-		// builder's sweep writes them later.
-		if _, err := h.cfg.CycleFiles.Build(c.UserContext(), cy.ID); err != nil {
-			h.log.Error("cycle files", "cycle", cy.ID, "err", err)
-		} else {
-			h.seal(c)
-		}
+	if h.cfg.CycleFiles != nil && h.cfg.CycleFiles.BuildClosed(c.UserContext(), cy.ID) {
+		h.seal(c)
 	}
 	return c.JSON(toCycle(cy, access.Everything))
 }

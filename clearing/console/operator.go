@@ -170,11 +170,7 @@ func (cs *console) closeCycle(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if cs.cfg.CycleFiles != nil {
-		// The cycle is closed either way; serve's sweep writes files that fail now.
-		if _, err := cs.cfg.CycleFiles.Build(c.UserContext(), cy.ID); err != nil {
-			cs.log.Error("cycle files", "cycle", cy.ID, "err", err)
-		}
+	if cs.cfg.CycleFiles != nil && cs.cfg.CycleFiles.BuildClosed(c.UserContext(), cy.ID) {
 		cs.kickSealer()
 	}
 	return c.Redirect(Prefix+"/cycles/"+strconv.FormatInt(cy.ID, 10), fiber.StatusSeeOther)

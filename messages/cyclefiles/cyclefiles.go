@@ -66,6 +66,18 @@ func (b *Builder) Build(ctx context.Context, id int64) (int, error) {
 	return len(mail), nil
 }
 
+// BuildClosed writes the files of a cycle just closed, as part of closing
+// it (the API's and the console's close): a failure is logged, not
+// returned — the cycle is closed either way, and BuildMissing (serve's
+// sweep) writes its files later. It reports whether they are written.
+func (b *Builder) BuildClosed(ctx context.Context, id int64) bool {
+	if _, err := b.Build(ctx, id); err != nil {
+		b.logger().Error("cycle files", "cycle", id, "err", err)
+		return false
+	}
+	return true
+}
+
 // BuildMissing writes the files of every closed cycle that lacks them.
 func (b *Builder) BuildMissing(ctx context.Context) (int, error) {
 	ids, err := b.Store.ClosedCyclesWithoutFiles(ctx)
