@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/crossclear/crossclear/clearing/api/openapitest"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/store/storetest"
 	"github.com/crossclear/crossclear/regulator/gateway"
 )
 
@@ -69,3 +73,36 @@ func TestUnauthenticatedRoutes(t *testing.T) {
 		t.Fatal("/openapi.json does not serve openapi.json")
 	}
 }
+
+// TestOpenAPIMatchesRoutes: every route of the app is in the document (the
+// tile wildcard as the tile paths of c2sp.org/tlog-tiles) and every
+// operation of the document is routed.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	app := gateway.New(storetest.Open(t, "sqlite", store.Options{}), gateway.Config{})
+	routed := map[string]bool{}
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Method == "USE" {
+			continue // fiber adds HEAD to every GET
+		}
+		routed[r.Method+" "+pathParam.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	documented := map[string]bool{}
+	for _, op := range contract.Operations() {
+		if strings.HasPrefix(op, "GET /tile/") {
+			op = "GET /tile/*"
+		}
+		documented[op] = true
+	}
+	for op := range routed {
+		if !documented[op] {
+			t.Errorf("%s is routed but not in openapi.json", op)
+		}
+	}
+	for op := range documented {
+		if !routed[op] {
+			t.Errorf("%s is in openapi.json but not routed", op)
+		}
+	}
+}
+
+var pathParam = regexp.MustCompile(`:([a-z_]+)`)
