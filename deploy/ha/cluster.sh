@@ -92,11 +92,14 @@ fill() {
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# start NAME PIDFILE LOG CMD…: runs CMD detached as the run user.
+# start NAME PIDFILE LOG CMD…: runs CMD detached as the run user, in
+# $DIR: the caller's folder may be closed to that user (a checkout in a
+# mktemp -d folder is 0700), and Patroni's Python and initdb chdir back to
+# where they were started.
 start() {
   local name=$1 pidfile=$2 log=$3; shift 3
   if running "$pidfile"; then return; fi
-  setsid "${AS_USER[@]}" "$@" >>"$log" 2>&1 </dev/null &
+  (cd "$DIR" && exec setsid "${AS_USER[@]}" "$@" >>"$log" 2>&1 </dev/null) &
   echo $! >"$pidfile"
   say "started $name (pid $!)"
 }
