@@ -27,7 +27,7 @@ import (
 //	go test -run '^$' -bench KeyedHoldRelease -cpu 16 -benchtime 2000x ./clearing/api/
 func BenchmarkKeyedHoldRelease(b *testing.B) {
 	for _, engine := range storetest.Engines {
-		for _, group := range []int{1, api.DefaultGroupCommit.Max} {
+		for _, group := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s/group_commit_max=%d", engine, group), func(b *testing.B) { benchKeyedHoldRelease(b, engine, group) })
 		}
 	}
