@@ -111,7 +111,6 @@ func New(t *testing.T, cfg Config) *Harness {
 		"CROSSCLEAR_REGULATOR_LISTEN=127.0.0.1:0",
 		"CROSSCLEAR_CYCLE_PERIOD=0", // only the test closes cycles, unless SystemEffects
 		"CROSSCLEAR_LOG_LEVEL=warn",
-		"CROSSCLEAR_GROUP_COMMIT_MAX=64", // exactly once is proven on the group-commit path, the stricter one
 	}
 	return h
 }
