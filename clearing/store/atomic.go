@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -94,4 +95,32 @@ func (s *Store) conn(ctx context.Context) bun.IDB {
 		return at.tx
 	}
 	return s.db
+}
+
+// inSnapshot runs fn's reads in one read-only transaction, so that they all
+// see the database at one moment: several aggregate queries read while
+// payments move (a check of the books against the payments) would otherwise
+// each see a different moment and disagree. On PostgreSQL the transaction
+// is REPEATABLE READ (one snapshot for all its statements; READ COMMITTED
+// takes one per statement); on SQLite a read-only transaction is a plain
+// (deferred) BEGIN, which reads one snapshot without taking the write lock
+// our IMMEDIATE writers take. Inside an atomic request fn simply joins it.
+func (s *Store) inSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, nested := atomicFrom(ctx); nested {
+		return fn(ctx)
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	at := &atomicTx{tx: tx}
+	defer func() {
+		at.ended = true
+		_ = tx.Rollback() // read only: nothing to commit
+	}()
+	return fn(context.WithValue(ctx, atomicKey{}, at))
 }

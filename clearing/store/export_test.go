@@ -13,3 +13,8 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) ([]string, error) 
 	}
 	return s.migrate(ctx, ms)
 }
+
+// InSnapshot exposes inSnapshot to the package's external tests.
+func (s *Store) InSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inSnapshot(ctx, fn)
+}

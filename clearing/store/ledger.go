@@ -12,8 +12,19 @@ import (
 // zero; the balances kept per cycle equal the balances recomputed from the
 // postings; and the escrow balance equals what held and disputed payments
 // still hold. It reads everything, so it is an operator's check, not a
-// hot path.
-func (s *Store) CheckLedger(ctx context.Context) (clearing.LedgerCheck, error) {
+// hot path. Its queries read one snapshot: read one after another while
+// payments move, the positions and the payments would each be seen at a
+// different moment (an auto-release committing in between made the escrow
+// look larger than what payments hold).
+func (s *Store) CheckLedger(ctx context.Context) (report clearing.LedgerCheck, err error) {
+	err = s.inSnapshot(ctx, func(ctx context.Context) error {
+		report, err = s.checkLedger(ctx)
+		return err
+	})
+	return report, err
+}
+
+func (s *Store) checkLedger(ctx context.Context) (clearing.LedgerCheck, error) {
 	type sum struct {
 		Owner    string
 		Currency string
