@@ -56,7 +56,7 @@ type run struct {
 
 func (r *run) start() {
 	r.starts++
-	r.srv = harness.StartServer(r.t, r.bin, r.dir, r.h.Env, r.starts)
+	r.srv = harness.StartServer(r.t, r.bin, r.dir, append(r.h.Env, harness.GroupCommitEnv(r.starts)), r.starts)
 	r.h.Target = r.srv
 }
 
@@ -83,7 +83,7 @@ func (r *run) run() {
 // round runs traffic, kills the server at a random moment, restarts it,
 // retries every unanswered request and re-sends a sample of answered ones.
 func (r *run) round(n int) {
-	srv := r.srv
+	srv, grouped := r.srv, harness.GroupedCommits(r.starts)
 	traffic := r.h.Traffic(n)
 	span := max(*killMaxFlag-*killMinFlag, time.Millisecond)
 	after := *killMinFlag + time.Duration(r.h.Rng().Int64N(int64(span)))
@@ -101,6 +101,6 @@ func (r *run) round(n int) {
 	restart := time.Now()
 	r.start()
 	retried, replayed := r.h.Recover(pending)
-	r.t.Logf("round %d: killed after %s with %d requests unanswered (%d in the journal); restarted, %d retried to an answer (%d of them replays: done before the kill) in %s",
-		n, after.Round(time.Millisecond), len(pending), r.h.Calls(), retried, replayed, time.Since(restart).Round(time.Millisecond))
+	r.t.Logf("round %d (group_commit_max %d): killed after %s with %d requests unanswered (%d in the journal); restarted (group_commit_max %d), %d retried to an answer (%d of them replays: done before the kill) in %s",
+		n, grouped, after.Round(time.Millisecond), len(pending), r.h.Calls(), harness.GroupedCommits(r.starts), retried, replayed, time.Since(restart).Round(time.Millisecond))
 }

@@ -249,3 +249,20 @@ func ExecCommand(bin, dir string, env []string, args ...string) *exec.Cmd {
 	cmd.Env, cmd.Dir = env, dir
 	return cmd
 }
+
+// GroupedCommits is the commit group size (group_commit_max) that the n-th
+// start of a server runs with: odd starts coalesce requests into groups of
+// up to 64, even starts commit each request alone (the default), so that
+// one run proves exactly-once on both write paths, and across a restart
+// from one to the other.
+func GroupedCommits(n int) int {
+	if n%2 == 1 {
+		return 64
+	}
+	return 1
+}
+
+// GroupCommitEnv is the environment line for GroupedCommits(n).
+func GroupCommitEnv(n int) string {
+	return fmt.Sprintf("CROSSCLEAR_GROUP_COMMIT_MAX=%d", GroupedCommits(n))
+}
