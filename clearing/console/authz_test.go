@@ -88,7 +88,8 @@ func roleIsolation(t *testing.T, e *env) {
 		{route: "POST /console/reviews/:id/:decision", path: "/console/reviews/scr_none/approve", want: map[string]int{"officer": none}, others: no},
 		{route: "GET /console/payouts", path: "/console/payouts", want: map[string]int{"merDE": ok, "merSG": ok}, others: no,
 			shows: map[string][]string{"merDE": {"Berlin Books"}}, hides: map[string][]string{"merSG": {"Berlin Books"}}},
-		{route: "POST /console/signout", path: "/console/signout", want: all(see)}, // last: it ends the session
+		{route: "POST /console/language", path: "/console/language", want: all(bad)}, // no language named
+		{route: "POST /console/signout", path: "/console/signout", want: all(see)},   // last: it ends the session
 	}
 
 	covered := map[string]bool{}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/compliance"
 	"github.com/crossclear/crossclear/messages/inbound"
@@ -30,9 +29,9 @@ func (cs *console) reviews(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	title := "Review queue"
+	title := localeOf(c).T("title.reviews")
 	if status == "all" {
-		title = "Decisions"
+		title = localeOf(c).T("title.decisions")
 	}
 	return cs.render(c, "reviews", page{Title: title, Active: "/reviews", Data: reviewsData{Reviews: rs, All: status == "all"}})
 }
@@ -64,7 +63,7 @@ func (cs *console) review(c *fiber.Ctx) error {
 		}
 		d.Parties = append(d.Parties, pm)
 	}
-	return cs.render(c, "review", page{Title: "Review " + s.ID, Active: "/reviews", Data: d})
+	return cs.render(c, "review", page{Title: localeOf(c).T("title.review", "id", s.ID), Active: "/reviews", Data: d})
 }
 
 // loadReview loads a screening that held or rejected a payment (a pass is
@@ -72,7 +71,7 @@ func (cs *console) review(c *fiber.Ctx) error {
 func (cs *console) loadReview(c *fiber.Ctx) (store.Screening, error) {
 	s, err := cs.st.Screening(c.UserContext(), c.Params("id"))
 	if err != nil || s.Outcome == compliance.Pass {
-		return store.Screening{}, clearing.Errorf(clearing.NotFound, "review_not_found", "id", "no review %s", c.Params("id"))
+		return store.Screening{}, fail(fiber.StatusNotFound, "error.review_not_found")
 	}
 	return s, nil
 }

@@ -99,6 +99,7 @@ func Mount(app *fiber.App, st *store.Store, cfg Config) {
 	g.Get("/assets/:name", serveAsset)
 	g.Get("/signin", cs.signInPage)
 	g.Post("/signin", sameOrigin, cs.signIn)
+	g.Post("/language", sameOrigin, cs.setLanguage) // signed in or not: checks its own CSRF token
 
 	// Everything below needs a session; every POST its CSRF token.
 	in := g.Group("", cs.session, sameOrigin, checkCSRF)

@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,4 +185,81 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// The language: from Accept-Language until chosen; the switch works on the
+// sign-in page (a cookie) and signed in (the session row, so the session
+// keeps it without the cookie); its form needs the page's CSRF token and
+// returns only inside the console.
+func TestLanguages(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine)
+			b := e.browser()
+			zhBrowser := map[string]string{"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+			get := func(b *browser, path string, header map[string]string, want ...string) page {
+				t.Helper()
+				p := b.do(http.MethodGet, path, nil, header)
+				for _, w := range want {
+					if !strings.Contains(p.Body, w) {
+						t.Fatalf("%s does not say %q: %d %s", path, w, p.Status, p.Body)
+					}
+				}
+				return p
+			}
+			get(b, "/console/signin", zhBrowser, `<html lang="zh-Hans">`, "<h1>登录</h1>", "API 密钥", "闲置 30 分钟或满 8 小时")
+			get(b, "/console/signin", nil, `<html lang="en">`, "<h1>Sign in</h1>")
+
+			choose := func(b *browser, lang, csrf, back string) page {
+				t.Helper()
+				return b.post("/console/language", url.Values{"lang": {lang}, "csrf": {csrf}, "back": {back}})
+			}
+			if p := choose(b, "en", "forged", "/console/signin"); p.Status != http.StatusForbidden {
+				t.Fatalf("a forged token switched the language: %d", p.Status)
+			}
+			if p := choose(b, "en", b.csrf("/console/signin"), "/console/signin"); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/signin" {
+				t.Fatalf("switch on the sign-in page: %d %s", p.Status, p.Header.Get("Location"))
+			}
+			get(b, "/console/signin", zhBrowser, "<h1>Sign in</h1>") // the choice beats the browser
+			for _, back := range []string{"https://evil.example/", "//evil.example/console/", "/console//evil.example", "/elsewhere"} {
+				if p := choose(b, "zh-Hans", b.csrf("/console/signin"), back); p.Header.Get("Location") != "/console/" {
+					t.Errorf("back %q went to %q", back, p.Header.Get("Location"))
+				}
+			}
+
+			// Chosen before signing in, kept by the session.
+			b.signIn("operator")
+			p := get(b, "/console/overview", nil, "<h1>概览</h1>", "当前清算周期")
+			if !regexp.MustCompile(`开启于 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d UTC`).MatchString(p.Body) {
+				t.Fatalf("overview's dates are not Chinese: %s", p.Body)
+			}
+			get(b, "/console/payments/"+e.paySGtoDE, nil, "125.50 EUR", "已放款", "账务分录")
+			alone := e.browser() // the session cookie alone, a browser asking for English
+			for _, c := range b.http.Jar.Cookies(mustURL(t, e.base+"/console/")) {
+				if c.Name == "crossclear_console" {
+					alone.http.Jar.SetCookies(mustURL(t, e.base+"/console/"), []*http.Cookie{c})
+				}
+			}
+			get(alone, "/console/overview", map[string]string{"Accept-Language": "en"}, "<h1>概览</h1>")
+
+			// Switched back while signed in: the session's token, the session's row.
+			if p := choose(b, "en", "forged", "/console/cycles"); p.Status != http.StatusForbidden {
+				t.Fatalf("a forged token switched a session's language: %d", p.Status)
+			}
+			if p := choose(b, "en", b.csrf("/console/overview"), "/console/cycles"); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/cycles" {
+				t.Fatalf("switch signed in: %d %s", p.Status, p.Header.Get("Location"))
+			}
+			get(alone, "/console/overview", map[string]string{"Accept-Language": "zh-CN"}, "<h1>Overview</h1>")
+
+			// Errors the console raises speak the reader's language too.
+			if p := get(alone, "/console/reviews", map[string]string{"Accept-Language": "zh-CN"}, "operator keys may not open this page"); p.Status != http.StatusForbidden {
+				t.Fatalf("forbidden page: %d", p.Status)
+			}
+			if p := choose(b, "zh-Hans", b.csrf("/console/overview"), "/console/overview"); p.Status != http.StatusSeeOther {
+				t.Fatal(p.Status)
+			}
+			get(b, "/console/reviews", nil, "<h1>禁止访问</h1>", "运营方密钥无权打开此页面")
+			get(b, "/console/cycles/999999", nil, "清算周期不存在")
+		})
+	}
 }

@@ -33,9 +33,9 @@ func (cs *console) files(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	title := "Mailboxes"
+	title := localeOf(c).T("title.mailboxes")
 	if callerOf(c).Role == bank {
-		title = "Mailbox"
+		title = localeOf(c).T("title.mailbox")
 	}
 	return cs.render(c, "files", page{Title: title, Data: filesData{Files: files, Bank: c.Query("bank"), Unacked: f.Unacknowledged}})
 }
@@ -76,7 +76,7 @@ func (cs *console) ackFile(c *fiber.Ctx) error {
 }
 
 func (cs *console) uploadPage(c *fiber.Ctx) error {
-	return cs.render(c, "upload", page{Title: "Upload an ISO 20022 file"})
+	return cs.render(c, "upload", page{Title: localeOf(c).T("title.upload")})
 }
 
 // upload takes a file from the page's script (the raw body, answered with
@@ -103,7 +103,7 @@ func (cs *console) upload(c *fiber.Ctx) error {
 	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
 		return c.JSON(res)
 	}
-	return cs.render(c, "upload", page{Title: "Upload an ISO 20022 file", Data: res})
+	return cs.render(c, "upload", page{Title: localeOf(c).T("title.upload"), Data: res})
 }
 
 // uploadedFile reads the file under FileLimit: the raw body from the
@@ -114,7 +114,7 @@ func (cs *console) uploadedFile(c *fiber.Ctx) ([]byte, error) {
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
 		fh, err := c.FormFile("file")
 		if err != nil {
-			return nil, clearing.Errorf(clearing.Invalid, "required", "file", "choose an ISO 20022 file to upload")
+			return nil, fail(fiber.StatusUnprocessableEntity, "error.file_required")
 		}
 		f, err := fh.Open()
 		if err != nil {
@@ -129,13 +129,13 @@ func (cs *console) uploadedFile(c *fiber.Ctx) ([]byte, error) {
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, clearing.Errorf(clearing.Invalid, "malformed_body", "file", "reading the file: %v", err)
+		return nil, fail(fiber.StatusUnprocessableEntity, "error.file_unreadable", "error", err)
 	}
 	if int64(len(raw)) > limit {
-		return nil, clearing.Errorf(clearing.Invalid, "file_too_large", "file", "at most %d bytes", limit)
+		return nil, fail(fiber.StatusUnprocessableEntity, "error.file_too_large", "limit", limit)
 	}
 	if len(raw) == 0 {
-		return nil, clearing.Errorf(clearing.Invalid, "required", "file", "the file is empty")
+		return nil, fail(fiber.StatusUnprocessableEntity, "error.file_empty")
 	}
 	return raw, nil
 }

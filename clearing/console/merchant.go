@@ -38,8 +38,8 @@ func (cs *console) payouts(c *fiber.Ctx) error {
 	}
 	d := payoutsData{Merchant: m}
 	for id, sum := range sums {
-		d.Cycles = append(d.Cycles, payoutCycle{CycleID: id, Count: counts[id], Amount: money(sum, m.Currency)})
+		d.Cycles = append(d.Cycles, payoutCycle{CycleID: id, Count: counts[id], Amount: localeOf(c).Money(sum, m.Currency)})
 	}
 	sort.Slice(d.Cycles, func(i, j int) bool { return d.Cycles[i].CycleID > d.Cycles[j].CycleID })
-	return cs.render(c, "payouts", page{Title: "Payouts", Data: d})
+	return cs.render(c, "payouts", page{Title: localeOf(c).T("title.payouts"), Data: d})
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/console/i18n"
 	"github.com/crossclear/crossclear/clearing/store"
 )
 
@@ -58,13 +59,13 @@ const (
 	span         = 360.0 // the height the amounts share
 )
 
-func nettingPictures(cy clearing.Cycle, corridors []store.CorridorVolume) []nettingPicture {
+func nettingPictures(l *i18n.Locale, cy clearing.Cycle, corridors []store.CorridorVolume) []nettingPicture {
 	if cy.Result == nil {
 		return nil
 	}
 	var out []nettingPicture
 	for _, t := range cy.Result.Currencies {
-		p := nettingPicture{Currency: t.Currency, Gross: money(t.GrossMinor, t.Currency), Settlement: money(t.SettlementMinor, t.Currency),
+		p := nettingPicture{Currency: t.Currency, Gross: l.Money(t.GrossMinor, t.Currency), Settlement: l.Money(t.SettlementMinor, t.Currency),
 			Efficiency: t.NettingEfficiency.Shift(2).StringFixed(2)}
 		var cs []store.CorridorVolume
 		for _, c := range corridors {
@@ -72,7 +73,7 @@ func nettingPictures(cy clearing.Cycle, corridors []store.CorridorVolume) []nett
 				cs = append(cs, c)
 			}
 		}
-		layoutFlows(&p, cs)
+		layoutFlows(l, &p, cs)
 		var maxNet int64
 		for _, np := range cy.Result.Positions {
 			if np.Currency == t.Currency {
@@ -87,15 +88,15 @@ func nettingPictures(cy clearing.Cycle, corridors []store.CorridorVolume) []nett
 			if maxNet > 0 {
 				w = 100 * float64(abs(np.NetMinor)) / float64(maxNet)
 			}
-			p.Positions = append(p.Positions, netRow{Participant: np.Participant, Paid: money(np.PaidMinor, np.Currency),
-				Received: money(np.ReceivedMinor, np.Currency), Net: money(np.NetMinor, np.Currency), Debit: np.NetMinor < 0, Width: w})
+			p.Positions = append(p.Positions, netRow{Participant: np.Participant, Paid: l.Money(np.PaidMinor, np.Currency),
+				Received: l.Money(np.ReceivedMinor, np.Currency), Net: l.Money(np.NetMinor, np.Currency), Debit: np.NetMinor < 0, Width: w})
 		}
 		out = append(out, p)
 	}
 	return out
 }
 
-func layoutFlows(p *nettingPicture, cs []store.CorridorVolume) {
+func layoutFlows(l *i18n.Locale, p *nettingPicture, cs []store.CorridorVolume) {
 	left, right := map[string]int64{}, map[string]int64{}
 	var total int64
 	for _, c := range cs {
@@ -121,7 +122,7 @@ func layoutFlows(p *nettingPicture, cs []store.CorridorVolume) {
 		y := 10.0
 		for i, b := range banks {
 			h := max(float64(sums[b])*scale, 2)
-			n := flowNode{Bank: b, Amount: money(sums[b], p.Currency), Y: y, H: h, LabelY: y + h/2 + 4, AnchorX: x}
+			n := flowNode{Bank: b, Amount: l.Money(sums[b], p.Currency), Y: y, H: h, LabelY: y + h/2 + 4, AnchorX: x}
 			if labelLeft {
 				n.LabelX = x - 6
 			} else {
@@ -174,7 +175,7 @@ func layoutFlows(p *nettingPicture, cs []store.CorridorVolume) {
 		mid := (x0 + x1) / 2
 		path := fmt.Sprintf("M%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f L%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f Z",
 			x0, y0, mid, y0, mid, y1, x1, y1, x1, y1+h, mid, y1+h, mid, y0+h, x0, y0+h)
-		p.Bands = append(p.Bands, flowBand{Path: path, Title: fmt.Sprintf("%s → %s: %s in %d payments", c.BuyerBank, c.MerchantBank, money(c.AmountMinor, c.Currency), c.Count)})
+		p.Bands = append(p.Bands, flowBand{Path: path, Title: l.T("cycle.band", "from", c.BuyerBank, "to", c.MerchantBank, "amount", l.Money(c.AmountMinor, c.Currency), "n", c.Count)})
 	}
 	p.Left, p.Right = lNodes, rNodes
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/console/i18n"
 	"github.com/crossclear/crossclear/clearing/store"
 )
 
@@ -19,7 +20,8 @@ import (
 // ageing are the escrow age buckets of the overview.
 var ageing = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 14 * 24 * time.Hour}
 
-var ageingLabels = []string{"under 1 day", "1–7 days", "7–14 days", "over 14 days"}
+// ageingLabels are the buckets' headings (catalogue keys).
+var ageingLabels = []string{"ageing.day", "ageing.week", "ageing.fortnight", "ageing.older"}
 
 type currencyFigure struct {
 	Currency string
@@ -53,7 +55,7 @@ type overviewData struct {
 }
 
 func (cs *console) overview(c *fiber.Ctx) error {
-	ctx := c.UserContext()
+	ctx, l := c.UserContext(), localeOf(c)
 	sc := cs.readScope(c)
 	cy, err := cs.reads.CurrentCycle(ctx)
 	if err != nil {
@@ -82,40 +84,40 @@ func (cs *console) overview(c *fiber.Ctx) error {
 	for _, e := range escrow {
 		f := fig(e.Currency)
 		f.Payments += e.Count
-		f.Buckets[e.Bucket] = bucketFigure{Amount: money(e.AmountMinor, e.Currency), Count: e.Count}
+		f.Buckets[e.Bucket] = bucketFigure{Amount: l.Money(e.AmountMinor, e.Currency), Count: e.Count}
 		escrowSum[e.Currency] += e.AmountMinor
 	}
-	d := overviewData{Cycle: cy, Ageing: ageingLabels, Ready: cs.readiness(ctx)}
+	d := overviewData{Cycle: cy, Ageing: ageingLabels, Ready: cs.readiness(ctx, l)}
 	for ccy, f := range by {
-		f.Gross, f.Escrow = money(gross[ccy], ccy), money(escrowSum[ccy], ccy)
+		f.Gross, f.Escrow = l.Money(gross[ccy], ccy), l.Money(escrowSum[ccy], ccy)
 		d.Currencies = append(d.Currencies, *f)
 	}
 	sort.Slice(d.Currencies, func(i, j int) bool { return d.Currencies[i].Currency < d.Currencies[j].Currency })
-	return cs.render(c, "overview", page{Title: "Overview", Data: d})
+	return cs.render(c, "overview", page{Title: l.T("title.overview"), Data: d})
 }
 
 // readiness is /readyz's figures, read the same way, plus the review queue.
-func (cs *console) readiness(ctx context.Context) readiness {
+func (cs *console) readiness(ctx context.Context, l *i18n.Locale) readiness {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	r := readiness{Database: cs.st.Engine() + ": answering", DatabaseOK: true}
+	r := readiness{Database: l.T("ready.database_up", "engine", cs.st.Engine()), DatabaseOK: true}
 	if err := cs.st.Ping(ctx); err != nil {
-		r.Database, r.DatabaseOK = cs.st.Engine()+": not answering", false
+		r.Database, r.DatabaseOK = l.T("ready.database_down", "engine", cs.st.Engine()), false
 	}
 	switch h, err := cs.sealerHealth(ctx); {
 	case err != nil:
-		r.Signer = "unknown: " + err.Error()
+		r.Signer = l.T("ready.signer_unknown", "error", err)
 	case h == nil:
-		r.Signer = "no signer configured: files wait unsigned"
+		r.Signer = l.T("ready.no_signer")
 	case h.Degraded:
-		r.Signer, r.Unsigned = "failing since "+formatTime(h.FailingSince)+": "+h.Error, h.Unsigned
+		r.Signer, r.Unsigned = l.T("ready.signer_failing", "at", l.Time(h.FailingSince), "error", h.Error), h.Unsigned
 	default:
-		r.Signer, r.SignerOK, r.Unsigned = "signing", true, h.Unsigned
+		r.Signer, r.SignerOK, r.Unsigned = l.T("ready.signing"), true, h.Unsigned
 	}
 	if n, oldest, err := cs.reads.ReviewQueue(ctx); err == nil {
 		r.ReviewQueue = n
 		if n > 0 {
-			r.ReviewWaiting = formatTime(oldest)
+			r.ReviewWaiting = l.Time(oldest)
 		}
 	}
 	return r
@@ -131,7 +133,7 @@ func (cs *console) cycles(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return cs.render(c, "cycles", page{Title: "Cycles", Data: list})
+	return cs.render(c, "cycles", page{Title: localeOf(c).T("title.cycles"), Data: list})
 }
 
 type cycleData struct {
@@ -154,9 +156,9 @@ func (cs *console) cycle(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		d.Pictures = nettingPictures(cy, corridors)
+		d.Pictures = nettingPictures(localeOf(c), cy, corridors)
 	}
-	return cs.render(c, "cycle", page{Title: "Cycle " + strconv.FormatInt(id, 10), Active: "/cycles", Data: d})
+	return cs.render(c, "cycle", page{Title: localeOf(c).T("title.cycle", "id", id), Active: "/cycles", Data: d})
 }
 
 // closeCycle closes a cycle by id, as POST /v1/cycles/{id}/close: closing
@@ -180,7 +182,7 @@ func cycleID(c *fiber.Ctx) (int64, error) {
 	raw := c.Params("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, clearing.Errorf(clearing.NotFound, "cycle_not_found", "id", "no cycle %q", raw)
+		return 0, fail(fiber.StatusNotFound, "error.cycle_not_found")
 	}
 	return id, nil
 }
@@ -203,7 +205,7 @@ type participantsData struct {
 }
 
 func (cs *console) participants(c *fiber.Ctx) error {
-	ctx := c.UserContext()
+	ctx, l := c.UserContext(), localeOf(c)
 	sc := cs.readScope(c)
 	f, err := sc.Participants()
 	if err != nil {
@@ -233,15 +235,15 @@ func (cs *console) participants(c *fiber.Ctx) error {
 		case p.AlarmThresholdPct > 0 && used >= float64(p.AlarmThresholdPct):
 			level = "amber"
 		}
-		d.Bars = append(d.Bars, capBar{Participant: p.Participant, Currency: p.Currency, Net: money(p.NetMinor, p.Currency),
-			Cap: money(p.NetDebitCapMinor, p.Currency), Used: min(used, 100), UsedText: strconv.FormatFloat(used, 'f', 1, 64) + "%", Level: level})
+		d.Bars = append(d.Bars, capBar{Participant: p.Participant, Currency: p.Currency, Net: l.Money(p.NetMinor, p.Currency),
+			Cap: l.Money(p.NetDebitCapMinor, p.Currency), Used: min(used, 100), UsedText: strconv.FormatFloat(used, 'f', 1, 64) + "%", Level: level})
 	}
 	if d.Exposure, err = cs.reads.Exposures(ctx, f); err != nil {
 		return err
 	}
-	title := "Participants"
+	title := l.T("title.participants")
 	if callerOf(c).Role == bank {
-		title = "Positions and caps"
+		title = l.T("title.positions")
 	}
 	return cs.render(c, "participants", page{Title: title, Data: d})
 }
@@ -288,9 +290,9 @@ func (cs *console) payments(c *fiber.Ctx) error {
 		}
 		d.Payments, d.NextCursor = pg.Payments, pg.NextCursor
 	}
-	title := "Payments"
+	title := localeOf(c).T("title.payments")
 	if callerOf(c).Role == merchant {
-		title = "Payments in escrow and after"
+		title = localeOf(c).T("title.merchant_payments")
 	}
 	return cs.render(c, "payments", page{Title: title, Data: d})
 }
@@ -306,5 +308,5 @@ func (cs *console) payment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return cs.render(c, "payment", page{Title: "Payment " + p.ID, Active: "/payments", Data: paymentData{Payment: p, Events: events, Legs: legs}})
+	return cs.render(c, "payment", page{Title: localeOf(c).T("title.payment", "id", p.ID), Active: "/payments", Data: paymentData{Payment: p, Events: events, Legs: legs}})
 }

@@ -10,13 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/crossclear/crossclear/clearing"
-	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/clearing/console/i18n"
 )
 
 //go:embed templates/*.html
@@ -26,7 +26,7 @@ var templateFiles embed.FS
 var assetFiles embed.FS
 
 // page is what every template gets: the layout's parts and the page's own
-// data.
+// data. Title, Error and Notice are already in the reader's language.
 type page struct {
 	Title  string
 	Role   clearing.Role
@@ -37,86 +37,67 @@ type page struct {
 	Nav    []navItem
 	Active string
 	Data   any
+	Lang   *i18n.Locale   // the reader's language
+	Langs  []*i18n.Locale // the language switch
+	Back   string         // where switching language returns to
 }
 
-type navItem struct{ Path, Label string }
+type navItem struct{ Path, Label string } // Label is a catalogue key
 
 // navs are each role's menu: only pages its route table lets it open.
 var navs = map[clearing.Role][]navItem{
-	operator: {{"/overview", "Overview"}, {"/cycles", "Cycles"}, {"/participants", "Participants"}, {"/payments", "Payments"}, {"/files", "Mailboxes"}},
-	officer:  {{"/reviews", "Review queue"}, {"/reviews?status=all", "Decisions"}},
-	bank:     {{"/payments", "Payments"}, {"/participants", "Positions"}, {"/files", "Mailbox"}, {"/upload", "Upload"}},
-	merchant: {{"/payments", "Escrow"}, {"/payouts", "Payouts"}},
+	operator: {{"/overview", "nav.overview"}, {"/cycles", "nav.cycles"}, {"/participants", "nav.participants"}, {"/payments", "nav.payments"}, {"/files", "nav.mailboxes"}},
+	officer:  {{"/reviews", "nav.review_queue"}, {"/reviews?status=all", "nav.decisions"}},
+	bank:     {{"/payments", "nav.payments"}, {"/participants", "nav.positions"}, {"/files", "nav.mailbox"}, {"/upload", "nav.upload"}},
+	merchant: {{"/payments", "nav.escrow"}, {"/payouts", "nav.payouts"}},
 }
 
-var funcs = template.FuncMap{
-	"money": money,
-	"time":  func(t time.Time) string { return formatTime(t) },
-	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
-	"prefix": func(p string) string {
-		return Prefix + p
-	},
-	"short": func(s string) string {
-		if len(s) > 13 {
-			return s[:8] + "…"
-		}
-		return s
-	},
+// funcsFor are the templates' functions in one language: t (a message
+// with its placeholders), term (the name of a domain value: a state, a
+// role), and money, time, date and dur by the locale's formats.
+func funcsFor(l *i18n.Locale) template.FuncMap {
+	return template.FuncMap{
+		"t":     l.T,
+		"term":  func(kind string, v any) string { return l.Term(kind, fmt.Sprint(v)) },
+		"money": l.Money,
+		"time":  l.Time,
+		"date":  l.Date,
+		"dur":   l.Duration,
+		"prefix": func(p string) string {
+			return Prefix + p
+		},
+		"short": func(s string) string {
+			if len(s) > 13 {
+				return s[:8] + "…"
+			}
+			return s
+		},
+	}
 }
 
-func money(minor int64, ccy string) string {
-	c, err := fx.LookupCurrency(ccy)
-	if err != nil {
-		c = fx.Currency{Code: ccy}
-	}
-	v := c.FromMinor(minor).Value()
-	return groupThousands(v) + " " + ccy
-}
+// templates are parsed once per language: each page with the layout.
+var templates = parsePages(templateFiles, "templates/layout.html", "templates/*.html")
 
-// groupThousands writes 1234567.89 as 1,234,567.89.
-func groupThousands(v string) string {
-	sign := ""
-	if strings.HasPrefix(v, "-") {
-		sign, v = "-", v[1:]
-	}
-	whole, frac, hasFrac := strings.Cut(v, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-// templates are parsed once: each page with the layout.
-var templates = func() map[string]*template.Template {
-	out := map[string]*template.Template{}
-	names, err := fs.Glob(templateFiles, "templates/*.html")
+// parsePages parses every page matching glob with layout, once per
+// locale: by locale tag, then page name (the file's base name).
+func parsePages(fsys fs.FS, layout, glob string) map[string]map[string]*template.Template {
+	names, err := fs.Glob(fsys, glob)
 	if err != nil {
 		panic(err)
 	}
-	for _, n := range names {
-		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
-			continue
+	out := map[string]map[string]*template.Template{}
+	for _, l := range i18n.Locales {
+		out[l.Tag] = map[string]*template.Template{}
+		for _, n := range names {
+			if n == layout {
+				continue
+			}
+			name := strings.TrimSuffix(path.Base(n), ".html")
+			out[l.Tag][name] = template.Must(template.New(path.Base(layout)).Funcs(funcsFor(l)).ParseFS(fsys, layout, n))
 		}
-		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n))
 	}
 	return out
-}()
+}
 
 func (cs *console) render(c *fiber.Ctx, name string, p page) error {
 	s := sessionOf(c)
@@ -129,12 +110,27 @@ func (cs *console) render(c *fiber.Ctx, name string, p page) error {
 	if p.Active == "" {
 		p.Active = "/" + strings.SplitN(strings.TrimPrefix(c.Path(), Prefix+"/"), "/", 2)[0]
 	}
+	p.Lang, p.Langs, p.Back = localeOf(c), i18n.Locales, backTo(c)
 	var buf bytes.Buffer
-	if err := templates[name].Execute(&buf, p); err != nil {
+	if err := templates[p.Lang.Tag][name].Execute(&buf, p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	c.Type("html", "utf-8")
 	return c.Send(buf.Bytes())
+}
+
+// userError is an error the console itself raises, shown in the reader's
+// language: Key is its message in the catalogue, Args its placeholders.
+type userError struct {
+	Status int
+	Key    string
+	Args   []any
+}
+
+func (e *userError) Error() string { return i18n.Default.T(e.Key, e.Args...) }
+
+func fail(status int, key string, args ...any) error {
+	return &userError{Status: status, Key: key, Args: args}
 }
 
 // statuses map the domain's error kinds, as the API does.
@@ -148,20 +144,32 @@ var statuses = map[clearing.Kind]int{
 
 // renderErrors turns an error into a page (or, for the console's
 // scripts, JSON) with the status the API would answer; unexpected errors
-// are logged and shown without their details.
+// are logged and shown without their details. A domain error whose code
+// the catalogue knows (error.<code>) is said in the reader's language;
+// any other shows the domain's own words.
 func (cs *console) renderErrors(c *fiber.Ctx) error {
 	err := c.Next()
 	if err == nil {
 		return nil
 	}
-	status, msg := http.StatusInternalServerError, "something went wrong; the server log says what"
+	l := localeOf(c)
+	status, msg := http.StatusInternalServerError, l.T("error.internal")
 	var fe *fiber.Error
-	if ce, ok := clearing.AsError(err); ok {
+	var ue *userError
+	if errors.As(err, &ue) {
+		status, msg = ue.Status, l.T(ue.Key, ue.Args...)
+	} else if ce, ok := clearing.AsError(err); ok {
 		if s, ok := statuses[ce.Kind]; ok {
 			status, msg = s, ce.Error()
+			if key := "error." + ce.Code; l.Has(key) {
+				msg = l.T(key)
+			}
 		}
 	} else if errors.As(err, &fe) {
 		status, msg = fe.Code, fe.Message
+		if key := "status." + strconv.Itoa(fe.Code); l.Has(key) {
+			msg = l.T(key)
+		}
 	}
 	if status == http.StatusInternalServerError {
 		cs.log.Error("console", "path", c.Path(), "err", err)
@@ -170,7 +178,11 @@ func (cs *console) renderErrors(c *fiber.Ctx) error {
 	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
 		return c.JSON(fiber.Map{"error": msg})
 	}
-	return cs.render(c, "error", page{Title: http.StatusText(status), Error: msg})
+	title := http.StatusText(status)
+	if key := "status." + strconv.Itoa(status); l.Has(key) {
+		title = l.T(key)
+	}
+	return cs.render(c, "error", page{Title: title, Error: msg})
 }
 
 // serveAsset sends an embedded script, style sheet or image.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -56,33 +57,34 @@ func (cs *console) signInPage(c *fiber.Ctx) error {
 		return err
 	}
 	cs.cookie(c, signInCookie, token, 3600)
-	return cs.render(c, "signin", page{Title: "Sign in", CSRF: token, Data: cs.expiry()})
+	return cs.render(c, "signin", page{Title: localeOf(c).T("title.signin"), CSRF: token, Data: cs.expiry()})
 }
 
 func (cs *console) signIn(c *fiber.Ctx) error {
 	form := c.Cookies(signInCookie)
 	if form == "" || !equal(form, c.FormValue(csrfField)) {
-		return clearing.Errorf(clearing.Forbidden, "csrf", csrfField, "the sign-in form expired: open it again")
+		return fail(fiber.StatusForbidden, "error.signin_expired")
 	}
 	addr := c.IP()
 	if !cs.signins.Peek(addr) {
-		return fiber.NewError(fiber.StatusTooManyRequests, "too many failed sign-ins from this address: wait a minute")
+		return fail(fiber.StatusTooManyRequests, "error.too_many_signins")
 	}
 	secret := strings.TrimSpace(c.FormValue("key"))
 	key, err := cs.st.Authenticate(c.UserContext(), secret)
 	if ce, ok := clearing.AsError(err); ok && ce.Kind == clearing.NotFound || err == nil && !slices.Contains(served, key.Role) {
 		cs.signins.Allow(addr)
-		why := "unknown or revoked API key"
+		l := localeOf(c)
+		why := l.T("error.unknown_key")
 		if err == nil {
-			why = string(key.Role) + " keys are for the regulator gateway, not this console"
+			why = l.T("error.role_not_served", "role", l.Term("role", string(key.Role)))
 		}
 		c.Status(fiber.StatusUnauthorized)
-		return cs.render(c, "signin", page{Title: "Sign in", CSRF: form, Error: why, Data: cs.expiry()})
+		return cs.render(c, "signin", page{Title: l.T("title.signin"), CSRF: form, Error: why, Data: cs.expiry()})
 	}
 	if err != nil {
 		return err
 	}
-	token, _, err := cs.st.StartConsoleSession(c.UserContext(), key, cs.cfg.Lifetime)
+	token, _, err := cs.st.StartConsoleSession(c.UserContext(), key, cs.cfg.Lifetime, localeOf(c).Tag)
 	if err != nil {
 		return err
 	}
@@ -93,8 +95,8 @@ func (cs *console) signIn(c *fiber.Ctx) error {
 }
 
 // expiry is what the sign-in page tells about sessions.
-func (cs *console) expiry() map[string]string {
-	return map[string]string{"Idle": cs.cfg.IdleTimeout.String(), "Lifetime": cs.cfg.Lifetime.String()}
+func (cs *console) expiry() map[string]time.Duration {
+	return map[string]time.Duration{"Idle": cs.cfg.IdleTimeout, "Lifetime": cs.cfg.Lifetime}
 }
 
 func (cs *console) signOut(c *fiber.Ctx) error {
@@ -142,7 +144,7 @@ func (cs *console) readScope(c *fiber.Ctx) access.Scope { return access.For(cs.r
 func allow(roles ...clearing.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !slices.Contains(roles, callerOf(c).Role) {
-			return clearing.Errorf(clearing.Forbidden, "forbidden", "", "%s keys may not open this page", callerOf(c).Role)
+			return fail(fiber.StatusForbidden, "error.page_forbidden", "role", localeOf(c).Term("role", string(callerOf(c).Role)))
 		}
 		return c.Next()
 	}
@@ -164,7 +166,7 @@ func checkCSRF(c *fiber.Ctx) error {
 		}
 	}
 	if !equal(sent, sessionOf(c).CSRF) {
-		return clearing.Errorf(clearing.Forbidden, "csrf", csrfField, "this form is stale or was not sent by the console: reload the page")
+		return fail(fiber.StatusForbidden, "error.csrf")
 	}
 	return c.Next()
 }
@@ -184,7 +186,7 @@ func sameOrigin(c *fiber.Ctx) error {
 	}
 	u, err := url.Parse(from)
 	if err != nil || u.Host != c.Hostname() {
-		return clearing.Errorf(clearing.Forbidden, "cross_origin", "Origin", "requests to the console must come from the console itself")
+		return fail(fiber.StatusForbidden, "error.cross_origin")
 	}
 	return c.Next()
 }

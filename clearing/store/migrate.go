@@ -70,7 +70,8 @@ type migration struct {
 // the regulator log's checkpoints (their verifier key and URL, the size
 // each last cosigned and when, the retry state and the lease of the
 // worker talking to it) and the cosignatures they returned, per
-// checkpoint size and witness (the newest one of each).
+// checkpoint size and witness (the newest one of each). Migration 15 keeps
+// the language a console session chose (a BCP 47 tag, empty for none).
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -554,6 +555,8 @@ CREATE TABLE merkle_cosignatures (
 )
 `}, {Version: 14, Name: "payment reference index", SQL: `
 CREATE INDEX payments_reference ON payments (reference)
+`}, {Version: 15, Name: "console session language", SQL: `
+ALTER TABLE console_sessions ADD COLUMN lang TEXT NOT NULL DEFAULT ''
 `}}
 
 // Migrate applies every migration not yet applied, each in its own

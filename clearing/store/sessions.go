@@ -23,6 +23,7 @@ import (
 type ConsoleSession struct {
 	Key       APIKey
 	CSRF      string // the token every form and script request must carry
+	Lang      string // the console's language chosen for it (a BCP 47 tag), "" for none
 	CreatedAt time.Time
 	SeenAt    time.Time
 	ExpiresAt time.Time
@@ -36,6 +37,7 @@ type consoleSessionRow struct {
 	CreatedAt     time.Time `bun:"created_at"`
 	SeenAt        time.Time `bun:"seen_at"`
 	ExpiresAt     time.Time `bun:"expires_at"`
+	Lang          string    `bun:"lang"`
 }
 
 // seenGranularity spares a write per page view: seen_at moves only when it
@@ -44,8 +46,9 @@ const seenGranularity = time.Minute
 
 // StartConsoleSession opens a session for key that ends after lifetime at
 // the latest, and returns its token (for the cookie, never stored) with
-// the session. Expired sessions are swept on the way.
-func (s *Store) StartConsoleSession(ctx context.Context, key APIKey, lifetime time.Duration) (string, ConsoleSession, error) {
+// the session, in language lang (a BCP 47 tag, "" for none). Expired
+// sessions are swept on the way.
+func (s *Store) StartConsoleSession(ctx context.Context, key APIKey, lifetime time.Duration, lang string) (string, ConsoleSession, error) {
 	token, err := RandomToken()
 	if err != nil {
 		return "", ConsoleSession{}, err
@@ -55,7 +58,7 @@ func (s *Store) StartConsoleSession(ctx context.Context, key APIKey, lifetime ti
 		return "", ConsoleSession{}, err
 	}
 	now := s.now()
-	row := consoleSessionRow{TokenHash: hashKey(token), KeyID: key.ID, CSRF: csrf, CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(lifetime)}
+	row := consoleSessionRow{TokenHash: hashKey(token), KeyID: key.ID, CSRF: csrf, CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(lifetime), Lang: lang}
 	err = s.inTx(ctx, func(tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*consoleSessionRow)(nil)).Where("expires_at < ?", now).Exec(ctx); err != nil {
 			return fmt.Errorf("sweep console sessions: %w", err)
@@ -68,7 +71,7 @@ func (s *Store) StartConsoleSession(ctx context.Context, key APIKey, lifetime ti
 	if err != nil {
 		return "", ConsoleSession{}, err
 	}
-	return token, ConsoleSession{Key: key, CSRF: csrf, CreatedAt: now, SeenAt: now, ExpiresAt: row.ExpiresAt}, nil
+	return token, ConsoleSession{Key: key, CSRF: csrf, Lang: lang, CreatedAt: now, SeenAt: now, ExpiresAt: row.ExpiresAt}, nil
 }
 
 // ConsoleSessionOf finds the live session of token: not past its absolute
@@ -78,6 +81,7 @@ func (s *Store) ConsoleSessionOf(ctx context.Context, token string, idle time.Du
 	var row struct {
 		TokenHash    string    `bun:"token_hash"`
 		CSRF         string    `bun:"csrf"`
+		Lang         string    `bun:"lang"`
 		CreatedAt    time.Time `bun:"created_at"`
 		SeenAt       time.Time `bun:"seen_at"`
 		ExpiresAt    time.Time `bun:"expires_at"`
@@ -90,7 +94,7 @@ func (s *Store) ConsoleSessionOf(ctx context.Context, token string, idle time.Du
 	}
 	now := s.now()
 	err := s.conn(ctx).NewSelect().
-		ColumnExpr("cs.token_hash, cs.csrf, cs.created_at, cs.seen_at, cs.expires_at").
+		ColumnExpr("cs.token_hash, cs.csrf, cs.lang, cs.created_at, cs.seen_at, cs.expires_at").
 		ColumnExpr("k.id AS key_id, k.role, k.subject, k.name, k.created_by, k.created_at AS key_created_at").
 		TableExpr("console_sessions AS cs").
 		Join("JOIN api_keys AS k ON k.id = cs.key_id AND k.revoked_at IS NULL").
@@ -112,7 +116,17 @@ func (s *Store) ConsoleSessionOf(ctx context.Context, token string, idle time.Du
 		row.SeenAt = now
 	}
 	key := apiKeyRow{ID: row.KeyID, Role: row.Role, Subject: row.Subject, Name: row.Name, CreatedBy: row.CreatedBy, CreatedAt: row.KeyCreatedAt}.domain()
-	return ConsoleSession{Key: key, CSRF: row.CSRF, CreatedAt: row.CreatedAt.UTC(), SeenAt: row.SeenAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
+	return ConsoleSession{Key: key, CSRF: row.CSRF, Lang: row.Lang, CreatedAt: row.CreatedAt.UTC(), SeenAt: row.SeenAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
+}
+
+// SetConsoleSessionLanguage keeps the language chosen in the session of
+// token; an unknown token changes nothing.
+func (s *Store) SetConsoleSessionLanguage(ctx context.Context, token, lang string) error {
+	if _, err := s.conn(ctx).NewUpdate().Model((*consoleSessionRow)(nil)).Set("lang = ?", lang).
+		Where("token_hash = ?", hashKey(token)).Exec(ctx); err != nil {
+		return fmt.Errorf("set console session language: %w", err)
+	}
+	return nil
 }
 
 // EndConsoleSession signs token out; an unknown token is not an error.

@@ -19,7 +19,7 @@ func TestConsoleSessions(t *testing.T) {
 		}
 		open := func(t *testing.T) string {
 			t.Helper()
-			token, sess, err := e.s.StartConsoleSession(ctx, key, 2*time.Hour)
+			token, sess, err := e.s.StartConsoleSession(ctx, key, 2*time.Hour, "zh-Hans")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,6 +46,15 @@ func TestConsoleSessions(t *testing.T) {
 		token := open(t)
 		if !live(t, token) || live(t, token+"x") {
 			t.Fatal("a session is found by its token and by nothing else")
+		}
+		// Its language is kept, and changed by the switch.
+		for _, want := range []string{"zh-Hans", "en"} {
+			if s, err := e.s.ConsoleSessionOf(ctx, token, 30*time.Minute); err != nil || s.Lang != want {
+				t.Fatalf("session language %q, want %q (%v)", s.Lang, want, err)
+			}
+			if err := e.s.SetConsoleSessionLanguage(ctx, token, "en"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		var stored int
 		if err := e.s.DB().NewRaw("SELECT COUNT(*) FROM console_sessions WHERE token_hash = ?", token).Scan(ctx, &stored); err != nil || stored != 0 {

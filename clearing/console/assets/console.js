@@ -1,5 +1,8 @@
 // crossclear console: the little that needs a browser. Every page works
-// without it; no inline script anywhere (the CSP forbids it).
+// without it; no inline script anywhere (the CSP forbids it). Its words
+// come from the page, in the session's language: the upload form's data-
+// attributes (messages with {name} placeholders) and a <template> of the
+// answer table's head.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -20,8 +23,10 @@ function enhanceUpload(form) {
   const input = document.getElementById("file");
   const status = document.getElementById("upload-status");
   const answer = document.getElementById("answer");
+  const say = (msg, args) => msg.replace(/\{(\w+)\}/g, (m, k) => (k in args ? String(args[k]) : m));
+  const words = form.dataset;
   const send = async (file) => {
-    status.textContent = "Uploading " + file.name + "…";
+    status.textContent = say(words.uploading, { name: file.name });
     answer.replaceChildren();
     try {
       const res = await fetch(form.action, {
@@ -32,15 +37,15 @@ function enhanceUpload(form) {
       });
       const body = await res.json();
       if (!res.ok) {
-        status.textContent = file.name + " was refused: " + body.error;
+        status.textContent = say(words.refused, { name: file.name, error: body.error });
         status.className = "error";
         return;
       }
-      status.textContent = file.name + " received.";
+      status.textContent = say(words.received, { name: file.name });
       status.className = "notice";
-      answer.replaceChildren(...renderAnswer(body));
+      answer.replaceChildren(...renderAnswer(body, words, say));
     } catch (err) {
-      status.textContent = "The upload failed: " + err;
+      status.textContent = say(words.failed, { error: err });
       status.className = "error";
     }
   };
@@ -66,15 +71,13 @@ function el(tag, text, cls) {
 
 // renderAnswer builds the answer's heading and table with textContent
 // only: nothing from the server is parsed as HTML.
-function renderAnswer(r) {
+function renderAnswer(r, words, say) {
   const f = r.file;
-  const h = el("h2", f.message + " " + f.msg_id + ": " + f.status + " — " + f.accepted + " accepted, " + f.rejected + " rejected" +
-    (f.pending ? ", " + f.pending + " held for review" : ""));
+  const h = el("h2", f.message + " " + f.msg_id + ": " + f.status + " — " + say(words.summary, f) +
+    (f.pending ? say(words.pending, f) : ""));
   const table = el("table", undefined, "answer");
-  const head = el("tr");
-  for (const t of ["#", "End-to-end id", "UETR", "Status", "Reason", "Message"]) head.append(el("th", t));
   table.append(el("thead"));
-  table.tHead.append(head);
+  table.tHead.append(document.getElementById("answer-head").content.cloneNode(true));
   const body = el("tbody");
   for (const t of r.transactions || []) {
     const row = el("tr", undefined, "tx-" + t.status);
