@@ -95,6 +95,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"bad currency filter", e.op, "GET", "/v1/payments?currency=EURO", nil, nil, 422, "unknown_currency", "currency"},
 			{"bad limit", e.op, "GET", "/v1/payments?limit=5000", nil, nil, 422, "invalid_limit", "limit"},
 			{"bad cursor", e.op, "GET", "/v1/payments?cursor=garbage", nil, nil, 422, "invalid_cursor", "cursor"},
+			{"reference filter too long", e.op, "GET", "/v1/payments?reference=" + strings.Repeat("r", 141), nil, nil, 422, "invalid_reference", "reference"},
 			{"unknown route", e.op, "GET", "/v1/nothing-here", nil, nil, 404, "not_found", ""},
 			{"unknown route outside v1", "", "GET", "/nothing-here", nil, nil, 404, "not_found", ""},
 			{"wrong method", e.op, "PUT", "/v1/payments", nil, nil, 405, "method_not_allowed", ""},

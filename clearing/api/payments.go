@@ -211,6 +211,12 @@ func (h *handlers) listPayments(c *fiber.Ctx) error {
 		}
 		f.Currency = ccy
 	}
+	if ref := c.Query("reference"); ref != "" {
+		if len(ref) > clearing.MaxReferenceLen {
+			return clearing.Errorf(clearing.Invalid, "invalid_reference", "reference", "at most %d characters", clearing.MaxReferenceLen)
+		}
+		f.Reference = ref
+	}
 	if f.Limit, err = queryInt(c, "limit", store.MaxPage); err != nil {
 		return err
 	}

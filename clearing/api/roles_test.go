@@ -61,6 +61,35 @@ func TestBankListsOnlyItsPayments(t *testing.T) {
 	})
 }
 
+// By order reference, each caller finds only the payments it may see: the
+// same scope as the unfiltered list.
+func TestListByReference(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		toDE := e.hold(e.bankUS, map[string]any{"merchant_id": e.w.Merchants[0].ID, "amount": "11.00", "currency": "EUR", "reference": "ORDER-7"})
+		toUS := e.hold(e.bankUS, map[string]any{"merchant_id": e.w.Merchants[2].ID, "amount": "12.00", "currency": "USD", "reference": "ORDER-7"})
+		e.hold(e.bankUS, map[string]any{"merchant_id": e.w.Merchants[2].ID, "amount": "13.00", "currency": "USD", "reference": "ORDER-8"})
+		cases := map[string][]string{
+			e.op:     {toDE.ID, toUS.ID},
+			e.bankUS: {toDE.ID, toUS.ID},
+			e.bankDE: {toDE.ID},
+			e.bankSG: {},
+			e.merDE:  {toDE.ID},
+			e.merUS:  {toUS.ID},
+			e.merSG:  {},
+			e.regDE:  {toDE.ID},
+			e.regSG:  {},
+		}
+		for key, want := range cases {
+			if got := listIDs(t, e, key, "/v1/payments?reference=ORDER-7"); !sameSet(got, want) {
+				t.Errorf("%s finds %v by reference, want %v", e.name(key), got, want)
+			}
+		}
+		if got := listIDs(t, e, e.op, "/v1/payments?reference=ORDER-7&currency=USD"); !sameSet(got, []string{toUS.ID}) {
+			t.Errorf("reference and currency: %v", got)
+		}
+	})
+}
+
 func TestBankCannotHoldAsAnotherBank(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.unchanged(func() {

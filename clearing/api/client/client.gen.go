@@ -1635,7 +1635,7 @@ type BatchItem struct {
 // CapAlarm defines model for CapAlarm.
 type CapAlarm struct {
 	// CapUsage As in CapLimit.
-	CapUsage *float32 `json:"cap_usage,omitempty"`
+	CapUsage *float64 `json:"cap_usage,omitempty"`
 
 	// Currency Active ISO 4217 alphabetic code, upper case.
 	//
@@ -1656,7 +1656,7 @@ type CapLimit struct {
 	CapBelowPosition bool `json:"cap_below_position"`
 
 	// CapUsage The debit as a fraction of the cap (0.8125 is 81.25 %), four decimals; 0 without a debit; absent for a debit against a cap of 0.
-	CapUsage *float32 `json:"cap_usage,omitempty"`
+	CapUsage *float64 `json:"cap_usage,omitempty"`
 
 	// Currency Active ISO 4217 alphabetic code, upper case.
 	//
@@ -2673,7 +2673,7 @@ type Position struct {
 	CapBelowPosition *bool `json:"cap_below_position,omitempty"`
 
 	// CapUsage The debit as a fraction of net_debit_cap, four decimals. Absent for the operator's accounts and for a debit against a cap of 0.
-	CapUsage *float32 `json:"cap_usage,omitempty"`
+	CapUsage *float64 `json:"cap_usage,omitempty"`
 
 	// Currency Active ISO 4217 alphabetic code, upper case.
 	//
@@ -3570,7 +3570,10 @@ type ListPaymentsParams struct {
 	State      *State    `form:"state,omitempty" json:"state,omitempty"`
 	Currency   *Currency `form:"currency,omitempty" json:"currency,omitempty"`
 	MerchantId *string   `form:"merchant_id,omitempty" json:"merchant_id,omitempty"`
-	Limit      *Limit    `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Reference The order reference, exactly (indexed): the payments with it that the caller may see.
+	Reference *string `form:"reference,omitempty" json:"reference,omitempty"`
+	Limit     *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -8476,6 +8479,18 @@ func NewListPaymentsRequest(server string, params *ListPaymentsParams) (*http.Re
 		if params.MerchantId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "merchant_id", *params.MerchantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Reference != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reference", *params.Reference, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
