@@ -20,6 +20,8 @@ import (
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/messages/cyclefiles"
 	"github.com/crossclear/crossclear/messages/outbox"
+	"github.com/crossclear/crossclear/regulator/push"
+	"github.com/crossclear/crossclear/regulator/witnessing"
 )
 
 // Prefix is where the console is mounted.
@@ -33,7 +35,12 @@ type Config struct {
 	Sealer *outbox.Sealer
 	// CycleFiles writes a cycle's files right after the console closed it;
 	// nil leaves them to serve's sweep.
-	CycleFiles        *cyclefiles.Builder
+	CycleFiles *cyclefiles.Builder
+	// Push and Witnesses report the regulator push backlog and the
+	// witnesses' lag in the overview's readiness, as /readyz and /metrics
+	// read them; nil leaves them out.
+	Push              *push.Outbox
+	Witnesses         *witnessing.Registry
 	OperatorBIC       string
 	SettlementBankBIC string
 	FileLimit         int // bytes of an uploaded file, as the API's

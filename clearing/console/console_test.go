@@ -51,6 +51,13 @@ func TestSignInAndOut(t *testing.T) {
 			if p := b.get("/console/overview"); p.Status != http.StatusOK || !strings.Contains(p.Body, "Open cycle") {
 				t.Fatalf("overview: %d %s", p.Status, p.Body)
 			}
+			// Readiness shows the regulator push backlog and the witnesses.
+			p = b.get("/console/overview")
+			for _, want := range []string{`id="regulator-push"`, "SG: 0 report(s) waiting", `id="witnesses"`, "latest checkpoint: 0 leaves", "witness.example/w1: cosigned 0, 0 behind"} {
+				if !strings.Contains(p.Body, want) {
+					t.Errorf("overview lacks %q", want)
+				}
+			}
 
 			p = b.post("/console/signout", url.Values{"csrf": {b.csrf("/console/overview")}})
 			if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/signin" {
@@ -229,7 +236,7 @@ func TestLanguages(t *testing.T) {
 
 			// Chosen before signing in, kept by the session.
 			b.signIn("operator")
-			p := get(b, "/console/overview", nil, "<h1>概览</h1>", "当前清算周期")
+			p := get(b, "/console/overview", nil, "<h1>概览</h1>", "当前清算周期", "监管报送", "SG：0 份报告待送达", "见证方")
 			if !regexp.MustCompile(`开启于 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d UTC`).MatchString(p.Body) {
 				t.Fatalf("overview's dates are not Chinese: %s", p.Body)
 			}

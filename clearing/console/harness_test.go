@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,6 +31,10 @@ import (
 	"github.com/crossclear/crossclear/messages/iso/isotest"
 	"github.com/crossclear/crossclear/messages/outbox"
 	"github.com/crossclear/crossclear/messages/signing"
+	"github.com/crossclear/crossclear/regulator/cosignature"
+	"github.com/crossclear/crossclear/regulator/merklelog"
+	"github.com/crossclear/crossclear/regulator/push"
+	"github.com/crossclear/crossclear/regulator/witnessing"
 )
 
 var ctx = context.Background()
@@ -131,8 +136,26 @@ func newEnvReading(t testing.TB, engine string, reads *store.Store) *env {
 	sealCtx, stopSealing := context.WithCancel(ctx)
 	go sealer.Run(sealCtx, time.Second) // signs what pages write, as serve does
 	t.Cleanup(stopSealing)
+	// A regulator endpoint and a witness, for the overview's readiness.
+	pushes := push.NewOutbox(st.DB(), merklelog.New(st.DB()))
+	if _, err := pushes.AddEndpoint(ctx, "SG", "https://mas.example/reports", storetest.Operator, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	witnesses := &witnessing.Registry{DB: st.DB()}
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, err := cosignature.NewVerifierFromKey("witness.example/w1", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := witnesses.Add(ctx, vkey.String(), "https://witness.example/", storetest.Operator); err != nil {
+		t.Fatal(err)
+	}
 	app := api.New(st, api.Config{Sealer: sealer})
-	console.Mount(app, st, console.Config{Sealer: sealer, Reads: reads, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	console.Mount(app, st, console.Config{Sealer: sealer, Reads: reads, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Push: pushes, Witnesses: witnesses})
 	for _, r := range app.GetRoutes(true) {
 		if strings.HasPrefix(r.Path, console.Prefix) && r.Method != http.MethodHead {
 			e.routes = append(e.routes, r.Method+" "+r.Path)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/console/i18n"
 	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/regulator/merklelog"
 )
 
 // The operator's pages: the overview, cycles and their netting picture,
@@ -45,6 +47,38 @@ type readiness struct {
 	Unsigned      int
 	ReviewQueue   int
 	ReviewWaiting string
+	Push          *pushReadiness    // nil without a push outbox
+	Witnesses     *witnessReadiness // nil when no witness is configured
+}
+
+// pushReadiness is the regulator push backlog, per live endpoint.
+type pushReadiness struct {
+	OK        bool // nothing stuck on an error
+	Error     string
+	Endpoints []pushFigure
+}
+
+type pushFigure struct {
+	Jurisdiction string
+	Pending      int64
+	Oldest       string // when the oldest undelivered report was made
+	Error        string
+}
+
+// witnessReadiness is each witness's lag behind the latest checkpoint.
+type witnessReadiness struct {
+	OK             bool
+	Error          string
+	CheckpointSize uint64
+	Witnesses      []witnessFigure
+}
+
+type witnessFigure struct {
+	Name     string
+	Size     uint64 // the size it last cosigned
+	Lag      uint64 // leaves of the latest checkpoint it has not cosigned
+	Cosigned string // its newest cosignature's time
+	Error    string
 }
 
 type overviewData struct {
@@ -106,7 +140,7 @@ func (cs *console) readiness(ctx context.Context, l *i18n.Locale) readiness {
 	}
 	switch h, err := cs.sealerHealth(ctx); {
 	case err != nil:
-		r.Signer = l.T("ready.signer_unknown", "error", err)
+		r.Signer = l.T("ready.unknown", "error", err)
 	case h == nil:
 		r.Signer = l.T("ready.no_signer")
 	case h.Degraded:
@@ -119,6 +153,61 @@ func (cs *console) readiness(ctx context.Context, l *i18n.Locale) readiness {
 		if n > 0 {
 			r.ReviewWaiting = l.Time(oldest)
 		}
+	}
+	r.Push, r.Witnesses = cs.pushReadiness(ctx, l), cs.witnessReadiness(ctx, l)
+	return r
+}
+
+// pushReadiness reads the push outbox as /metrics does (push.Outbox's
+// Endpoints): each live endpoint's undelivered reports and the oldest's age.
+func (cs *console) pushReadiness(ctx context.Context, l *i18n.Locale) *pushReadiness {
+	if cs.cfg.Push == nil {
+		return nil
+	}
+	eps, err := cs.cfg.Push.Endpoints(ctx)
+	if err != nil {
+		return &pushReadiness{Error: l.T("ready.unknown", "error", err)}
+	}
+	r := &pushReadiness{OK: true}
+	for _, e := range eps {
+		if !e.RemovedAt.IsZero() {
+			continue
+		}
+		f := pushFigure{Jurisdiction: e.Jurisdiction, Pending: e.Pending, Error: e.LastError}
+		if !e.OldestPending.IsZero() {
+			f.Oldest = l.Time(e.OldestPending)
+		}
+		r.OK = r.OK && e.LastError == ""
+		r.Endpoints = append(r.Endpoints, f)
+	}
+	return r
+}
+
+// witnessReadiness reads the witnesses as /readyz does (the registry's
+// List against the latest checkpoint); nil when none is configured.
+func (cs *console) witnessReadiness(ctx context.Context, l *i18n.Locale) *witnessReadiness {
+	if cs.cfg.Witnesses == nil {
+		return nil
+	}
+	latest, err := merklelog.New(cs.st.DB()).LatestCheckpoint(ctx)
+	if err != nil && !errors.Is(err, merklelog.ErrNoCheckpoint) {
+		return &witnessReadiness{Error: l.T("ready.unknown", "error", err)}
+	}
+	ws, err := cs.cfg.Witnesses.List(ctx, latest.Size)
+	if err != nil {
+		return &witnessReadiness{Error: l.T("ready.unknown", "error", err)}
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	r := &witnessReadiness{OK: true, CheckpointSize: latest.Size}
+	for _, w := range ws {
+		f := witnessFigure{Name: w.Name, Size: w.Size, Lag: w.LagSize, Error: w.LastError}
+		if !w.CosignedAt.IsZero() {
+			f.Cosigned = l.Time(w.CosignedAt)
+		}
+		r.OK = r.OK && w.LastError == ""
+		r.Witnesses = append(r.Witnesses, f)
 	}
 	return r
 }

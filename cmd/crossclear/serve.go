@@ -159,12 +159,13 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	if replica != nil {
 		defer replica.Close()
 	}
-	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
-		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Reads: replica, Logger: log})
 	regulators, err := startRegulator(cfg, s, replica, keys, log)
 	if err != nil {
 		return err
 	}
+	console.Mount(app, s, console.Config{Sealer: sealer, CycleFiles: files, OperatorBIC: cfg.OperatorBIC,
+		SettlementBankBIC: cfg.SettlementBankBIC, FileLimit: cfg.FileLimitBytes, Reads: replica, Logger: log,
+		Push: regulators.pusher.Outbox, Witnesses: regulators.witnesses.Registry})
 	queues.watch(s, regulators.pusher.Outbox, regulators.witnesses.Registry)
 	readiness["witnesses"] = regulators.witnessLag
 

@@ -47,7 +47,8 @@ type Endpoint struct {
 	DeliveredSize uint64 // tree size of the last checkpoint it received
 	Delivered     int64
 	Pending       int64
-	LastError     string // of the report it is stuck on, if any
+	OldestPending time.Time // when the oldest report not yet delivered to it was made; zero when none waits
+	LastError     string    // of the report it is stuck on, if any
 	NextAttemptAt time.Time
 }
 
@@ -216,6 +217,10 @@ func (o *Outbox) endpoints(ctx context.Context, id string) ([]Endpoint, error) {
 			return nil, fmt.Errorf("next delivery of %s: %w", r.ID, err)
 		default:
 			e.LastError, e.NextAttemptAt = head.LastError, head.NextAttemptAt.UTC()
+			if err := o.db.NewSelect().Table("regulator_reports").Column("created_at").Where("id = ?", head.ReportID).Scan(ctx, &e.OldestPending); err != nil {
+				return nil, fmt.Errorf("age of the next delivery of %s: %w", r.ID, err)
+			}
+			e.OldestPending = e.OldestPending.UTC()
 		}
 		out[i] = e
 	}

@@ -131,6 +131,11 @@ func TestDownThenUp(t *testing.T) {
 			if ep.Pending != 3 || !strings.Contains(ep.LastError, "503 Service Unavailable: maintenance") {
 				t.Fatalf("endpoint while down: %+v", ep)
 			}
+			// The backlog's age is its oldest report's: SG-cycle-1, made first.
+			first, err := e.w.Producer.Archive.Get(ctx, "SG-cycle-1")
+			if err != nil || ep.OldestPending.IsZero() || !ep.OldestPending.Equal(first.CreatedAt) {
+				t.Fatalf("oldest pending %v, want SG-cycle-1's %v (%v)", ep.OldestPending, first.CreatedAt, err)
+			}
 			e.w.Clock.Advance(6 * time.Hour)
 			e.rec.set(func(r *receiver) { r.down = false })
 			if n := e.tick(t); n != 3 {
@@ -150,7 +155,7 @@ func TestDownThenUp(t *testing.T) {
 				}
 			}
 			ep, _ = e.outbox.Endpoint(ctx, ep.ID)
-			if ep.Delivered != 3 || ep.Pending != 0 || ep.DeliveredSize != 9 || ep.LastError != "" {
+			if ep.Delivered != 3 || ep.Pending != 0 || ep.DeliveredSize != 9 || ep.LastError != "" || !ep.OldestPending.IsZero() {
 				t.Fatalf("endpoint after delivery: %+v", ep)
 			}
 			ds, err := e.outbox.Deliveries(ctx, ep.ID, 10)
