@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,41 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("netting picture: %d bands, %q", bands, tb.text("#netting-EUR"))
 		}
 		tb.screenshot("operator-cycle")
+		tb.noErrors()
+		tb.signOut()
+	})
+
+	t.Run("operator switches to Chinese and back", func(t *testing.T) {
+		tb.t = t
+		tb.signIn(e.base, e.keys["operator"])
+		tb.do(chromedp.Click(chromedp.ID("lang-zh-Hans")), chromedp.WaitVisible(chromedp.CSS("#lang-en:not([disabled])")))
+		if h := tb.text("h1"); h != "概览" || run(tb, chromedp.Evaluate[string](`document.documentElement.lang`)) != "zh-Hans" {
+			t.Fatalf("after switching to Chinese the overview says %q", h)
+		}
+		if nav := tb.text("nav"); !strings.Contains(nav, "清算周期") || !strings.Contains(nav, "参与机构") {
+			t.Fatalf("menu %q", nav)
+		}
+		tb.do(chromedp.Navigate(fmt.Sprintf("%s/console/cycles/%d", e.base, e.closedCycle)), chromedp.WaitVisible(chromedp.ID("netting-EUR")))
+		if h := tb.text("#netting-EUR h2"); !strings.Contains(h, "轧差效率") || !strings.Contains(h, "125.50 EUR") {
+			t.Fatalf("netting picture heading %q", h)
+		}
+		if p := tb.text("main > p"); !regexp.MustCompile(`开启于 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d UTC`).MatchString(p) {
+			t.Fatalf("the cycle's dates are not written the Chinese way: %q", p)
+		}
+		tb.screenshot("operator-cycle-zh")
+		tb.do(chromedp.Navigate(e.base+"/console/payments/"+e.paySGtoDE), chromedp.WaitVisible(chromedp.CSS(".facts")))
+		if f := tb.text(".facts"); !strings.Contains(f, "125.50 EUR") || !strings.Contains(f, "已放款") || !strings.Contains(f, "放款截止时间") {
+			t.Fatalf("payment facts %q", f)
+		}
+		// The choice is the session's: a fresh page load keeps it.
+		tb.do(chromedp.Navigate(e.base+"/console/payments"), chromedp.WaitVisible(chromedp.ID("payments")))
+		if h := tb.text("#payments thead"); !strings.Contains(h, "买方银行") {
+			t.Fatalf("payments table head %q", h)
+		}
+		tb.do(chromedp.Click(chromedp.ID("lang-en")), chromedp.WaitVisible(chromedp.CSS("#lang-zh-Hans:not([disabled])")))
+		if h := tb.text("h1"); h != "Payments" {
+			t.Fatalf("after switching back the page says %q", h)
+		}
 		tb.noErrors()
 		tb.signOut()
 	})
