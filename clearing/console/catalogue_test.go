@@ -33,7 +33,7 @@ var used = map[string]bool{}
 // dynamic are the sections looked up by a value rather than a literal:
 // domain values (term), HTTP statuses and domain error codes, formats.
 var dynamic = []string{"meta", "format", "status", "error", "role", "state", "cycle_state", "event", "posting",
-	"participant_kind", "participant_status", "outcome", "review_status", "nav", "ageing"}
+	"participant_kind", "participant_status", "outcome", "review_status", "party_role", "channel", "compared", "nav", "ageing"}
 
 func need(t *testing.T, where, key string) {
 	t.Helper()
@@ -210,6 +210,9 @@ func domainValuesHaveWords(t *testing.T) {
 		"participant_status": {string(clearing.Active), string(clearing.Suspended)},
 		"outcome":            {string(compliance.Pass), string(compliance.Review), string(compliance.Reject)},
 		"review_status":      {store.ScreeningHeld, store.ScreeningRefused, store.ScreeningPending, store.ScreeningApproved, store.ScreeningApprovalRefused, store.ScreeningRejected},
+		"party_role":         {string(compliance.Debtor), string(compliance.UltimateDebtor), string(compliance.Creditor), string(compliance.UltimateCreditor), string(compliance.DebtorAgent), string(compliance.CreditorAgent), string(compliance.Asked)},
+		"channel":            {"api", "file"},                 // store.Origin.Channel
+		"compared":           {"birth_date", "id", "address"}, // compliance.Match.Compared
 	}
 	for kind, values := range terms {
 		for _, v := range values {

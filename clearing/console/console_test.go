@@ -267,6 +267,17 @@ func TestLanguages(t *testing.T) {
 			}
 			get(b, "/console/reviews", nil, "<h1>禁止访问</h1>", "运营方密钥无权打开此页面")
 			get(b, "/console/cycles/999999", nil, "清算周期不存在")
+
+			// A bank that chose Chinese before signing in reads its upload's
+			// refusal in Chinese, with what the check found.
+			bk := e.browser()
+			choose(bk, "zh-Hans", bk.csrf("/console/signin"), "/console/signin")
+			bk.signIn("bankSG")
+			p = bk.do(http.MethodPost, "/console/upload", strings.NewReader("not xml"), map[string]string{"Content-Type": "application/xml",
+				"Accept": "application/json", "X-CSRF-Token": bk.csrf("/console/upload"), "Origin": e.base})
+			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "文件不是有效的 ISO 20022 报文：") {
+				t.Fatalf("a malformed upload in Chinese: %d %s", p.Status, p.Body)
+			}
 		})
 	}
 }

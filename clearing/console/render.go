@@ -145,8 +145,9 @@ var statuses = map[clearing.Kind]int{
 // renderErrors turns an error into a page (or, for the console's
 // scripts, JSON) with the status the API would answer; unexpected errors
 // are logged and shown without their details. A domain error whose code
-// the catalogue knows (error.<code>) is said in the reader's language;
-// any other shows the domain's own words.
+// the catalogue knows (error.<code>) is said in the reader's language,
+// with the domain's own words as {detail} where the message wants them
+// (which element of an uploaded file); any other shows the domain's words.
 func (cs *console) renderErrors(c *fiber.Ctx) error {
 	err := c.Next()
 	if err == nil {
@@ -162,7 +163,7 @@ func (cs *console) renderErrors(c *fiber.Ctx) error {
 		if s, ok := statuses[ce.Kind]; ok {
 			status, msg = s, ce.Error()
 			if key := "error." + ce.Code; l.Has(key) {
-				msg = l.T(key)
+				msg = l.T(key, "detail", ce.Error())
 			}
 		}
 	} else if errors.As(err, &fe) {
