@@ -18,3 +18,9 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) ([]string, error) 
 func (s *Store) InSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.inSnapshot(ctx, fn)
 }
+
+// ExecIn runs query in the atomic request ctx carries (or on the pool).
+func (s *Store) ExecIn(ctx context.Context, query string) error {
+	_, err := s.conn(ctx).ExecContext(ctx, query)
+	return err
+}

@@ -311,7 +311,7 @@ func (s *Store) CreateQuote(ctx context.Context, req QuoteRequest) (clearing.FXQ
 	var q clearing.FXQuote
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		now := s.now()
-		ps, err := loadParticipants(ctx, tx, []string{req.BankID, s.fx.Provider}, false)
+		ps, err := loadParticipants(ctx, tx, []string{req.BankID, s.fx.Provider}, noLock)
 		if err != nil {
 			return err
 		}

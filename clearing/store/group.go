@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -23,10 +24,13 @@ import (
 // A request whose savepoint is rolled back (ErrRollback) changed nothing
 // and keeps its answer. Anything else that goes wrong — its own failure
 // (ErrRetryAlone, any error), or the group's (begin, a broken
-// transaction, the commit) — makes the request run again alone in a
-// transaction of its own through Atomically, whose outcome is final: one
-// bad request never fails its group-mates, and none is answered for an
-// effect that did not commit.
+// transaction) — makes the request run again alone in a transaction of
+// its own through Atomically, whose outcome is final: one bad request
+// never fails its group-mates, and none is answered for an effect that did
+// not commit. A commit that failed without the database saying it rolled
+// back is the exception: its outcome is unknown, so its requests are
+// answered with the failure, as a request of its own would be, never run
+// again.
 //
 // There is no goroutine of its own: the first request to arrive while no
 // group runs leads the next group (it runs everyone's work on its
@@ -194,8 +198,30 @@ func (g *Group) run(jobs []*groupJob) {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		allAlone(jobs)
+		if g.s.commitRefused(err) {
+			allAlone(jobs)
+			return
+		}
+		// The outcome is unknown (the commit may have reached the disk
+		// before the connection broke): running the requests again could
+		// do them twice — an unkeyed hold gets a new UETR. Each is
+		// answered with the failure (a 503 when the database went away);
+		// a keyed retry then finds the answer or runs.
+		allFailed(jobs, fmt.Errorf("commit request group: %w", err))
 	}
+}
+
+// commitRefused tells a failed commit that certainly rolled back: SQLite's
+// (a local library: a failed COMMIT committed nothing), or PostgreSQL's
+// answer refusing it (a deferred constraint, a serialization failure).
+// Anything else — the connection or the server gone mid-commit — leaves
+// the outcome unknown.
+func (s *Store) commitRefused(err error) bool {
+	if !s.postgres {
+		return true
+	}
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && !Unavailable(err)
 }
 
 // endSpans ends the spans of a group's requests once its outcome is known.
@@ -246,6 +272,15 @@ func guard(j *groupJob) func(ctx context.Context) error {
 			}
 		}()
 		return j.fn(ctx)
+	}
+}
+
+// allFailed answers every request of a group whose commit failed with err.
+func allFailed(jobs []*groupJob, err error) {
+	for _, j := range jobs {
+		if j.panic == nil && !j.alone {
+			j.err, j.after = err, nil
+		}
 	}
 }
 

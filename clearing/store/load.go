@@ -34,14 +34,7 @@ func (s *Store) openCycleID(ctx context.Context, tx bun.Tx) (int64, error) {
 
 // lockParticipants loads participants, locked on PostgreSQL in id order.
 func (s *Store) lockParticipants(ctx context.Context, tx bun.Tx, ids []string) (map[string]clearing.Participant, error) {
-	if s.postgres {
-		var locked []string
-		if err := tx.NewSelect().Model((*participantRow)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).
-			OrderExpr("id").For("NO KEY UPDATE").Scan(ctx, &locked); err != nil {
-			return nil, fmt.Errorf("lock participants: %w", err)
-		}
-	}
-	return loadParticipants(ctx, tx, ids, false)
+	return loadParticipants(ctx, tx, ids, lockForUpdate)
 }
 
 func loadMerchants(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest) (map[string]clearing.Merchant, error) {

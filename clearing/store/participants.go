@@ -87,7 +87,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p clearing.Participant, b
 // (clearing.LookupBICs).
 func (s *Store) Participant(ctx context.Context, id string) (clearing.Participant, error) {
 	forms := clearing.LookupBICs(id)
-	ps, err := loadParticipants(ctx, s.conn(ctx), forms, false)
+	ps, err := loadParticipants(ctx, s.conn(ctx), forms, noLock)
 	if err != nil {
 		return clearing.Participant{}, err
 	}
@@ -194,11 +194,28 @@ func (s *Store) SetParticipantStatus(ctx context.Context, id string, status clea
 
 // loadParticipants reads participants by id (locking them on PostgreSQL
 // when lock is set, so a suspension cannot slip between check and write).
-func loadParticipants(ctx context.Context, db bun.IDB, ids []string, lock bool) (map[string]clearing.Participant, error) {
+// participantLock is how loadParticipants locks the rows it reads (on
+// PostgreSQL; SQLite's write lock covers the whole database).
+type participantLock int
+
+const (
+	noLock        participantLock = iota
+	lockForShare                  // no one changes them until we commit
+	lockForUpdate                 // in id order, so that concurrent holds queue on a bank without deadlocks
+)
+
+func loadParticipants(ctx context.Context, db bun.IDB, ids []string, lock participantLock) (map[string]clearing.Participant, error) {
 	var rows []participantRow
 	q := db.NewSelect().Model(&rows).Where("id IN (?)", bun.In(ids))
-	if lock && db.Dialect().Name().String() == "pg" {
-		q.For("SHARE")
+	if db.Dialect().Name().String() == "pg" {
+		// A locking read returns the latest committed row, the one its
+		// lock protects: locked and read in one statement.
+		switch lock {
+		case lockForShare:
+			q.For("SHARE")
+		case lockForUpdate:
+			q.OrderExpr("id").For("NO KEY UPDATE")
+		}
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
@@ -233,7 +250,7 @@ func (s *Store) CreateMerchant(ctx context.Context, m clearing.Merchant, by clea
 		if m.BankID, err = participantID(ctx, tx, m.BankID); err != nil { // DEUTDEFFXXX is DEUTDEFF
 			return err
 		}
-		banks, err := loadParticipants(ctx, tx, []string{m.BankID}, true)
+		banks, err := loadParticipants(ctx, tx, []string{m.BankID}, lockForShare)
 		if err != nil {
 			return err
 		}

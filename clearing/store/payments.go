@@ -90,8 +90,9 @@ func (s *Store) HoldInstructed(ctx context.Context, reqs []clearing.HoldRequest,
 }
 
 // holdBatchTx is HoldBatch inside the caller's transaction: every request
-// has its UETR.
-func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, by clearing.Actor) ([]Result, error) {
+// has its UETR. merchants, when not nil, are the requests' merchants as
+// the caller read them in this transaction (screening did), not read again.
+func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, merchants map[string]clearing.Merchant, by clearing.Actor) ([]Result, error) {
 	results := make([]Result, len(reqs))
 	if len(reqs) == 0 {
 		return results, nil
@@ -102,9 +103,10 @@ func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.Hold
 		if err != nil {
 			return err
 		}
-		merchants, err := loadMerchants(ctx, tx, reqs)
-		if err != nil {
-			return err
+		if merchants == nil {
+			if merchants, err = loadMerchants(ctx, tx, reqs); err != nil {
+				return err
+			}
 		}
 		var quoteIDs []string
 		for _, r := range reqs {

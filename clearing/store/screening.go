@@ -158,7 +158,7 @@ func (s *Store) SetScreener(sc *compliance.Screener) { s.screener = sc }
 // hold's parties.
 func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, instr map[string]Instruction, by clearing.Actor) ([]Result, error) {
 	if s.screener == nil || len(reqs) == 0 {
-		return s.holdBatchTx(ctx, tx, reqs, by)
+		return s.holdBatchTx(ctx, tx, reqs, nil, by)
 	}
 	now := s.now()
 	b, err := s.prepareScreening(ctx, tx, reqs, instr, now)
@@ -210,7 +210,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 		passed = append(passed, r)
 		passedAt = append(passedAt, i)
 	}
-	held, err := s.holdBatchTx(ctx, tx, passed, by)
+	held, err := s.holdBatchTx(ctx, tx, passed, b.merchants, by)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +245,12 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 
 // screeningBatch is a batch of holds ready for the screener.
 type screeningBatch struct {
-	payments []compliance.Payment
-	meta     []holdParties // with payments
-	screened []int         // request → its payment, -1 when not screened
-	dupOf    []int         // request → an earlier request of the batch with its UETR, -1 when none
-	answer   []error       // request → an answer given without screening (a review already pending)
+	merchants map[string]clearing.Merchant // every request's, by id
+	payments  []compliance.Payment
+	meta      []holdParties // with payments
+	screened  []int         // request → its payment, -1 when not screened
+	dupOf     []int         // request → an earlier request of the batch with its UETR, -1 when none
+	answer    []error       // request → an answer given without screening (a review already pending)
 }
 
 // holdParties are the scheme's records of a hold's parties.
@@ -275,7 +276,7 @@ func (s *Store) prepareScreening(ctx context.Context, tx bun.Tx, reqs []clearing
 			ids[m.BankID] = true
 		}
 	}
-	participants, err := loadParticipants(ctx, tx, keys(ids), false)
+	participants, err := loadParticipants(ctx, tx, keys(ids), noLock)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +288,7 @@ func (s *Store) prepareScreening(ctx context.Context, tx bun.Tx, reqs []clearing
 	if err != nil {
 		return nil, err
 	}
-	b := &screeningBatch{screened: make([]int, len(reqs)), dupOf: make([]int, len(reqs)), answer: make([]error, len(reqs))}
+	b := &screeningBatch{merchants: merchants, screened: make([]int, len(reqs)), dupOf: make([]int, len(reqs)), answer: make([]error, len(reqs))}
 	first := map[string]int{}
 	for i, r := range reqs {
 		b.screened[i], b.dupOf[i] = -1, -1
