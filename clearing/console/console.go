@@ -73,8 +73,22 @@ type console struct {
 	st      *store.Store
 	reads   *store.Store // read-only pages: Config.Reads, or st
 	cfg     Config
+	site    site
 	log     *slog.Logger
 	signins *ratelimit.Buckets
+}
+
+// site is what sets the two consoles apart — this one on the API
+// listener and the regulator's on the gateway's (regulator.go) — while
+// they share the sign-in, sessions, CSRF, headers and pages of this
+// package.
+type site struct {
+	roles  []clearing.Role // whose keys sign in here
+	cookie string          // the session cookie's name: one per console, so both can be open in one browser
+	other  string          // the catalogue key of why another role's key is refused ({role})
+	// admit, when set, runs for every signed-in request before its
+	// handler: the gateway's own check of the session's key.
+	admit func(c *fiber.Ctx, key store.APIKey) error
 }
 
 // Role shorthands for the route table.
@@ -88,30 +102,8 @@ const (
 
 // Mount adds the console's routes to app (the API's application).
 func Mount(app *fiber.App, st *store.Store, cfg Config) {
-	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
-	cfg.Lifetime = cmp.Or(cfg.Lifetime, DefaultLifetime)
-	cfg.FileLimit = cmp.Or(cfg.FileLimit, defaultFileLimit)
-	cfg.SignInFailures = cmp.Or(cfg.SignInFailures, 20)
-	cfg.SignInWindow = cmp.Or(cfg.SignInWindow, time.Minute)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	cs := &console{st: st, reads: cmp.Or(cfg.Reads, st), cfg: cfg, log: log, signins: ratelimit.PerWindow(cfg.SignInFailures, cfg.SignInWindow, nil)}
-
-	g := app.Group(Prefix, securityHeaders, cs.renderErrors)
-	g.Get("/assets/:name", serveAsset)
-	g.Get("/signin", cs.signInPage)
-	g.Post("/signin", sameOrigin, cs.signIn)
-	g.Post("/language", sameOrigin, cs.setLanguage) // signed in or not: checks its own CSRF token
-
-	// Everything below needs a session; every POST its CSRF token.
-	in := g.Group("", cs.session, sameOrigin, checkCSRF)
-	in.Post("/signout", cs.signOut)
-	in.Get("/", cs.home)
+	cs, in := mount(app, st, cfg, site{roles: []clearing.Role{operator, bank, merchant, officer}, cookie: "crossclear_console",
+		other: "error.role_not_served"})
 
 	in.Get("/overview", allow(operator), cs.overview)
 	in.Get("/cycles", allow(operator), cs.cycles)
@@ -134,12 +126,44 @@ func Mount(app *fiber.App, st *store.Store, cfg Config) {
 	in.Get("/payouts", allow(merchant), cs.payouts)
 }
 
+// mount adds what every console has under Prefix — assets, sign-in,
+// sign-out, the home redirect — and returns the console and the group of
+// routes a signed-in session reaches, every POST of it CSRF-checked.
+func mount(app *fiber.App, st *store.Store, cfg Config, s site) (*console, fiber.Router) {
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.Lifetime = cmp.Or(cfg.Lifetime, DefaultLifetime)
+	cfg.FileLimit = cmp.Or(cfg.FileLimit, defaultFileLimit)
+	cfg.SignInFailures = cmp.Or(cfg.SignInFailures, 20)
+	cfg.SignInWindow = cmp.Or(cfg.SignInWindow, time.Minute)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cs := &console{st: st, reads: cmp.Or(cfg.Reads, st), cfg: cfg, site: s, log: log, signins: ratelimit.PerWindow(cfg.SignInFailures, cfg.SignInWindow, nil)}
+
+	g := app.Group(Prefix, securityHeaders, cs.renderErrors)
+	g.Get("/assets/:name", serveAsset)
+	g.Get("/signin", cs.signInPage)
+	g.Post("/signin", sameOrigin, cs.signIn)
+	g.Post("/language", sameOrigin, cs.setLanguage) // signed in or not: checks its own CSRF token
+
+	// Everything below needs a session; every POST its CSRF token.
+	in := g.Group("", cs.session, sameOrigin, checkCSRF)
+	in.Post("/signout", cs.signOut)
+	in.Get("/", cs.home)
+	return cs, in
+}
+
 // homes are where each role lands after signing in.
 var homes = map[clearing.Role]string{
-	operator: "/overview",
-	bank:     "/payments",
-	merchant: "/payments",
-	officer:  "/reviews",
+	operator:  "/overview",
+	bank:      "/payments",
+	merchant:  "/payments",
+	officer:   "/reviews",
+	regulator: "/reports",
 }
 
 func (cs *console) home(c *fiber.Ctx) error {

@@ -44,7 +44,7 @@ func (cs *console) setLanguage(c *fiber.Ctx) error {
 		return clearing.Errorf(clearing.Invalid, "invalid_language", "lang", "no language %q", c.FormValue("lang"))
 	}
 	sent := c.FormValue(csrfField)
-	token := c.Cookies(sessionCookie)
+	token := c.Cookies(cs.site.cookie)
 	s, err := cs.st.ConsoleSessionOf(c.UserContext(), token, cs.cfg.IdleTimeout)
 	switch ce, _ := clearing.AsError(err); {
 	case err == nil:
@@ -55,7 +55,7 @@ func (cs *console) setLanguage(c *fiber.Ctx) error {
 			return err
 		}
 	case ce != nil && ce.Kind == clearing.NotFound:
-		if !equal(sent, c.Cookies(signInCookie)) {
+		if !equal(sent, c.Cookies(cs.signInCookie())) {
 			return fail(http.StatusForbidden, "error.signin_expired")
 		}
 	default:

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,17 +22,14 @@ import (
 // come from this origin.
 
 const (
-	sessionCookie = "crossclear_console"
-	// signInCookie carries the token the sign-in form must echo: there is
-	// no session yet to bind a CSRF token to (login CSRF).
-	signInCookie = "crossclear_console_signin"
 	csrfField    = "csrf"
 	csrfHeader   = "X-CSRF-Token"
 	localSession = "console.session"
 )
 
-// Roles the console serves on this listener; regulators use the gateway.
-var served = []clearing.Role{operator, bank, merchant, officer}
+// signInCookie carries the token the sign-in form must echo: there is no
+// session yet to bind a CSRF token to (login CSRF).
+func (cs *console) signInCookie() string { return cs.site.cookie + "_signin" }
 
 // securityHeaders: nothing loads from elsewhere, no inline script or
 // style, no framing, no referrer, no caching of pages with data.
@@ -56,12 +52,12 @@ func (cs *console) signInPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cs.cookie(c, signInCookie, token, 3600)
-	return cs.render(c, "signin", page{Title: localeOf(c).T("title.signin"), CSRF: token, Data: cs.expiry()})
+	cs.cookie(c, cs.signInCookie(), token, 3600)
+	return cs.render(c, "signin", page{Title: localeOf(c).T("title.signin"), CSRF: token, Data: cs.expiry(c)})
 }
 
 func (cs *console) signIn(c *fiber.Ctx) error {
-	form := c.Cookies(signInCookie)
+	form := c.Cookies(cs.signInCookie())
 	if form == "" || !equal(form, c.FormValue(csrfField)) {
 		return fail(fiber.StatusForbidden, "error.signin_expired")
 	}
@@ -71,15 +67,15 @@ func (cs *console) signIn(c *fiber.Ctx) error {
 	}
 	secret := strings.TrimSpace(c.FormValue("key"))
 	key, err := cs.st.Authenticate(c.UserContext(), secret)
-	if ce, ok := clearing.AsError(err); ok && ce.Kind == clearing.NotFound || err == nil && !slices.Contains(served, key.Role) {
+	if ce, ok := clearing.AsError(err); ok && ce.Kind == clearing.NotFound || err == nil && !slices.Contains(cs.site.roles, key.Role) {
 		cs.signins.Allow(addr)
 		l := localeOf(c)
 		why := l.T("error.unknown_key")
 		if err == nil {
-			why = l.T("error.role_not_served", "role", l.Term("role", string(key.Role)))
+			why = l.T(cs.site.other, "role", l.Term("role", string(key.Role)))
 		}
 		c.Status(fiber.StatusUnauthorized)
-		return cs.render(c, "signin", page{Title: l.T("title.signin"), CSRF: form, Error: why, Data: cs.expiry()})
+		return cs.render(c, "signin", page{Title: l.T("title.signin"), CSRF: form, Error: why, Data: cs.expiry(c)})
 	}
 	if err != nil {
 		return err
@@ -88,40 +84,51 @@ func (cs *console) signIn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cs.cookie(c, signInCookie, "", -1)
-	cs.cookie(c, sessionCookie, token, int(cs.cfg.Lifetime.Seconds()))
+	cs.cookie(c, cs.signInCookie(), "", -1)
+	cs.cookie(c, cs.site.cookie, token, int(cs.cfg.Lifetime.Seconds()))
 	cs.log.Info("console sign-in", "key_id", key.ID, "role", key.Role)
 	return c.Redirect(Prefix+homes[key.Role], fiber.StatusSeeOther)
 }
 
-// expiry is what the sign-in page tells about sessions.
-func (cs *console) expiry() map[string]time.Duration {
-	return map[string]time.Duration{"Idle": cs.cfg.IdleTimeout, "Lifetime": cs.cfg.Lifetime}
+// expiry is what the sign-in page tells about sessions, and whose keys
+// sign in here.
+func (cs *console) expiry(c *fiber.Ctx) map[string]any {
+	whose := localeOf(c).T("signin.regulators_elsewhere")
+	if slices.Contains(cs.site.roles, regulator) {
+		whose = localeOf(c).T("signin.regulators_only")
+	}
+	return map[string]any{"Idle": cs.cfg.IdleTimeout, "Lifetime": cs.cfg.Lifetime, "Whose": whose}
 }
 
 func (cs *console) signOut(c *fiber.Ctx) error {
-	if err := cs.st.EndConsoleSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
+	if err := cs.st.EndConsoleSession(c.UserContext(), c.Cookies(cs.site.cookie)); err != nil {
 		return err
 	}
-	cs.cookie(c, sessionCookie, "", -1)
+	cs.cookie(c, cs.site.cookie, "", -1)
 	return c.Redirect(Prefix+"/signin", fiber.StatusSeeOther)
 }
 
-// session loads the caller's live session, else sends it to sign in.
+// session loads the caller's live session, else sends it to sign in; a
+// session of a role this console does not serve is none.
 func (cs *console) session(c *fiber.Ctx) error {
-	token := c.Cookies(sessionCookie)
+	token := c.Cookies(cs.site.cookie)
 	if token == "" {
 		return c.Redirect(Prefix+"/signin", fiber.StatusSeeOther)
 	}
 	s, err := cs.st.ConsoleSessionOf(c.UserContext(), token, cs.cfg.IdleTimeout)
-	if ce, ok := clearing.AsError(err); ok && ce.Kind == clearing.NotFound {
-		cs.cookie(c, sessionCookie, "", -1)
+	if ce, ok := clearing.AsError(err); ok && ce.Kind == clearing.NotFound || err == nil && !slices.Contains(cs.site.roles, s.Key.Role) {
+		cs.cookie(c, cs.site.cookie, "", -1)
 		return c.Redirect(Prefix+"/signin", fiber.StatusSeeOther)
 	}
 	if err != nil {
 		return err
 	}
 	c.Locals(localSession, s)
+	if cs.site.admit != nil {
+		if err := cs.site.admit(c, s.Key); err != nil {
+			return err
+		}
+	}
 	return c.Next()
 }
 

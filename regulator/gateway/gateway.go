@@ -26,6 +26,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/console"
 	"github.com/crossclear/crossclear/clearing/ratelimit"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/regulator/bundle"
@@ -50,6 +51,10 @@ type Config struct {
 	// IdleTimeout a kept-alive connection's wait for its next request
 	// (default 2m).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Console tunes the regulator's console at /console (its sessions'
+	// idle and absolute timeouts, sign-in failures); its Logger defaults to
+	// Logger.
+	Console console.Config
 	// Reads is where reports, checkpoints and proofs are read: a streaming
 	// replica, which may lag the primary by its staleness bound (docs/ha.md).
 	// Nil reads st. Keys are authenticated, and accesses recorded, on st,
@@ -126,6 +131,10 @@ func New(st *store.Store, cfg Config) *fiber.App {
 	// The log per c2sp.org/tlog-tiles (tiles.go), the gateway's root its prefix.
 	app.Get("/checkpoint", g.authenticate, g.tlogCheckpoint)
 	app.Get("/tile/*", g.authenticate, g.tile)
+	if cfg.Console.Logger == nil {
+		cfg.Console.Logger = logger
+	}
+	console.MountRegulator(app, st, cfg.Console, consoleReads{g})
 	return app
 }
 
@@ -194,6 +203,15 @@ func (g *gateway) authenticate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := g.admit(c, key); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// admit makes key the request's caller if it is a regulator's within its
+// rate: for a bearer of it, and for the console's sessions.
+func (g *gateway) admit(c *fiber.Ctx, key store.APIKey) error {
 	c.Locals(localKey, key)
 	if key.Role != clearing.RoleRegulator {
 		return newError(http.StatusForbidden, "regulators_only", "Authorization", "the regulator gateway serves regulator keys only; this is %s key", key.Role.WithArticle())
@@ -201,7 +219,7 @@ func (g *gateway) authenticate(c *fiber.Ctx) error {
 	if !g.keys.Allow(key.ID) {
 		return g.tooMany(c, g.keys, key.ID)
 	}
-	return c.Next()
+	return nil
 }
 
 func (g *gateway) tooMany(c *fiber.Ctx, l *ratelimit.Buckets, id string) error {
@@ -370,47 +388,63 @@ func (g *gateway) published(ctx context.Context) (merklelog.Checkpoint, error) {
 }
 
 func (g *gateway) listReports(c *fiber.Ctx) error {
+	p, err := g.reportPage(c, 100)
+	if err != nil {
+		return err
+	}
+	list := make([]reportJSON, len(p.Reports))
+	for i, r := range p.Reports {
+		list[i] = toJSON(r)
+	}
+	out := fiber.Map{"reports": list, "checkpoint_size": p.CheckpointSize}
+	if p.More {
+		out["next_after"] = p.NextAfter
+	}
+	return c.JSON(out)
+}
+
+// reportPage is the caller's published reports that c's query asks for
+// (kind, period, after, limit: limit when it names none), in log order.
+func (g *gateway) reportPage(c *fiber.Ctx, limit int) (console.ReportPage, error) {
 	ctx := c.UserContext()
-	f := reports.Filter{Jurisdiction: jurisdiction(c), AfterLeaf: -1, Limit: 100}
+	f := reports.Filter{Jurisdiction: jurisdiction(c), Period: c.Query("period"), AfterLeaf: -1, Limit: limit}
 	if k := c.Query("kind"); k != "" {
 		if !reports.Kind(k).Valid() {
-			return newError(http.StatusBadRequest, "invalid_kind", "kind", "must be %q or %q, got %q", reports.KindCycle, reports.KindDay, k)
+			return console.ReportPage{}, newError(http.StatusBadRequest, "invalid_kind", "kind", "must be %q or %q, got %q", reports.KindCycle, reports.KindDay, k)
 		}
 		f.Kind = reports.Kind(k)
+	}
+	if len(f.Period) > 64 {
+		return console.ReportPage{}, newError(http.StatusBadRequest, "invalid_period", "period", "a day (2026-11-02) or a cycle's id, got %d characters", len(f.Period))
 	}
 	if a := c.Query("after"); a != "" {
 		n, err := uintParam(a, "after")
 		if err != nil {
-			return err
+			return console.ReportPage{}, err
 		}
 		f.AfterLeaf = int64(n)
 	}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > reports.MaxList {
-			return newError(http.StatusBadRequest, "invalid_limit", "limit", "must be a whole number from 1 to %d, got %q", reports.MaxList, l)
+			return console.ReportPage{}, newError(http.StatusBadRequest, "invalid_limit", "limit", "must be a whole number from 1 to %d, got %q", reports.MaxList, l)
 		}
 		f.Limit = n
 	}
 	cp, err := g.published(ctx)
 	if err != nil {
-		return err
+		return console.ReportPage{}, err
 	}
 	f.BelowLeaf = cp.Size
 	rs, err := g.archive.List(ctx, f)
 	if err != nil {
-		return err
+		return console.ReportPage{}, err
 	}
-	out := fiber.Map{"reports": []reportJSON{}, "checkpoint_size": cp.Size}
-	list := make([]reportJSON, len(rs))
-	for i, r := range rs {
-		list[i] = toJSON(r)
-	}
-	out["reports"] = list
+	p := console.ReportPage{Reports: rs, CheckpointSize: cp.Size}
 	if len(rs) == f.Limit {
-		out["next_after"] = rs[len(rs)-1].LeafIndex
+		p.More, p.NextAfter = true, rs[len(rs)-1].LeafIndex
 	}
-	return c.JSON(out)
+	return p, nil
 }
 
 // report loads a published report of the caller's jurisdiction, else 404

@@ -196,6 +196,15 @@ func TestScope(t *testing.T) {
 		}
 		status, _, body = e.get(e.regDE, "/v1/reports/DE-cycle-1")
 		wantStatus(t, status, 200, body, "DE reads its own")
+		// By period: the cycle's id, within the caller's jurisdiction only.
+		for period, want := range map[string]int{"1": 1, "2": 0, "2026-11-02": 0} {
+			status, _, body = e.get(e.regSG, "/v1/reports?kind=cycle&period="+period)
+			wantStatus(t, status, 200, body, "list period "+period)
+			var l listing
+			if err := json.Unmarshal(body, &l); err != nil || len(l.Reports) != want {
+				t.Errorf("period %s: %s, want %d reports", period, body, want)
+			}
+		}
 	})
 }
 

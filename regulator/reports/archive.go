@@ -165,6 +165,7 @@ func (a *Archive) Exists(ctx context.Context, db bun.IDB, kind Kind, period stri
 type Filter struct {
 	Jurisdiction string // required: a regulator sees its own
 	Kind         Kind   // empty: both
+	Period       string // empty: every period; else exactly this one
 	AfterLeaf    int64  // cursor: reports after this leaf index (-1 for the start)
 	BelowLeaf    uint64 // only leaves under this index: the latest checkpoint's size
 	Limit        int
@@ -186,6 +187,9 @@ func (a *Archive) List(ctx context.Context, f Filter) ([]Stored, error) {
 		Where("leaf_index > ?", f.AfterLeaf).Where("leaf_index < ?", int64(f.BelowLeaf)).OrderExpr("leaf_index").Limit(int64(f.Limit))
 	if f.Kind != "" {
 		q.Where("kind = ?", f.Kind)
+	}
+	if f.Period != "" {
+		q.Where("period = ?", f.Period)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list reports: %w", err)

@@ -1,0 +1,232 @@
+package console_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/console"
+	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/messages/signing"
+	"github.com/crossclear/crossclear/regulator"
+	"github.com/crossclear/crossclear/regulator/bundle"
+	"github.com/crossclear/crossclear/regulator/gateway"
+	"github.com/crossclear/crossclear/regulator/reports"
+)
+
+// regEnv is env with the regulator gateway serving its console: the
+// closed cycle reported (signed, logged, checkpointed) by the producer,
+// as serve runs it, and a regulator key for DE beside env's for SG.
+type regEnv struct {
+	*env
+	gw       *env // env as seen through the gateway: its base is the gateway's
+	routes   []string
+	reportSG string // a published report of SG's
+	reportDE string // one of DE's
+	periodSG string // reportSG's period
+	producer *regulator.Producer
+}
+
+const testOrigin = "test.crossclear.example/log"
+
+func newRegEnv(t *testing.T, engine string) *regEnv {
+	t.Helper()
+	e := newEnv(t, engine)
+	_, secret, err := e.st.CreateAPIKey(ctx, clearing.RoleRegulator, "DE", "regDE", storetest.Operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.keys["regDE"] = secret
+	dir := t.TempDir()
+	files, err := signing.OpenDevSigner(filepath.Join(dir, "files.key"), "crossclear")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps, err := signing.OpenDevSigner(filepath.Join(dir, "checkpoints.key"), "crossclear-checkpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &regEnv{env: e, producer: regulator.NewProducer(e.st, files, cps, testOrigin)}
+	if _, err := r.producer.Tick(ctx); err != nil {
+		t.Fatalf("producer pass: %v", err)
+	}
+	for _, j := range []struct {
+		jurisdiction string
+		id           *string
+	}{{"SG", &r.reportSG}, {"DE", &r.reportDE}} {
+		rs, err := r.producer.Archive.List(ctx, reports.Filter{Jurisdiction: j.jurisdiction, AfterLeaf: -1, BelowLeaf: 1 << 40, Kind: reports.KindCycle})
+		if err != nil || len(rs) == 0 {
+			t.Fatalf("no cycle report for %s: %v", j.jurisdiction, err)
+		}
+		*j.id = rs[0].ID
+		if j.jurisdiction == "SG" {
+			r.periodSG = rs[0].Period
+		}
+	}
+	app := gateway.New(e.st, gateway.Config{RatePerMinute: 6000, Burst: 1000,
+		Console: console.Config{Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))},
+		Keys: func(ctx context.Context) (bundle.Keys, error) {
+			return bundle.PublishedKeys(ctx, testOrigin, cps, files)
+		}})
+	for _, rt := range app.GetRoutes(true) {
+		if strings.HasPrefix(rt.Path, console.Prefix) && rt.Method != http.MethodHead {
+			r.routes = append(r.routes, rt.Method+" "+rt.Path)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln)
+	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
+	gw := *e
+	gw.base = "http://" + ln.Addr().String()
+	r.gw = &gw
+	return r
+}
+
+// tamper changes one stored byte of a report's CSV file, as an attacker
+// with the database (or a broken disk) would.
+func (r *regEnv) tamper(t *testing.T, id string) {
+	t.Helper()
+	var content []byte
+	if err := r.st.DB().NewSelect().Table("regulator_report_files").Column("content").
+		Where("report_id = ? AND format = 'csv'", id).Scan(ctx, &content); err != nil {
+		t.Fatal(err)
+	}
+	content[len(content)/2] ^= 0x01
+	if _, err := r.st.DB().NewUpdate().Table("regulator_report_files").Set("content = ?", content).
+		Where("report_id = ? AND format = 'csv'", id).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRegulatorRoleIsolation opens every route of the regulator's console
+// as every role: only regulators sign in, each sees and downloads its own
+// jurisdiction's reports only, another's report is "not found" exactly
+// like one that does not exist. The table must name every route the
+// gateway's console registers.
+func TestRegulatorRoleIsolation(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) { regulatorIsolation(t, newRegEnv(t, engine)) })
+	}
+}
+
+func regulatorIsolation(t *testing.T, r *regEnv) {
+	const ok, see, no, none = http.StatusOK, http.StatusSeeOther, http.StatusForbidden, http.StatusNotFound
+	sg, de := r.reportSG, r.reportDE
+	regs := func(sgStatus, deStatus int) map[string]int {
+		return map[string]int{"regSG": sgStatus, "regDE": deStatus}
+	}
+	table := []access{
+		{route: "GET /console/assets/:name", path: "/console/assets/verify.js", want: regs(ok, ok)},
+		{route: "GET /console/signin", path: "/console/signin", want: regs(ok, ok)},
+		{route: "POST /console/signin", path: "/console/signin", want: regs(no, no)}, // without the sign-in form's token
+		{route: "GET /console/", path: "/console/", want: regs(see, see)},
+		{route: "POST /console/language", path: "/console/language", want: regs(http.StatusUnprocessableEntity, http.StatusUnprocessableEntity)}, // no language named
+		{route: "GET /console/reports", path: "/console/reports", want: regs(ok, ok),
+			shows: map[string][]string{"regSG": {sg}, "regDE": {de}}, hides: map[string][]string{"regSG": {de}, "regDE": {sg}}},
+		{route: "GET /console/reports", path: "/console/reports?kind=cycle&period=" + url.QueryEscape(r.periodSG), want: regs(ok, ok),
+			shows: map[string][]string{"regSG": {sg}}, hides: map[string][]string{"regSG": {de}, "regDE": {sg}}},
+		{route: "GET /console/reports", path: "/console/reports?kind=yearly", want: regs(http.StatusBadRequest, http.StatusBadRequest)},
+		{route: "GET /console/v1/keys", path: "/console/v1/keys", want: regs(ok, ok), shows: map[string][]string{"regSG": {testOrigin}}},
+		{route: "GET /console/v1/checkpoint", path: "/console/v1/checkpoint", want: regs(ok, ok), shows: map[string][]string{"regSG": {testOrigin}}},
+		{route: "GET /console/v1/proofs/consistency", path: "/console/v1/proofs/consistency?from=1", want: regs(ok, ok)},
+		{route: "GET /console/v1/reports/:id/bundle", path: "/console/v1/reports/" + sg + "/bundle", want: regs(ok, none), shows: map[string][]string{"regSG": {sg}}},
+		{route: "GET /console/v1/reports/:id/bundle", path: "/console/v1/reports/" + de + "/bundle", want: regs(none, ok)},
+		{route: "GET /console/v1/reports/:id/files/:format", path: "/console/v1/reports/" + sg + "/files/json", want: regs(ok, none), shows: map[string][]string{"regSG": {`"jurisdiction":"SG"`}}},
+		{route: "GET /console/v1/reports/:id/files/:format", path: "/console/v1/reports/" + de + "/files/csv", want: regs(none, ok)},
+		{route: "GET /console/v1/reports/:id/files/:format", path: "/console/v1/reports/none/files/csv", want: regs(none, none)},
+		{route: "POST /console/signout", path: "/console/signout", want: regs(see, see)}, // last: it ends the session
+	}
+	covered := map[string]bool{}
+	for _, a := range table {
+		covered[a.route] = true
+	}
+	for _, rt := range r.routes {
+		if !covered[rt] {
+			t.Errorf("route %s is not in the regulator console's role-isolation table", rt)
+		}
+	}
+
+	for _, who := range []string{"regSG", "regDE"} {
+		b := r.gw.browser()
+		b.signIn(who)
+		token := b.csrf("/console/reports")
+		for _, a := range table {
+			var p page
+			method, _, _ := strings.Cut(a.route, " ")
+			if method == http.MethodPost {
+				form := url.Values{}
+				if a.path != "/console/signin" {
+					form.Set("csrf", token)
+				}
+				p = b.post(a.path, form)
+			} else {
+				p = b.get(a.path)
+			}
+			if p.Status != a.want[who] {
+				t.Errorf("%s %s as %s: %d, want %d", method, a.path, who, p.Status, a.want[who])
+				continue
+			}
+			for _, s := range a.shows[who] {
+				if !strings.Contains(p.Body, s) {
+					t.Errorf("%s as %s does not show %s", a.path, who, s)
+				}
+			}
+			for _, s := range a.hides[who] {
+				if strings.Contains(p.Body, s) {
+					t.Errorf("%s as %s shows %s", a.path, who, s)
+				}
+			}
+		}
+		if p := b.get("/console/reports"); p.Status != http.StatusSeeOther {
+			t.Errorf("%s still signed in after signing out: %d", who, p.Status)
+		}
+	}
+
+	// Every other role is refused at sign-in, and a session of the API's
+	// console is none here: its cookie, sent under the regulator console's
+	// name, opens nothing.
+	for _, who := range callers {
+		b := r.gw.browser()
+		p := b.post("/console/signin", url.Values{"csrf": {b.csrf("/console/signin")}, "key": {r.keys[who]}})
+		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "console on the API listener") {
+			t.Errorf("%s signing in to the regulator console: %d %s", who, p.Status, p.Body)
+		}
+		api := r.browser()
+		api.signIn(who)
+		u, _ := url.Parse(r.base + "/console/")
+		var token string
+		for _, c := range api.http.Jar.Cookies(u) {
+			if c.Name == "crossclear_console" {
+				token = c.Value
+			}
+		}
+		if token == "" {
+			t.Fatalf("%s: no API console session cookie", who)
+		}
+		p = r.gw.browser().do(http.MethodGet, "/console/reports", nil, map[string]string{"Cookie": "crossclear_regulator_console=" + token})
+		if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/signin" {
+			t.Errorf("%s's API console session on the regulator console: %d %s", who, p.Status, p.Header.Get("Location"))
+		}
+		for _, path := range []string{"/console/v1/reports/" + sg + "/files/json", "/console/v1/keys"} {
+			if p := r.gw.browser().do(http.MethodGet, path, nil, map[string]string{"Cookie": "crossclear_regulator_console=" + token}); p.Status != http.StatusSeeOther {
+				t.Errorf("%s's API console session reads %s: %d", who, path, p.Status)
+			}
+		}
+	}
+	// And the API's console refuses a regulator.
+	b := r.browser()
+	p := b.post("/console/signin", url.Values{"csrf": {b.csrf("/console/signin")}, "key": {r.keys["regSG"]}})
+	if p.Status != http.StatusUnauthorized {
+		t.Errorf("regulator signing in to the API console: %d", p.Status)
+	}
+}
