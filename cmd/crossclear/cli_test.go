@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -346,8 +347,44 @@ func TestDemoServes(t *testing.T) {
 			t.Errorf("no %s key printed", role)
 		}
 	}
+	regulatorConsole(t, out.String())
 	if code := stop(); code != 0 {
 		t.Fatalf("demo exited %d", code)
+	}
+}
+
+// regulatorConsole: the regulator's console the demo prints signs in the
+// printed $REG key and lists SG's reports (their verification in a browser
+// is clearing/console's TestRegulatorBrowser).
+func regulatorConsole(t *testing.T, out string) {
+	t.Helper()
+	m := regexp.MustCompile(`The regulator's console: open (\S+)/console/ and sign in with the regulator's key \(\$REG\)`).FindStringSubmatch(out)
+	key := regexp.MustCompile(`\$REG +regulator SG +(cck_\S+)`).FindStringSubmatch(out)
+	if m == nil || key == nil {
+		t.Fatalf("no regulator console URL or $REG key printed:\n%s", out)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	res, err := client.Get(m[1] + "/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if csrf == nil {
+		t.Fatalf("the regulator console's sign-in page: %d %s", res.StatusCode, page)
+	}
+	req, _ := http.NewRequest(http.MethodPost, m[1]+"/console/signin", strings.NewReader(url.Values{"csrf": {string(csrf[1])}, "key": {key[1]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", m[1])
+	if res, err = client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "SG-cycle-1") || !strings.Contains(string(page), "verify.js") {
+		t.Fatalf("the regulator's reports after signing in: %d %s", res.StatusCode, page)
 	}
 }
 

@@ -294,7 +294,7 @@ func runDemo(ctx context.Context, c *cli, cfg Config, o demoOptions) error {
 		if err := writeDemoEnv(env, base, gateway, keys, w); err != nil {
 			log.Error("the demo's shell file was not written", "file", env, "err", err)
 		}
-		printKeys(out, keys, env, base, closed.ID, w, review)
+		printKeys(out, keys, env, base, gateway, closed.ID, w, review)
 	})
 }
 
@@ -531,13 +531,16 @@ func demoKeys(ctx context.Context, s *store.Store, w world) ([]demoKey, error) {
 // printKeys prints the keys, then lines to try that read them, and where
 // the demo serves, from the shell file (env): short enough to read, and
 // they work as printed once it is sourced.
-func printKeys(w io.Writer, keys []demoKey, env, base string, cycleID int64, wd world, r demoReview) {
+func printKeys(w io.Writer, keys []demoKey, env, base, gateway string, cycleID int64, wd world, r demoReview) {
 	fmt.Fprintln(w, "API keys (secrets shown once; the database keeps only their hashes):")
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-14s %-30s %s\n", "$"+k.envVar, k.label, k.secret)
 	}
 	fmt.Fprintf(w, "\nThe web console: open %s/console/ and sign in with the operator's, the bank's, the merchant's or the officer's key\n", base)
 	fmt.Fprintf(w, "  (cycle %d's netting picture: %s/console/cycles/%d)\n", cycleID, base, cycleID)
+	if gateway != "" {
+		fmt.Fprintf(w, "The regulator's console: open %s/console/ and sign in with the regulator's key ($REG): SG's reports, verified in your browser\n", gateway)
+	}
 	fmt.Fprintf(w, "\nIn another terminal, %s sets them, $API and $GW (the regulators' gateway); then try:\n", sourceable(env))
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $OP\" $API/v1/cycles/%d\n", cycleID)
 	fmt.Fprintln(w, `  curl -H "Authorization: Bearer $BANK" "$API/v1/payments?state=disputed&limit=5"`)

@@ -179,6 +179,9 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	fmt.Fprintf(&banner, "crossclear %s serving on %s\n", buildVersion(), base)
 	fmt.Fprintf(&banner, "  API           %s/v1/  (Authorization: Bearer <key>; 'crossclear apikey create --role operator' makes one)\n", base)
 	fmt.Fprintf(&banner, "  console       %s/console/  (sign in with an API key)\n", base)
+	if regulators.base != "" {
+		fmt.Fprintf(&banner, "  reg. console  %s/console/  (regulator keys only: reports verified in the browser)\n", regulators.base)
+	}
 	fmt.Fprintf(&banner, "  OpenAPI       %s/openapi.json\n", base)
 	fmt.Fprintf(&banner, "  metrics       %s/metrics\n", base)
 	fmt.Fprintf(&banner, "  health        %s/healthz  %s/readyz\n", base, base)
