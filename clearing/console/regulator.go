@@ -74,6 +74,7 @@ const reportsPageSize = 20
 type reportsData struct {
 	ReportPage
 	Kind, Period string
+	After        string // the page's cursor, "" on the first
 	Next         string // the next page's query, "" on the last
 	Words        string // verify.js's words in the reader's language, JSON
 }
@@ -84,7 +85,7 @@ func (cs *console) reports(c *fiber.Ctx, gw Gateway) error {
 		return err
 	}
 	l := localeOf(c)
-	d := reportsData{ReportPage: p, Kind: c.Query("kind"), Period: c.Query("period"), Words: verifyWords(l)}
+	d := reportsData{ReportPage: p, Kind: c.Query("kind"), Period: c.Query("period"), After: c.Query("after"), Words: verifyWords(l)}
 	if p.More {
 		q := url.Values{"after": {strconv.FormatUint(p.NextAfter, 10)}}
 		for _, k := range []string{"kind", "period", "limit"} {
@@ -120,6 +121,9 @@ func verifyWords(l *i18n.Locale) string {
 		"not_extended":  l.T("reports.not_extended"),
 		"no_webcrypto":  l.T("reports.no_webcrypto"),
 		"altered":       l.T("reports.altered"),
+		"missing":       l.T("reports.missing"),
+		"cycle":         l.T("reports.cycle"),
+		"day":           l.T("reports.day"),
 		// The checks, named in every failure.
 		"published_keys":       l.T("reports.check_published_keys"),
 		"checkpoint_signature": l.T("reports.check_checkpoint_signature"),
@@ -131,6 +135,7 @@ func verifyWords(l *i18n.Locale) string {
 		"file_hashes":          l.T("reports.check_file_hashes"),
 		"file_signature":       l.T("reports.check_file_signature"),
 		"report_content":       l.T("reports.check_report_content"),
+		"report_sequence":      l.T("reports.check_report_sequence"),
 		"browser":              l.T("reports.check_browser"),
 	}
 	b, _ := json.Marshal(w) // strings only: cannot fail

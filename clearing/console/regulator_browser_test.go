@@ -13,8 +13,8 @@ import (
 // Chromium and sees its reports verified by the page's script — the
 // checkpoint's Ed25519 signature, inclusion proofs, file hashes and
 // signatures — then sees the log extend consistently, a tampered file
-// named as such, and a forked or rolled-back log caught against the
-// checkpoint this browser remembered.
+// named as such, a forked or rolled-back log caught against the
+// checkpoint this browser remembered, and a withheld report missed.
 func TestRegulatorBrowser(t *testing.T) {
 	r := newRegEnv(t, "sqlite")
 	tb := newTab(t)
@@ -131,6 +131,18 @@ func TestRegulatorBrowser(t *testing.T) {
 			t.Fatalf("status %q", status)
 		}
 		tb.screenshot("regulator-forked")
+		tb.noErrors()
+	})
+
+	t.Run("a withheld report is caught", func(t *testing.T) {
+		tb.t = t
+		tb.do(chromedp.Evaluate[chromedp.Void](`localStorage.removeItem(` + storeKey + `)`)) // trust the log again
+		r.withhold(t, r.reportSG)
+		reload()
+		verdict("bad")
+		if rows := tb.text("#reports tbody"); strings.Contains(rows, r.reportSG) || !strings.Contains(rows, "report sequence: cycle report 1 is missing: the page goes on with 2") {
+			t.Fatalf("rows %q", rows)
+		}
 		tb.noErrors()
 		tb.signOut()
 	})

@@ -350,16 +350,29 @@ async function verifyPage(panel) {
     return;
   }
   remember(cp);
+  // No report withheld: where the page lists every report of a kind (no
+  // period chosen), the verified entries' numbers follow each other down
+  // the page, from 1 on the first page — crossclear verify's sequence
+  // check, within what this page shows.
+  const whole = panel.dataset.period === "";
+  let first = panel.dataset.after === "";
+  let last = {};
   let failed = 0;
   for (const row of rows) {
     const cell = row.querySelector(".verdict");
     cell.textContent = say("row_verifying");
     try {
       const e = await verifyReport(prefix, row.dataset.report, keys, verifiers, cp);
+      if (whole) {
+        const want = e.kind in last ? last[e.kind] + 1 : first ? 1 : e.seq;
+        last[e.kind] = e.seq;
+        if (e.seq !== want) throw new Failure("report_sequence", say("missing", { kind: say(e.kind), want, seq: e.seq }));
+      }
       show(cell, true, say("row_ok", { leaf: row.dataset.leaf, size: cp.size, files: e.files.length }));
     } catch (err) {
       failed++;
       show(cell, false, say("row_failed", { error: err.message }));
+      if (err.check !== "report_sequence") { last = {}; first = false; } // this row's number is unknown
     }
   }
   panel.classList.add(failed ? "bad" : "ok");
