@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -221,10 +222,44 @@ func domainValuesHaveWords(t *testing.T) {
 	}
 }
 
+var (
+	saysKey      = regexp.MustCompile(`\bsay\("([a-z0-9_]+)"`)
+	literalWords = regexp.MustCompile(`new Error\(\s*"|new Failure\(\s*"[a-z_]+",\s*"|textContent\s*=\s*"`)
+)
+
+// scriptsUseTheCatalogue: verify.js says only words the page gives it
+// (verifyWords, from the catalogue), and no script throws or shows a
+// literal message of its own.
+func scriptsUseTheCatalogue(t *testing.T) {
+	var words map[string]string
+	if err := json.Unmarshal([]byte(verifyWords(i18n.Default)), &words); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"console.js", "verify.js"} {
+		src, err := assetFiles.ReadFile("assets/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range literalWords.FindAllString(string(src), -1) {
+			t.Errorf("%s: a literal message (%s…): take it from the catalogue", name, m)
+		}
+		if name != "verify.js" {
+			continue
+		}
+		for _, m := range saysKey.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := words[m[1]]; !ok {
+				t.Errorf("verify.js says %q, which verifyWords does not give it", m[1])
+			}
+			used["verify."+m[1]] = true
+		}
+	}
+}
+
 func TestCatalogue(t *testing.T) {
 	t.Run("templates", templatesUseTheCatalogue)
 	t.Run("code", goCodeUsesTheCatalogue)
 	t.Run("terms", domainValuesHaveWords)
+	t.Run("scripts", scriptsUseTheCatalogue)
 	// No dead words: every key is named somewhere, or belongs to a section
 	// looked up by value.
 	t.Run("unused", func(t *testing.T) {

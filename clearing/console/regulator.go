@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -99,9 +100,8 @@ func (cs *console) reports(c *fiber.Ctx, gw Gateway) error {
 }
 
 // verifyWords are what verify.js says, in l, with their {placeholders}
-// for the script to fill: the names of the checks and the verdicts. The
-// details of a failure (sizes, hashes, what a proof lacked) stay as the
-// script writes them.
+// for the script to fill: the names of the checks, the verdicts, and what
+// a failed check found (every key of the catalogue's [verify] section).
 func verifyWords(l *i18n.Locale) string {
 	w := map[string]string{
 		"verifying":     l.T("reports.verifying"),
@@ -137,6 +137,11 @@ func verifyWords(l *i18n.Locale) string {
 		"report_content":       l.T("reports.check_report_content"),
 		"report_sequence":      l.T("reports.check_report_sequence"),
 		"browser":              l.T("reports.check_browser"),
+	}
+	for _, k := range l.Keys() {
+		if name, ok := strings.CutPrefix(k, "verify."); ok {
+			w[name] = l.T(k)
+		}
 	}
 	b, _ := json.Marshal(w) // strings only: cannot fail
 	return string(b)

@@ -8,7 +8,7 @@
 // signature against the entry, and that the JSON report says what its
 // entry says. Nothing from the server is parsed as HTML. Its words come
 // from the page, in the reader's language (data-words: the names of the
-// checks and the verdicts, with {placeholders}).
+// checks, the verdicts and what a failed check found, with {placeholders}).
 "use strict";
 
 // words are the page's; say fills a message's placeholders.
@@ -72,10 +72,10 @@ const nodeHash = (l, r) => sha256(concat(new Uint8Array([1]), l, r));
 // inclusionRoot is the root an inclusion proof leads to (RFC 9162
 // 2.1.3.2); index and size are BigInts.
 async function inclusionRoot(index, size, leaf, proof) {
-  if (index >= size) throw new Error("leaf " + index + " is beyond the tree of size " + size);
+  if (index >= size) throw new Error(say("leaf_beyond", { leaf: index, size }));
   let fn = index, sn = size - 1n, r = leaf;
   for (const p of proof) {
-    if (sn === 0n) throw new Error("the proof is too long");
+    if (sn === 0n) throw new Error(say("proof_too_long"));
     if ((fn & 1n) === 1n || fn === sn) {
       r = await nodeHash(p, r);
       while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
@@ -84,27 +84,27 @@ async function inclusionRoot(index, size, leaf, proof) {
     }
     fn >>= 1n; sn >>= 1n;
   }
-  if (sn !== 0n) throw new Error("the proof is too short");
+  if (sn !== 0n) throw new Error(say("proof_too_short"));
   return r;
 }
 
 // verifyConsistency checks that the tree of size1 (root1) is a prefix of
 // the tree of size2 (root2) (RFC 9162 2.1.4.2); sizes are BigInts.
 async function verifyConsistency(size1, size2, proof, root1, root2) {
-  if (size1 > size2) throw new Error("size " + size1 + " is beyond " + size2);
+  if (size1 > size2) throw new Error(say("size_beyond", { size: size1, beyond: size2 }));
   if (size1 === size2) {
-    if (proof.length !== 0 || !same(root1, root2)) throw new Error("two different roots at size " + size1);
+    if (proof.length !== 0 || !same(root1, root2)) throw new Error(say("two_roots", { size: size1 }));
     return;
   }
   if (size1 === 0n) return;
-  if (proof.length === 0) throw new Error("the proof is empty");
+  if (proof.length === 0) throw new Error(say("proof_empty"));
   let path = proof;
   if ((size1 & (size1 - 1n)) === 0n) path = [root1, ...proof]; // a complete subtree: its root starts the path
   let fn = size1 - 1n, sn = size2 - 1n;
   while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
   let fr = path[0], sr = path[0];
   for (const c of path.slice(1)) {
-    if (sn === 0n) throw new Error("the proof is too long");
+    if (sn === 0n) throw new Error(say("proof_too_long"));
     if ((fn & 1n) === 1n || fn === sn) {
       fr = await nodeHash(c, fr);
       sr = await nodeHash(c, sr);
@@ -114,9 +114,9 @@ async function verifyConsistency(size1, size2, proof, root1, root2) {
     }
     fn >>= 1n; sn >>= 1n;
   }
-  if (sn !== 0n) throw new Error("the proof is too short");
-  if (!same(fr, root1)) throw new Error("the proof does not lead to the older root");
-  if (!same(sr, root2)) throw new Error("the proof does not lead to the newer root");
+  if (sn !== 0n) throw new Error(say("proof_too_short"));
+  if (!same(fr, root1)) throw new Error(say("proof_older_root"));
+  if (!same(sr, root2)) throw new Error(say("proof_newer_root"));
 }
 
 // noteVerifier parses a note verifier key "name+hash+base64(0x01||key)"
@@ -125,10 +125,10 @@ async function noteVerifier(vkey) {
   const [name, hash] = vkey.split("+", 2);
   const data = b64(vkey.slice((name + hash).length + 2));
   if (!name || !/^[0-9a-f]{8}$/.test(hash || "") || data.length !== 33 || data[0] !== 1) {
-    throw new Error("not an Ed25519 note verifier key: " + vkey);
+    throw new Error(say("not_vkey", { key: vkey }));
   }
   const sum = await sha256(concat(utf8.encode(name + "\n"), data));
-  if (hex(sum.slice(0, 4)) !== hash) throw new Error("the key hash of " + name + " does not match its key");
+  if (hex(sum.slice(0, 4)) !== hash) throw new Error(say("key_hash", { name }));
   const pub = await crypto.subtle.importKey("raw", data.slice(1), { name: "Ed25519" }, false, ["verify"]);
   return { name, hash, pub };
 }
@@ -138,28 +138,28 @@ async function noteVerifier(vkey) {
 // log's origin. It returns {origin, size (BigInt), root, note}.
 async function openCheckpoint(note, keys, verifiers) {
   const split = note.lastIndexOf("\n\n");
-  if (split < 0) throw new Failure("checkpoint_signature", "not a signed note");
+  if (split < 0) throw new Failure("checkpoint_signature", say("not_note"));
   const text = note.slice(0, split + 1);
   const msg = utf8.encode(text);
   let verified = 0;
   for (const line of note.slice(split + 2).split("\n")) {
     if (line === "") continue;
     const m = /^\u2014 (\S+) (\S+)$/.exec(line);
-    if (!m) throw new Failure("checkpoint_signature", "a malformed signature line");
+    if (!m) throw new Failure("checkpoint_signature", say("bad_signature_line"));
     const sig = b64(m[2]);
     const v = verifiers.find((v) => v.name === m[1] && v.hash === hex(sig.slice(0, 4)));
     if (!v) continue; // a witness's cosignature, or a key this page does not know
     if (!(await crypto.subtle.verify({ name: "Ed25519" }, v.pub, sig.slice(4), msg))) {
-      throw new Failure("checkpoint_signature", "the signature by " + v.name + " does not verify with the published key");
+      throw new Failure("checkpoint_signature", say("signature_fails", { name: v.name }));
     }
     verified++;
   }
-  if (verified === 0) throw new Failure("checkpoint_signature", "not signed by any of the published checkpoint keys");
+  if (verified === 0) throw new Failure("checkpoint_signature", say("no_known_signature"));
   const lines = text.split("\n");
-  if (lines.length < 4 || !/^[0-9]+$/.test(lines[1])) throw new Failure("checkpoint_signature", "the note is not a checkpoint");
+  if (lines.length < 4 || !/^[0-9]+$/.test(lines[1])) throw new Failure("checkpoint_signature", say("not_checkpoint"));
   const root = b64(lines[2]);
-  if (root.length !== 32) throw new Failure("checkpoint_signature", "the root hash is not 32 bytes");
-  if (lines[0] !== keys.origin) throw new Failure("checkpoint_origin", "the checkpoint is for the log " + lines[0] + ", the keys for " + keys.origin);
+  if (root.length !== 32) throw new Failure("checkpoint_signature", say("bad_root"));
+  if (lines[0] !== keys.origin) throw new Failure("checkpoint_origin", say("other_origin", { log: lines[0], origin: keys.origin }));
   return { origin: lines[0], size: BigInt(lines[1]), root, note };
 }
 
@@ -167,8 +167,8 @@ async function openCheckpoint(note, keys, verifiers) {
 // Ed25519 over the bytes, or ECDSA P-256 (ASN.1) over their SHA-256.
 async function verifyFileSignature(fileKeys, data, sig) {
   const k = fileKeys.find((k) => k.key === sig.key && k.version === sig.version);
-  if (!k) throw new Error("signed by " + sig.key + " v" + sig.version + ", which is not a published file key");
-  if (k.algorithm !== sig.algorithm) throw new Error("key " + k.key + " v" + k.version + " is " + k.algorithm + ", the signature says " + sig.algorithm);
+  if (!k) throw new Error(say("unknown_file_key", { key: sig.key, version: sig.version }));
+  if (k.algorithm !== sig.algorithm) throw new Error(say("other_algorithm", { key: k.key, version: k.version, algorithm: k.algorithm, claimed: sig.algorithm }));
   const der = b64(k.public_key_pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""));
   const value = b64(sig.signature);
   let ok;
@@ -179,9 +179,9 @@ async function verifyFileSignature(fileKeys, data, sig) {
     const pub = await crypto.subtle.importKey("spki", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
     ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pub, ecdsaRaw(value), data);
   } else {
-    throw new Error("unknown algorithm " + k.algorithm);
+    throw new Error(say("unknown_algorithm", { algorithm: k.algorithm }));
   }
-  if (!ok) throw new Error("it does not verify with " + k.key + " v" + k.version);
+  if (!ok) throw new Error(say("file_signature_fails", { key: k.key, version: k.version }));
 }
 
 // ecdsaRaw turns an ASN.1 ECDSA signature into the r||s WebCrypto takes.
@@ -190,12 +190,12 @@ function ecdsaRaw(der) {
   if (der[1] & 0x80) at += der[1] & 0x7f;
   const out = new Uint8Array(64);
   for (const half of [0, 1]) {
-    if (der[at] !== 0x02) throw new Error("not an ASN.1 ECDSA signature");
+    if (der[at] !== 0x02) throw new Error(say("not_ecdsa"));
     let len = der[at + 1];
     let v = der.slice(at + 2, at + 2 + len);
     at += 2 + len;
     while (v.length > 32 && v[0] === 0) v = v.slice(1);
-    if (v.length > 32) throw new Error("not a P-256 signature");
+    if (v.length > 32) throw new Error(say("not_p256"));
     out.set(v, half * 32 + 32 - v.length);
   }
   return out;
@@ -214,7 +214,7 @@ async function get(url) {
     if (!res.ok) {
       let why = res.statusText;
       try { why = (await res.json()).error; } catch (_) { /* not JSON */ }
-      throw new Error(url + " answered " + res.status + ": " + why);
+      throw new Error(say("fetch_failed", { url, status: res.status, error: why }));
     }
     return res;
   }
@@ -263,23 +263,23 @@ async function verifyReport(prefix, id, keys, verifiers, cp) {
   const b = await res.json();
   const bcp = await openCheckpoint(b.checkpoint, keys, verifiers);
   if (bcp.size !== cp.size || !same(bcp.root, cp.root)) {
-    throw new Failure("checkpoint", "the bundle's checkpoint is not the one verified above");
+    throw new Failure("checkpoint", say("other_checkpoint"));
   }
   let entry;
   try {
     entry = JSON.parse(b.entry);
   } catch (err) {
-    throw new Failure("log_entry", "not JSON: " + err.message);
+    throw new Failure("log_entry", say("entry_not_json", { error: err.message }));
   }
-  if (entry.id !== id || b.report !== id) throw new Failure("log_entry", "the bundle carries the entry of " + entry.id);
-  if (BigInt(b.inclusion.tree_size) !== cp.size) throw new Failure("inclusion_proof", "for size " + b.inclusion.tree_size + ", not " + cp.size);
+  if (entry.id !== id || b.report !== id) throw new Failure("log_entry", say("other_entry", { id: entry.id }));
+  if (BigInt(b.inclusion.tree_size) !== cp.size) throw new Failure("inclusion_proof", say("proof_other_size", { size: b.inclusion.tree_size, want: cp.size }));
   const root = await inclusionRoot(BigInt(b.leaf_index), cp.size, await leafHash(utf8.encode(b.entry)), b.inclusion.hashes.map(b64))
     .catch((err) => { throw new Failure("inclusion_proof", err.message); });
-  if (!same(root, cp.root)) throw new Failure("inclusion_proof", "the entry is not in the signed checkpoint of size " + cp.size + " (leaf " + b.leaf_index + ")");
-  if ((b.files || []).length !== entry.files.length) throw new Failure("file_hashes", "the bundle has " + (b.files || []).length + " files, the entry names " + entry.files.length);
+  if (!same(root, cp.root)) throw new Failure("inclusion_proof", say("not_included", { size: cp.size, leaf: b.leaf_index }));
+  if ((b.files || []).length !== entry.files.length) throw new Failure("file_hashes", say("file_count", { files: (b.files || []).length, want: entry.files.length }));
   for (const ef of entry.files) {
     const f = b.files.find((f) => f.format === ef.format);
-    if (!f) throw new Failure("file_hashes", "the " + ef.format + " file is missing");
+    if (!f) throw new Failure("file_hashes", say("file_missing", { format: ef.format }));
     const content = b64(f.content);
     const sum = hex(await sha256(content));
     if (sum !== ef.sha256 || content.length !== ef.size || f.name !== ef.name) {
@@ -292,10 +292,10 @@ async function verifyReport(prefix, id, keys, verifiers, cp) {
   try {
     r = JSON.parse(new TextDecoder().decode(b64(json.content)));
   } catch (err) {
-    throw new Failure("report_content", "the JSON report does not parse");
+    throw new Failure("report_content", say("report_not_json"));
   }
   for (const k of ["id", "jurisdiction", "kind", "period", "seq", "nil"]) {
-    if (r[k] !== entry[k]) throw new Failure("report_content", "the JSON report's " + k + " is " + r[k] + ", its entry says " + entry[k]);
+    if (r[k] !== entry[k]) throw new Failure("report_content", say("report_differs", { field: k, got: r[k], want: entry[k] }));
   }
   return entry;
 }
@@ -334,14 +334,14 @@ async function verifyPage(panel) {
   try {
     keys = await (await get(prefix + "/v1/keys")).json();
     if (keys.schema !== "crossclear/regulator-keys/v1" || !keys.origin || !(keys.checkpoint_keys || []).length) {
-      throw new Failure("published_keys", "not a crossclear keys document");
+      throw new Failure("published_keys", say("not_keys"));
     }
     verifiers = await Promise.all(keys.checkpoint_keys.map(noteVerifier)).catch((err) => { throw new Failure("published_keys", err.message); });
     const note = await (await get(prefix + "/v1/checkpoint")).text();
     cp = await openCheckpoint(note, keys, verifiers);
     checkItem(checks, true, say("signed", { size: cp.size, origin: keys.origin }));
     if (BigInt(panel.dataset.treeSize) > cp.size) {
-      throw new Failure("log_consistency", "the page lists reports up to size " + panel.dataset.treeSize + ", the signed checkpoint has " + cp.size);
+      throw new Failure("log_consistency", say("page_beyond", { page: panel.dataset.treeSize, size: cp.size }));
     }
     checkItem(checks, true, await checkConsistency(prefix, cp));
   } catch (err) {
