@@ -281,3 +281,73 @@ func BenchmarkRegulatorPages(b *testing.B) {
 		})
 	}
 }
+
+// TestRegulatorConsoleSafety: the regulator's console has the API
+// console's locks — its own HttpOnly, SameSite=Strict session cookie, the
+// CSP and frame headers on every page, no key on any page, CSRF on every
+// POST, revocation ending the session — and every request of a session is
+// in the gateway's access log under its key, as a /v1 call is.
+func TestRegulatorConsoleSafety(t *testing.T) {
+	r := newRegEnv(t, "sqlite")
+	b := r.gw.browser()
+	p := b.post("/console/signin", url.Values{"csrf": {b.csrf("/console/signin")}, "key": {r.keys["regSG"]}})
+	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/reports" {
+		t.Fatalf("sign in: %d %s", p.Status, p.Header.Get("Location"))
+	}
+	var cookie string
+	for _, c := range p.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "crossclear_regulator_console=") {
+			cookie = c
+		}
+	}
+	for _, want := range []string{"httponly", "samesite=strict", "path=/console"} {
+		if !strings.Contains(strings.ToLower(cookie), want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	for _, path := range []string{"/console/reports", "/console/reports?kind=yearly", "/console/v1/reports/" + r.reportDE + "/bundle"} {
+		p := b.get(path)
+		if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+			p.Header.Get("X-Frame-Options") != "DENY" || p.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s headers: %v", path, p.Header)
+		}
+		if strings.Contains(p.Body, r.keys["regSG"]) || strings.Contains(p.Body, "<script>") {
+			t.Errorf("%s shows the key or an inline script", path)
+		}
+	}
+	if p := b.post("/console/signout", url.Values{"csrf": {"forged"}}); p.Status != http.StatusForbidden {
+		t.Errorf("sign-out with a forged token: %d", p.Status)
+	}
+	var logged []struct {
+		KeyID string `bun:"key_id"`
+		Path  string `bun:"path"`
+	}
+	if err := r.st.DB().NewRaw("SELECT key_id, path FROM regulator_access_log WHERE path LIKE '/console/%' ORDER BY id").Scan(ctx, &logged); err != nil {
+		t.Fatal(err)
+	}
+	var ofSession int
+	for _, l := range logged {
+		if strings.Contains(l.Path, r.keys["regSG"]) {
+			t.Errorf("the access log has the key in %s", l.Path)
+		}
+		if strings.HasPrefix(l.Path, "/console/reports") || strings.HasPrefix(l.Path, "/console/v1/") {
+			ofSession++
+			if l.KeyID == "" {
+				t.Errorf("%s is logged without its key", l.Path)
+			}
+		}
+	}
+	if ofSession != 3 {
+		t.Errorf("%d of the session's requests are in the access log, want 3: %+v", ofSession, logged)
+	}
+	k, err := r.st.Authenticate(ctx, r.keys["regSG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.st.RevokeAPIKey(ctx, k.ID, storetest.Operator); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/console/reports"); p.Status != http.StatusSeeOther {
+		t.Errorf("a revoked key's session still opens the reports: %d", p.Status)
+	}
+}
