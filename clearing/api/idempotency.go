@@ -48,7 +48,8 @@ func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 		if c.Get(HeaderIdempotencyKey) == "" || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || coalescable(c) {
 			return c.Next()
 		}
-		return atomicRequest(c, st, log, st.Atomically, c.Next)
+		a := newAtomicRequest(c, st, log)
+		return a.finish(st.Atomically(a.outer, a.whole(c.Next)))
 	}
 }
 
@@ -60,65 +61,125 @@ func idempotent(st *store.Store, log *slog.Logger) fiber.Handler {
 // a chain once).
 func grouped(st *store.Store, group *store.Group, log *slog.Logger, handler fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return atomicRequest(c, st, log, group.Atomically, func() error { return handler(c) })
+		a := newAtomicRequest(c, st, log)
+		return a.finish(group.Atomically(a.outer, a.whole(func() error { return handler(c) })))
 	}
 }
 
-// atomicRequest runs a request — its idempotency claim when it carries a
-// key, the handler's effect, its recorded answer — in one transaction of
-// atomically (Store.Atomically, or a commit group's).
-func atomicRequest(c *fiber.Ctx, st *store.Store, log *slog.Logger, atomically func(context.Context, func(context.Context) error) error, run func() error) error {
-	key := c.Get(HeaderIdempotencyKey)
-	caller := callerKey(c).ID
-	fingerprint := bytes.Join([][]byte{[]byte(c.Method()), []byte(c.Path()), c.Body()}, []byte("\n"))
-	outer := c.UserContext()
-	var replay *store.StoredResponse
-	err := atomically(outer, func(ctx context.Context) error {
-		replay = nil
-		resetAnswer(c) // a group may run a request twice (its first try rolled back)
-		if key != "" {
-			stored, err := st.ClaimIdempotencyKey(ctx, caller, key, fingerprint)
-			if err != nil {
-				return err
-			}
-			if stored != nil {
-				replay = stored
-				return store.ErrRollback // nothing was written
-			}
+// batched runs a batchable route in a commit group with its store call
+// batched with its group-mates' (store.Group.AtomicallyOp): its claim and
+// its recorded answer stay its own. A request refused before any store
+// call (an unreadable body, a bad amount) takes the plain grouped path,
+// which answers it as before, and records that answer for a key.
+func batched(st *store.Store, group *store.Group, log *slog.Logger, b batchable) fiber.Handler {
+	handler := b.handler(st)
+	if !group.Coalesces() {
+		return grouped(st, group, log, handler)
+	}
+	return func(c *fiber.Ctx) error {
+		op, err := b.prepare(c)
+		if err != nil {
+			return grouped(st, group, log, handler)(c)
 		}
-		c.SetUserContext(ctx)
-		defer c.SetUserContext(outer)
-		// Render errors here, not in the outer handler, so that what is
-		// stored is exactly what the client receives.
-		if err := run(); err != nil {
-			if werr := writeError(c, log, err); werr != nil {
-				return werr
-			}
+		a := newAtomicRequest(c, st, log)
+		req := store.OpRequest{Op: op, Claim: a.claim, Answer: func(ctx context.Context, r store.Result) error {
+			return a.respond(ctx, func() error { return b.answer(c, r) })
+		}}
+		if a.key != "" {
+			req.Key = a.caller + "\x00" + a.key
 		}
-		status := c.Response().StatusCode()
-		switch {
-		case status >= 500:
-			return store.ErrRetryAlone // ours; perhaps caused by its group-mates
-		case key == "" && status >= 400, !recordable(status):
-			return store.ErrRollback
-		case key == "":
-			return nil
+		return a.finish(group.AtomicallyOp(a.outer, req, a.whole(func() error { return handler(c) })))
+	}
+}
+
+// atomicRequest is one request run as an atomic request — its idempotency
+// claim when it carries a key, the handler's effect, its recorded answer —
+// in one transaction (Store.Atomically's, or a commit group's).
+type atomicRequest struct {
+	c           *fiber.Ctx
+	st          *store.Store
+	log         *slog.Logger
+	key, caller string
+	fingerprint []byte
+	outer       context.Context
+	replay      *store.StoredResponse // the key's stored answer, when it had one
+}
+
+func newAtomicRequest(c *fiber.Ctx, st *store.Store, log *slog.Logger) *atomicRequest {
+	return &atomicRequest{c: c, st: st, log: log, key: c.Get(HeaderIdempotencyKey), caller: callerKey(c).ID,
+		fingerprint: bytes.Join([][]byte{[]byte(c.Method()), []byte(c.Path()), c.Body()}, []byte("\n")), outer: c.UserContext()}
+}
+
+// whole is the request's transaction for Atomically: claim, run, record.
+func (a *atomicRequest) whole(run func() error) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if ok, err := a.claim(ctx); !ok {
+			return err
 		}
-		body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
-		if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
-			body = redacted
+		return a.respond(ctx, run)
+	}
+}
+
+// claim claims the request's key in ctx's transaction: false (with
+// ErrRollback) when the key has an answer already, to be replayed.
+func (a *atomicRequest) claim(ctx context.Context) (bool, error) {
+	a.replay = nil
+	resetAnswer(a.c) // a group may run a request twice (its first try rolled back)
+	if a.key == "" {
+		return true, nil
+	}
+	stored, err := a.st.ClaimIdempotencyKey(ctx, a.caller, a.key, a.fingerprint)
+	if err != nil {
+		return false, err
+	}
+	if stored != nil {
+		a.replay = stored
+		return false, store.ErrRollback // nothing was written
+	}
+	return true, nil
+}
+
+// respond runs the handler's work (run) with ctx and records its answer
+// for the key, in ctx's transaction.
+func (a *atomicRequest) respond(ctx context.Context, run func() error) error {
+	c := a.c
+	c.SetUserContext(ctx)
+	defer c.SetUserContext(a.outer)
+	// Render errors here, not in the outer handler, so that what is
+	// stored is exactly what the client receives.
+	if err := run(); err != nil {
+		if werr := writeError(c, a.log, err); werr != nil {
+			return werr
 		}
-		resource, _ := c.Locals(localResource).(string)
-		return st.RecordIdempotentAnswer(ctx, caller, key, store.StoredResponse{StatusCode: status, Body: body, Resource: resource})
-	})
+	}
+	status := c.Response().StatusCode()
+	switch {
+	case status >= 500:
+		return store.ErrRetryAlone // ours; perhaps caused by its group-mates
+	case a.key == "" && status >= 400, !recordable(status):
+		return store.ErrRollback
+	case a.key == "":
+		return nil
+	}
+	body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
+	if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
+		body = redacted
+	}
+	resource, _ := c.Locals(localResource).(string)
+	return a.st.RecordIdempotentAnswer(ctx, a.caller, a.key, store.StoredResponse{StatusCode: status, Body: body, Resource: resource})
+}
+
+// finish answers once the transaction is over: err from it, or the
+// replayed answer, or what the handler wrote.
+func (a *atomicRequest) finish(err error) error {
 	if err != nil {
 		// Nothing committed (the claim included): whatever the handler
 		// wrote is not the answer, and a retry runs the request again.
-		resetAnswer(c)
+		resetAnswer(a.c)
 		return err
 	}
-	if replay != nil {
-		return replayAnswer(c, st, *replay)
+	if a.replay != nil {
+		return replayAnswer(a.c, a.st, *a.replay)
 	}
 	return nil
 }

@@ -90,36 +90,40 @@ func (h *handlers) resolveBuyerBank(ctx context.Context, r *holdRequest, seen ma
 
 // holdPayment answers 201 with the payment held, or 202 when compliance
 // screening holds it for review: accepted, not in escrow yet.
-func (h *handlers) holdPayment(c *fiber.Ctx) error {
+func (h *handlers) holdPayment() batchable {
+	return batchable{prepare: h.prepareHold, answer: h.answerHold}
+}
+
+func (h *handlers) prepareHold(c *fiber.Ctx) (store.Op, error) {
 	var req holdRequest
 	if err := decode(c, &req); err != nil {
-		return err
+		return store.Op{}, err
 	}
 	if err := h.resolveBuyerBank(c.UserContext(), &req, nil); err != nil {
-		return err
+		return store.Op{}, err
 	}
 	hold, in, err := toHold(actor(c), req)
 	if err != nil {
-		return err
+		return store.Op{}, err
 	}
-	res, err := h.st.HoldInstructed(c.UserContext(), []clearing.HoldRequest{hold}, []store.Instruction{in}, actor(c))
-	if err != nil {
-		return err
-	}
-	if pr, ok := pendingReview(res[0].Err); ok {
+	return store.Op{Hold: &hold, Instr: in, By: actor(c)}, nil
+}
+
+func (h *handlers) answerHold(c *fiber.Ctx, res store.Result) error {
+	if pr, ok := pendingReview(res.Err); ok {
 		return c.Status(http.StatusAccepted).JSON(pr)
 	}
-	c.Locals(localResource, "payment/"+res[0].Payment.ID)
-	if res[0].Same {
+	c.Locals(localResource, "payment/"+res.Payment.ID)
+	if res.Same {
 		// This very instruction was held before (its answer was lost):
 		// the answer is that payment, not a duplicate.
 		c.Set(HeaderReplayed, "true")
-		return c.Status(http.StatusOK).JSON(toPayment(res[0].Payment))
+		return c.Status(http.StatusOK).JSON(toPayment(res.Payment))
 	}
-	if res[0].Err != nil {
-		return res[0].Err
+	if res.Err != nil {
+		return res.Err
 	}
-	return c.Status(http.StatusCreated).JSON(toPayment(res[0].Payment))
+	return c.Status(http.StatusCreated).JSON(toPayment(res.Payment))
 }
 
 // holdBatch holds many payments in one transaction. Every item is answered
@@ -259,68 +263,115 @@ type resolveRequest struct {
 	Reason   string `json:"reason"`
 }
 
-func (h *handlers) release(c *fiber.Ctx) error {
-	var req releaseRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	a := clearing.Action{Kind: clearing.ActionRelease, Reason: req.Reason}
-	if req.Amount != "" {
-		// The amount means something only in the payment's currency, so
-		// the payment is loaded first (and is 404 to those who cannot
-		// see it, before its currency is revealed by a parse error).
-		p, _, err := scopeOf(c, h.st).Payment(c.UserContext(), c.Params("id"))
-		if err != nil {
-			return err
+// The single-payment actions, each a batchable route: prepare reads the
+// request into the action, answerAct renders the payment after it.
+func (h *handlers) release() batchable {
+	return h.action(func(c *fiber.Ctx) (clearing.Action, error) {
+		var req releaseRequest
+		if err := decode(c, &req); err != nil {
+			return clearing.Action{}, err
 		}
-		amount, err := fx.ParsePositiveAmount(req.Amount, p.Currency)
-		if err != nil {
-			return amountError(err, "amount", "amount")
+		a := clearing.Action{Kind: clearing.ActionRelease, Reason: req.Reason}
+		if req.Amount != "" {
+			// The amount means something only in the payment's currency, so
+			// the payment is loaded first (and is 404 to those who cannot
+			// see it, before its currency is revealed by a parse error).
+			p, _, err := scopeOf(c, h.st).Payment(c.UserContext(), c.Params("id"))
+			if err != nil {
+				return clearing.Action{}, err
+			}
+			amount, err := fx.ParsePositiveAmount(req.Amount, p.Currency)
+			if err != nil {
+				return clearing.Action{}, amountError(err, "amount", "amount")
+			}
+			a.AmountMinor = amount.Minor
 		}
-		a.AmountMinor = amount.Minor
-	}
-	return h.act(c, a)
+		return a, nil
+	})
 }
 
-func (h *handlers) dispute(c *fiber.Ctx) error { return h.simpleAction(c, clearing.ActionDispute) }
-func (h *handlers) refund(c *fiber.Ctx) error  { return h.simpleAction(c, clearing.ActionRefund) }
+func (h *handlers) dispute() batchable { return h.simpleAction(clearing.ActionDispute) }
+func (h *handlers) refund() batchable  { return h.simpleAction(clearing.ActionRefund) }
 
-func (h *handlers) simpleAction(c *fiber.Ctx, kind clearing.ActionKind) error {
-	var req reasonRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	return h.act(c, clearing.Action{Kind: kind, Reason: req.Reason})
+func (h *handlers) simpleAction(kind clearing.ActionKind) batchable {
+	return h.action(func(c *fiber.Ctx) (clearing.Action, error) {
+		var req reasonRequest
+		if err := decode(c, &req); err != nil {
+			return clearing.Action{}, err
+		}
+		return clearing.Action{Kind: kind, Reason: req.Reason}, nil
+	})
 }
 
-func (h *handlers) resolve(c *fiber.Ctx) error {
-	var req resolveRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	// Checked here as well as in the domain: there the payment's state is
-	// checked first, and a typo deserves its own answer.
-	d := clearing.Decision(req.Decision)
-	if d != clearing.DecideRelease && d != clearing.DecideRefund {
-		return clearing.Errorf(clearing.Invalid, "invalid_decision", "decision", "must be %q or %q, got %q", clearing.DecideRelease, clearing.DecideRefund, req.Decision)
-	}
-	return h.act(c, clearing.Action{Kind: clearing.ActionResolve, Decision: d, Reason: req.Reason})
+func (h *handlers) resolve() batchable {
+	return h.action(func(c *fiber.Ctx) (clearing.Action, error) {
+		var req resolveRequest
+		if err := decode(c, &req); err != nil {
+			return clearing.Action{}, err
+		}
+		// Checked here as well as in the domain: there the payment's state is
+		// checked first, and a typo deserves its own answer.
+		d := clearing.Decision(req.Decision)
+		if d != clearing.DecideRelease && d != clearing.DecideRefund {
+			return clearing.Action{}, clearing.Errorf(clearing.Invalid, "invalid_decision", "decision", "must be %q or %q, got %q", clearing.DecideRelease, clearing.DecideRefund, req.Decision)
+		}
+		return clearing.Action{Kind: clearing.ActionResolve, Decision: d, Reason: req.Reason}, nil
+	})
 }
 
-// act runs a on the payment in the path. Permission (clearing.Actor.Permit:
-// 404 for a payment the caller cannot see, 403 for an action its role may
-// not take) is decided inside the store's transaction, on the locked row.
-func (h *handlers) act(c *fiber.Ctx, a clearing.Action) error {
-	if err := checkReason(a.Reason); err != nil {
-		return err
+// action makes the batchable route of an action on the payment in the
+// path. Permission (clearing.Actor.Permit: 404 for a payment the caller
+// cannot see, 403 for an action its role may not take) is decided inside
+// the store's transaction, on the locked row.
+func (h *handlers) action(read func(c *fiber.Ctx) (clearing.Action, error)) batchable {
+	return batchable{
+		prepare: func(c *fiber.Ctx) (store.Op, error) {
+			a, err := read(c)
+			if err != nil {
+				return store.Op{}, err
+			}
+			if err := checkReason(a.Reason); err != nil {
+				return store.Op{}, err
+			}
+			return store.Op{Act: &store.ActRequest{PaymentID: c.Params("id"), Action: a, By: actor(c)}}, nil
+		},
+		answer: h.answerAct,
 	}
-	p, err := h.st.Act(c.UserContext(), c.Params("id"), a, actor(c))
-	if err != nil {
-		return err
+}
+
+func (h *handlers) answerAct(c *fiber.Ctx, res store.Result) error {
+	if res.Err != nil {
+		return res.Err
 	}
+	p := res.Payment
 	c.Locals(localResource, "payment/"+p.ID)
 	if p.State == clearing.Refunded {
 		h.seal(c) // the refund's pacs.004 is in the buyer's bank's mailbox
 	}
 	return c.JSON(toPayment(p))
+}
+
+// A batchable route is a single-payment handler in two halves, so that a
+// commit group can make its store call in one batch with its
+// group-mates' (batched, store.OpRequest): prepare reads the request into
+// a store call and changes nothing; answer renders the call's result.
+type batchable struct {
+	prepare func(c *fiber.Ctx) (store.Op, error)
+	answer  func(c *fiber.Ctx, r store.Result) error
+}
+
+// handler is the route's plain handler: prepare, the store call on its
+// own, answer.
+func (b batchable) handler(st *store.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		op, err := b.prepare(c)
+		if err != nil {
+			return err
+		}
+		res, err := st.Do(c.UserContext(), op)
+		if err != nil {
+			return err
+		}
+		return b.answer(c, res)
+	}
 }

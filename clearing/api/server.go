@@ -130,8 +130,9 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	}
 	h := &handlers{st: s, cfg: cfg, log: log}
 	group := s.NewGroup(cfg.GroupCommit, func(n int) { commitGroupSize.Observe(float64(n)) })
-	// one wraps a single-payment route: it runs in a commit group.
-	one := func(handler fiber.Handler) fiber.Handler { return grouped(s, group, log, handler) }
+	// one wraps a single-payment route: it runs in a commit group, its
+	// store call batched with its group-mates'.
+	one := func(b batchable) fiber.Handler { return batched(s, group, log, b) }
 	s.ObserveCaps(observeCap) // cap usage metrics after holds (metrics.go)
 	app := fiber.New(fiber.Config{
 		AppName: "crossclear",
@@ -188,17 +189,17 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/merchants/:id/settlements", everyone, h.listSettlements)
 	v1.Get("/merchants/:id/statement", everyone, h.merchantStatement)
 
-	v1.Post("/payments", allow(operator, bank), one(h.holdPayment))
+	v1.Post("/payments", allow(operator, bank), one(h.holdPayment()))
 	v1.Post("/payments/batch", allow(operator, bank), h.holdBatch)
 	v1.Post("/payments/actions", everyone, h.actBatch) // each item permitted in the store, as the single routes
 	v1.Get("/payments", everyone, h.listPayments)
 	v1.Get("/payments/:id", everyone, h.getPayment)
 	// Who may act on which payment is clearing.Actor.Permit's call, made
 	// in the store's transaction; regulators never get here.
-	v1.Post("/payments/:id/release", everyone, one(h.release))
-	v1.Post("/payments/:id/dispute", everyone, one(h.dispute))
-	v1.Post("/payments/:id/refund", everyone, one(h.refund))
-	v1.Post("/payments/:id/resolve", everyone, one(h.resolve))
+	v1.Post("/payments/:id/release", everyone, one(h.release()))
+	v1.Post("/payments/:id/dispute", everyone, one(h.dispute()))
+	v1.Post("/payments/:id/refund", everyone, one(h.refund()))
+	v1.Post("/payments/:id/resolve", everyone, one(h.resolve()))
 	v1.Get("/payments/:id/screening", allow(operator, bank, officer), h.paymentScreening)
 
 	// Compliance (compliance.go): only compliance officers decide on reviews.

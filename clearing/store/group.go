@@ -69,6 +69,7 @@ type Group struct {
 type groupJob struct {
 	ctx   context.Context
 	fn    func(ctx context.Context) error
+	req   *OpRequest // when its store call can be batched (group_ops.go)
 	wake  chan bool  // true: lead the next group; false: done
 	err   error      // the request's outcome, when not alone
 	alone bool       // run again in a transaction of its own
@@ -87,10 +88,14 @@ func (s *Store) NewGroup(cfg GroupConfig, sizes func(n int)) *Group {
 // with its group-mates', and Atomically returns once it has committed (or
 // been rolled back, or failed), after fn's AfterCommit functions ran.
 func (g *Group) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return g.atomically(ctx, nil, fn)
+}
+
+func (g *Group) atomically(ctx context.Context, req *OpRequest, fn func(ctx context.Context) error) error {
 	if _, nested := atomicFrom(ctx); nested || g.cfg.Max <= 1 {
 		return g.s.Atomically(ctx, fn)
 	}
-	j := &groupJob{ctx: ctx, fn: fn, wake: make(chan bool, 1)}
+	j := &groupJob{ctx: ctx, fn: fn, req: req, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, j)
 	lead := !g.leading
@@ -190,12 +195,22 @@ func (g *Group) run(jobs []*groupJob) {
 		return
 	}
 	defer endSpans(jobs)
+	var batched []*groupJob
 	for i, j := range jobs {
+		if j.req != nil {
+			batched = append(batched, j)
+			continue
+		}
 		if err := g.runOne(ctx, tx, i, len(jobs), j); err != nil {
 			_ = tx.Rollback()
 			allAlone(jobs)
 			return
 		}
+	}
+	if err := g.runOps(ctx, tx, len(jobs), batched); err != nil {
+		_ = tx.Rollback()
+		allAlone(jobs)
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		if g.s.commitRefused(err) {

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/crossclear/crossclear/clearing"
+)
+
+// Batched requests: a commit group runs its single-payment requests one
+// after another, each with its own ~20 statements. A request that
+// describes its store call as an Op lets the group make all of them in a
+// few batches instead — one HoldInstructed per actor, one ActBatch — the
+// statements the batch endpoints already use, whose per-item answers are
+// exactly a request's own (each hold checked in order against the cap,
+// actions on one payment seeing each other). Its idempotency claim and its
+// recorded answer stay its own.
+
+// An Op is one hold or one action, described rather than made.
+type Op struct {
+	Hold  *clearing.HoldRequest
+	Instr Instruction    // with Hold: what the caller says of its parties
+	By    clearing.Actor // with Hold (an action carries its own)
+	Act   *ActRequest
+}
+
+// Do makes op's store call on its own, in ctx's atomic request if any.
+func (s *Store) Do(ctx context.Context, op Op) (Result, error) {
+	var res []Result
+	var err error
+	if op.Act != nil {
+		res, err = s.ActBatch(ctx, []ActRequest{*op.Act})
+	} else {
+		res, err = s.HoldInstructed(ctx, []clearing.HoldRequest{*op.Hold}, []Instruction{op.Instr}, op.By)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return res[0], nil
+}
+
+// doAll makes every op's store call in as few batches as it can; the
+// results match ops. Holds are batched per actor (an event records who
+// held), in arrival order; the actions follow in one batch.
+func (s *Store) doAll(ctx context.Context, ops []Op) ([]Result, error) {
+	results := make([]Result, len(ops))
+	var actors []clearing.Actor
+	holds := map[clearing.Actor][]int{}
+	var acts []int
+	for i, op := range ops {
+		if op.Act != nil {
+			acts = append(acts, i)
+			continue
+		}
+		if holds[op.By] == nil {
+			actors = append(actors, op.By)
+		}
+		holds[op.By] = append(holds[op.By], i)
+	}
+	for _, by := range actors {
+		idx := holds[by]
+		reqs, instr := make([]clearing.HoldRequest, len(idx)), make([]Instruction, len(idx))
+		for k, i := range idx {
+			reqs[k], instr[k] = *ops[i].Hold, ops[i].Instr
+		}
+		res, err := s.HoldInstructed(ctx, reqs, instr, by)
+		if err != nil {
+			return nil, fmt.Errorf("hold a group's %d payments of %s: %w", len(reqs), by, err)
+		}
+		for k, i := range idx {
+			results[i] = res[k]
+		}
+	}
+	if len(acts) > 0 {
+		reqs := make([]ActRequest, len(acts))
+		for k, i := range acts {
+			reqs[k] = *ops[i].Act
+		}
+		res, err := s.ActBatch(ctx, reqs)
+		if err != nil {
+			return nil, fmt.Errorf("act on a group's %d payments: %w", len(reqs), err)
+		}
+		for k, i := range acts {
+			results[i] = res[k]
+		}
+	}
+	return results, nil
+}
+
+// An OpRequest is an atomic request whose store call is an Op: Claim runs
+// first (its idempotency claim; false: nothing to do, the request is
+// answered already), then the group's store calls, then Answer with the
+// op's result (rendering and recording the answer). Both run in the
+// group's transaction; an error from either (ErrRollback aside) fails the
+// group's batch, and every request of it runs alone.
+type OpRequest struct {
+	Op     Op
+	Key    string // the idempotency key's identity (caller and key), "" for none
+	Claim  func(ctx context.Context) (run bool, err error)
+	Answer func(ctx context.Context, r Result) error
+}
+
+// AtomicallyOp is Atomically for a request whose store call is req.Op: in
+// a group, its store call is batched with its group-mates'. When it has to
+// run alone (no group, a group of one, a failed batch), alone runs in a
+// transaction of its own, as Atomically would run it.
+func (g *Group) AtomicallyOp(ctx context.Context, req OpRequest, alone func(ctx context.Context) error) error {
+	return g.atomically(ctx, &req, alone)
+}
+
+// runOps runs the group's op requests in one savepoint: claims, one batch
+// of store calls, answers. If any of it fails, the savepoint is rolled
+// back and each runs alone; it returns an error only when the transaction
+// itself can no longer be used.
+func (g *Group) runOps(ctx context.Context, tx bun.Tx, n int, jobs []*groupJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT ops"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if g.batch(ctx, tx, n, jobs) {
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT ops"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT ops"); err != nil {
+		return fmt.Errorf("roll back to savepoint: %w", err)
+	}
+	for _, j := range jobs {
+		j.alone, j.after = true, nil
+	}
+	return nil
+}
+
+// errBatchFailed stops a batch whose request panicked.
+var errBatchFailed = errors.New("a request of the batch panicked")
+
+// batch runs the op requests' claims, store calls and answers; false when
+// any failed.
+func (g *Group) batch(ctx context.Context, tx bun.Tx, n int, jobs []*groupJob) bool {
+	ats := make([]*atomicTx, len(jobs))
+	ctxs := make([]context.Context, len(jobs))
+	claimed := map[string]bool{}
+	var ops []Op
+	var running []int
+	defer func() {
+		for _, at := range ats {
+			if at != nil {
+				at.ended = true
+			}
+		}
+	}()
+	for i, j := range jobs {
+		if j.req.Key != "" && claimed[j.req.Key] {
+			// A second copy of a request in flight: it must see the
+			// first's answer, which only exists once this group commits.
+			j.alone = true
+			continue
+		}
+		claimed[j.req.Key] = true
+		ats[i] = &atomicTx{tx: tx}
+		jctx, span := g.s.startTx(j.ctx, attribute.Int("crossclear.commit_group.size", n), attribute.Bool("crossclear.commit_group.batched", true))
+		j.span = span
+		ctxs[i] = context.WithValue(jctx, atomicKey{}, ats[i])
+		run, err := protect(j, func() (bool, error) { return j.req.Claim(ctxs[i]) })
+		if err != nil && !errors.Is(err, ErrRollback) {
+			return false
+		}
+		if run {
+			ops = append(ops, j.req.Op)
+			running = append(running, i)
+		}
+	}
+	shared := &atomicTx{tx: tx}
+	results, err := g.s.doAll(context.WithValue(ctx, atomicKey{}, shared), ops)
+	shared.ended = true
+	if err != nil {
+		return false
+	}
+	for k, i := range running {
+		j := jobs[i]
+		if _, err := protect(j, func() (bool, error) { return false, j.req.Answer(ctxs[i], results[k]) }); err != nil && !errors.Is(err, ErrRollback) {
+			return false
+		}
+	}
+	for i, j := range jobs {
+		if ats[i] != nil {
+			j.after = ats[i].afterCommit
+		}
+	}
+	if len(running) > 0 {
+		first := jobs[running[0]]
+		first.after = append(first.after, shared.afterCommit...)
+	}
+	return true
+}
+
+// protect runs f for j, turning a panic into j.panic and a failed batch.
+func protect(j *groupJob, f func() (bool, error)) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.panic, ok, err = p, false, errBatchFailed
+		}
+	}()
+	return f()
+}
+
+// Coalesces tells whether the group runs requests together (Max > 1).
+func (g *Group) Coalesces() bool { return g.cfg.Max > 1 }

@@ -1,0 +1,141 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/store/storetest"
+)
+
+// opJob is one request of TestGroupBatchesOps: its op, what it was
+// answered, and whether it had to run alone.
+type opJob struct {
+	key    string
+	op     store.Op
+	result store.Result
+	alone  atomic.Int32
+	fail   atomic.Int32 // Answer fails this many times more (ErrRetryAlone)
+}
+
+// runOpGroup runs jobs in one commit group (the window holds it open until
+// all have arrived) and returns the sizes of the groups run.
+func runOpGroup(t *testing.T, e env, jobs []*opJob) []int {
+	t.Helper()
+	var sizes []int
+	g := e.s.NewGroup(store.GroupConfig{Max: len(jobs), Window: time.Minute}, func(n int) { sizes = append(sizes, n) })
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := store.OpRequest{Op: j.op, Key: j.key,
+				Claim: func(context.Context) (bool, error) { return true, nil },
+				Answer: func(_ context.Context, r store.Result) error {
+					if j.fail.Add(-1) >= 0 {
+						return store.ErrRetryAlone
+					}
+					j.result = r
+					return nil
+				}}
+			err := g.AtomicallyOp(ctx, req, func(ctx context.Context) error {
+				j.alone.Add(1)
+				r, err := e.s.Do(ctx, j.op)
+				j.result = r
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return sizes
+}
+
+// TestGroupBatchesOps: a group's holds (of two banks) and actions are made
+// in batches, each answered with its own result; a second copy of a keyed
+// request in the group runs alone, after it; when one request's answer
+// fails, the batch rolls back and every request runs alone, once.
+func TestGroupBatchesOps(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e env) {
+		m := e.w.Merchants[0]
+		held := []clearing.Payment{e.hold(t, 0, 0, "10.00"), e.hold(t, 1, 0, "20.00")}
+		released := e.act(t, e.hold(t, 1, 0, "30.00").ID, clearing.Action{Kind: clearing.ActionRelease})
+		newJobs := func() []*opJob {
+			var jobs []*opJob
+			for i := range 4 {
+				bank := e.w.Banks[i%2]
+				by := clearing.Actor{Role: clearing.RoleBank, Subject: bank.ID}
+				h := clearing.HoldRequest{BuyerBankID: bank.ID, MerchantID: m.ID, Amount: amount(t, fmt.Sprintf("%d.00", i+1), m.Currency)}
+				jobs = append(jobs, &opJob{op: store.Op{Hold: &h, By: by}})
+			}
+			return jobs
+		}
+
+		t.Run("batched", func(t *testing.T) {
+			jobs := newJobs()
+			for _, p := range held {
+				jobs = append(jobs, &opJob{op: store.Op{Act: &store.ActRequest{PaymentID: p.ID, Action: clearing.Action{Kind: clearing.ActionRelease}, By: storetest.Operator}}})
+			}
+			// An action the domain refuses: its own refusal, the batch goes on.
+			jobs = append(jobs, &opJob{op: store.Op{Act: &store.ActRequest{PaymentID: released.ID, Action: clearing.Action{Kind: clearing.ActionDispute}, By: storetest.Operator}}})
+			before := heldCount(t, e)
+			if sizes := runOpGroup(t, e, jobs); len(sizes) != 1 || sizes[0] != len(jobs) {
+				t.Fatalf("group sizes %v, want one group of %d", sizes, len(jobs))
+			}
+			for i, j := range jobs {
+				if j.alone.Load() != 0 {
+					t.Errorf("job %d ran alone", i)
+				}
+			}
+			for i, j := range jobs[:4] {
+				p := j.result.Payment
+				if j.result.Err != nil || p.State != clearing.Held || p.BuyerBankID != j.op.Hold.BuyerBankID || p.AmountMinor != j.op.Hold.Amount.Minor {
+					t.Errorf("hold %d answered %+v, %v", i, p, j.result.Err)
+				}
+			}
+			for i, j := range jobs[4:6] {
+				if j.result.Err != nil || j.result.Payment.State != clearing.Released || j.result.Payment.ID != held[i].ID {
+					t.Errorf("release %d answered %s, %v", i, j.result.Payment.State, j.result.Err)
+				}
+			}
+			if _, ok := clearing.AsError(jobs[6].result.Err); !ok {
+				t.Errorf("dispute of a released payment answered %v", jobs[6].result.Err)
+			}
+			if n := heldCount(t, e); n != before+4 {
+				t.Errorf("%d payments, want %d", n, before+4)
+			}
+		})
+
+		t.Run("same key twice", func(t *testing.T) {
+			jobs := newJobs()
+			jobs[1].key, jobs[3].key = "k", "k"
+			runOpGroup(t, e, jobs)
+			// Whichever arrived second is the copy.
+			if jobs[1].alone.Load()+jobs[3].alone.Load() != 1 || jobs[0].alone.Load()+jobs[2].alone.Load() != 0 {
+				t.Errorf("ran alone: %d %d %d %d, want only the copy of the keyed request", jobs[0].alone.Load(), jobs[1].alone.Load(), jobs[2].alone.Load(), jobs[3].alone.Load())
+			}
+		})
+
+		t.Run("failed answer", func(t *testing.T) {
+			jobs := newJobs()
+			jobs[2].fail.Store(1)
+			before := heldCount(t, e)
+			runOpGroup(t, e, jobs)
+			for i, j := range jobs {
+				if j.alone.Load() != 1 || j.result.Err != nil {
+					t.Errorf("job %d ran alone %d times (want 1): %v", i, j.alone.Load(), j.result.Err)
+				}
+			}
+			if n := heldCount(t, e); n != before+4 {
+				t.Errorf("%d payments, want %d: the failed batch left its holds", n, before+4)
+			}
+		})
+	})
+}
