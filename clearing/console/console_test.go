@@ -214,7 +214,9 @@ func TestLanguages(t *testing.T) {
 				}
 				return p
 			}
-			get(b, "/console/signin", zhBrowser, `<html lang="zh-Hans">`, "<h1>登录</h1>", "API 密钥", "闲置 30 分钟或满 8 小时")
+			if p := get(b, "/console/signin", zhBrowser, `<html lang="zh-Hans">`, "<h1>登录</h1>", "API 密钥", "闲置 30 分钟或满 8 小时"); strings.Contains(p.Body, "。 ") {
+				t.Error("a space after a Chinese full stop") // sentences are joined by format.sentences
+			}
 			get(b, "/console/signin", nil, `<html lang="en">`, "<h1>Sign in</h1>")
 
 			choose := func(b *browser, lang, csrf, back string) page {

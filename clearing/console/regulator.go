@@ -143,6 +143,7 @@ func verifyWords(l *i18n.Locale) string {
 			w[name] = l.T(k)
 		}
 	}
+	w["datetime"] = l.T("format.script_datetime")
 	b, _ := json.Marshal(w) // strings only: cannot fail
 	return string(b)
 }

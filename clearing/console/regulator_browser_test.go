@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestRegulatorBrowser(t *testing.T) {
 	t.Run("in Chinese", func(t *testing.T) {
 		tb.t = t
 		tb.do(chromedp.Click(chromedp.ID("lang-zh-Hans")), chromedp.WaitVisible(chromedp.CSS("#lang-zh-Hans.current")))
-		if status := verdict("ok"); !strings.Contains(status, "已验证：检查点及本页全部报告") || !strings.Contains(status, "与本浏览器上次所见的树相同") {
+		if status := verdict("ok"); !strings.Contains(status, "已验证：检查点及本页全部报告") || !regexp.MustCompile(`与本浏览器上次所见的树相同（\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d UTC）`).MatchString(status) {
 			t.Fatalf("status %q", status)
 		}
 		if cell := tb.text("#reports tbody .verdict"); !strings.HasPrefix(cell, "已验证") {

@@ -15,6 +15,16 @@
 let words = {};
 const say = (key, args = {}) => (words[key] || key).replace(/\{(\w+)\}/g, (m, k) => (k in args ? String(args[k]) : m));
 
+// when writes a time this browser kept (ISO 8601) as the page's language
+// writes times.
+function when(iso) {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const two = (n) => String(n).padStart(2, "0");
+  const m = t.getUTCMonth() + 1, d = t.getUTCDate();
+  return say("datetime", { y: t.getUTCFullYear(), m, mm: two(m), d, dd: two(d), hh: two(t.getUTCHours()), mi: two(t.getUTCMinutes()) });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const panel = document.getElementById("verify");
   if (panel) verifyPage(panel);
@@ -243,18 +253,18 @@ async function checkConsistency(prefix, cp) {
   const last = lastSeen(cp.origin);
   if (!last) return say("tofu", { origin: cp.origin });
   if (cp.size === last.size) {
-    if (!same(cp.root, last.root)) throw new Failure("log_consistency", say("forked", { size: last.size, at: last.at }));
-    return say("same", { at: last.at });
+    if (!same(cp.root, last.root)) throw new Failure("log_consistency", say("forked", { size: last.size, at: when(last.at) }));
+    return say("same", { at: when(last.at) });
   }
-  if (cp.size < last.size) throw new Failure("log_consistency", say("backwards", { seen: last.size, at: last.at, size: cp.size }));
+  if (cp.size < last.size) throw new Failure("log_consistency", say("backwards", { seen: last.size, at: when(last.at), size: cp.size }));
   const res = await get(prefix + "/v1/proofs/consistency?from=" + last.size + "&to=" + cp.size);
   const proof = (await res.json()).hashes.map(b64);
   try {
     await verifyConsistency(last.size, cp.size, proof, last.root, cp.root);
   } catch (err) {
-    throw new Failure("log_consistency", say("not_extended", { size: cp.size, seen: last.size, at: last.at }) + " (" + err.message + ")");
+    throw new Failure("log_consistency", say("not_extended", { size: cp.size, seen: last.size, at: when(last.at) }) + " (" + err.message + ")");
   }
-  return say("extends", { size: last.size, at: last.at });
+  return say("extends", { size: last.size, at: when(last.at) });
 }
 
 // verifyReport checks one report's bundle against the trusted checkpoint.

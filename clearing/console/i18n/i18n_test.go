@@ -3,6 +3,7 @@ package i18n
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,8 +26,10 @@ func TestCatalogueComplete(t *testing.T) {
 				t.Errorf("%s: missing %s (English: %q)", l.Tag, k, Default.Raw(k))
 				continue
 			}
+			// A [format] pattern may pick among what it is given ({m} or
+			// {mm}); a message fills exactly what English fills.
 			want, got := placeholders(Default.Raw(k)), placeholders(l.Raw(k))
-			if !slices.Equal(want, got) {
+			if !slices.Equal(want, got) && !strings.HasPrefix(k, "format.") {
 				t.Errorf("%s: %s fills %v, English fills %v", l.Tag, k, got, want)
 			}
 			if l.Raw(k) == "" {
