@@ -82,11 +82,13 @@ func batched(st *store.Store, group *store.Group, log *slog.Logger, b batchable)
 			return grouped(st, group, log, handler)(c)
 		}
 		a := newAtomicRequest(c, st, log)
-		req := store.OpRequest{Op: op, Claim: a.claim, Answer: func(ctx context.Context, r store.Result) error {
-			return a.respond(ctx, func() error { return b.answer(c, r) })
-		}}
+		req := store.OpRequest{Op: op,
+			Replay: func(stored *store.StoredResponse) { a.replay = stored },
+			Answer: func(ctx context.Context, r store.Result) (*store.StoredResponse, error) {
+				return a.render(ctx, func() error { return b.answer(c, r) })
+			}}
 		if a.key != "" {
-			req.Key = a.caller + "\x00" + a.key
+			req.Claim = &store.IdempotencyClaim{Caller: a.caller, Key: a.key, Request: a.fingerprint}
 		}
 		return a.finish(group.AtomicallyOp(a.outer, req, a.whole(func() error { return handler(c) })))
 	}
@@ -142,6 +144,17 @@ func (a *atomicRequest) claim(ctx context.Context) (bool, error) {
 // respond runs the handler's work (run) with ctx and records its answer
 // for the key, in ctx's transaction.
 func (a *atomicRequest) respond(ctx context.Context, run func() error) error {
+	answer, err := a.render(ctx, run)
+	if err != nil || answer == nil {
+		return err
+	}
+	return a.st.RecordIdempotentAnswer(ctx, a.caller, a.key, *answer)
+}
+
+// render runs the handler's work (run) with ctx and returns the answer to
+// record for the key: nil when there is no key, ErrRollback when the
+// request is to leave nothing behind, ErrRetryAlone when it failed.
+func (a *atomicRequest) render(ctx context.Context, run func() error) (*store.StoredResponse, error) {
 	c := a.c
 	c.SetUserContext(ctx)
 	defer c.SetUserContext(a.outer)
@@ -149,24 +162,24 @@ func (a *atomicRequest) respond(ctx context.Context, run func() error) error {
 	// stored is exactly what the client receives.
 	if err := run(); err != nil {
 		if werr := writeError(c, a.log, err); werr != nil {
-			return werr
+			return nil, werr
 		}
 	}
 	status := c.Response().StatusCode()
 	switch {
 	case status >= 500:
-		return store.ErrRetryAlone // ours; perhaps caused by its group-mates
+		return nil, store.ErrRetryAlone // ours; perhaps caused by its group-mates
 	case a.key == "" && status >= 400, !recordable(status):
-		return store.ErrRollback
+		return nil, store.ErrRollback
 	case a.key == "":
-		return nil
+		return nil, nil
 	}
 	body := bytes.Clone(c.Response().Body()) // fasthttp reuses the buffer
 	if redacted, ok := c.Locals(localReplayBody).([]byte); ok {
 		body = redacted
 	}
 	resource, _ := c.Locals(localResource).(string)
-	return a.st.RecordIdempotentAnswer(ctx, a.caller, a.key, store.StoredResponse{StatusCode: status, Body: body, Resource: resource})
+	return &store.StoredResponse{StatusCode: status, Body: body, Resource: resource}, nil
 }
 
 // finish answers once the transaction is over: err from it, or the

@@ -91,17 +91,18 @@ func (s *Store) doAll(ctx context.Context, ops []Op) ([]Result, error) {
 	return results, nil
 }
 
-// An OpRequest is an atomic request whose store call is an Op: Claim runs
-// first (its idempotency claim; false: nothing to do, the request is
-// answered already), then the group's store calls, then Answer with the
-// op's result (rendering and recording the answer). Both run in the
-// group's transaction; an error from either (ErrRollback aside) fails the
-// group's batch, and every request of it runs alone.
+// An OpRequest is an atomic request whose store call is an Op. In a
+// group, every request's idempotency claim is made in one statement, then
+// the group's store calls, then Answer is given each op's result and
+// returns the answer to record for its claim, and all are recorded in one
+// statement. Answer runs in the group's transaction; an error from it
+// (ErrRollback aside), like a claim refused, fails the group's batch, and
+// every request of it runs alone.
 type OpRequest struct {
 	Op     Op
-	Key    string // the idempotency key's identity (caller and key), "" for none
-	Claim  func(ctx context.Context) (run bool, err error)
-	Answer func(ctx context.Context, r Result) error
+	Claim  *IdempotencyClaim            // nil: no key
+	Replay func(stored *StoredResponse) // the claim found the request answered already: nothing runs
+	Answer func(ctx context.Context, r Result) (*StoredResponse, error)
 }
 
 // AtomicallyOp is Atomically for a request whose store call is req.Op: in
@@ -144,68 +145,86 @@ var errBatchFailed = errors.New("a request of the batch panicked")
 // batch runs the op requests' claims, store calls and answers; false when
 // any failed.
 func (g *Group) batch(ctx context.Context, tx bun.Tx, n int, jobs []*groupJob) bool {
-	ats := make([]*atomicTx, len(jobs))
-	ctxs := make([]context.Context, len(jobs))
-	claimed := map[string]bool{}
-	var ops []Op
-	var running []int
-	defer func() {
-		for _, at := range ats {
-			if at != nil {
-				at.ended = true
+	shared := &atomicTx{tx: tx}
+	sctx := context.WithValue(ctx, atomicKey{}, shared)
+	defer func() { shared.ended = true }()
+
+	var claims []IdempotencyClaim
+	var claimants, running []*groupJob
+	claimed := map[[2]string]bool{}
+	for _, j := range jobs {
+		if c := j.req.Claim; c != nil {
+			if claimed[[2]string{c.Caller, c.Key}] {
+				// A second copy of a request in flight: it must see the
+				// first's answer, which exists once this group commits.
+				j.alone = true
+				continue
 			}
-		}
-	}()
-	for i, j := range jobs {
-		if j.req.Key != "" && claimed[j.req.Key] {
-			// A second copy of a request in flight: it must see the
-			// first's answer, which only exists once this group commits.
-			j.alone = true
+			claimed[[2]string{c.Caller, c.Key}] = true
+			claims = append(claims, *c)
+			claimants = append(claimants, j)
 			continue
 		}
-		claimed[j.req.Key] = true
-		ats[i] = &atomicTx{tx: tx}
-		jctx, span := g.s.startTx(j.ctx, attribute.Int("crossclear.commit_group.size", n), attribute.Bool("crossclear.commit_group.batched", true))
-		j.span = span
-		ctxs[i] = context.WithValue(jctx, atomicKey{}, ats[i])
-		run, err := protect(j, func() (bool, error) { return j.req.Claim(ctxs[i]) })
-		if err != nil && !errors.Is(err, ErrRollback) {
-			return false
-		}
-		if run {
-			ops = append(ops, j.req.Op)
-			running = append(running, i)
-		}
+		running = append(running, j)
 	}
-	shared := &atomicTx{tx: tx}
-	results, err := g.s.doAll(context.WithValue(ctx, atomicKey{}, shared), ops)
-	shared.ended = true
+	stored, refused, err := g.s.ClaimIdempotencyKeys(sctx, claims)
 	if err != nil {
 		return false
 	}
-	for k, i := range running {
-		j := jobs[i]
-		if _, err := protect(j, func() (bool, error) { return false, j.req.Answer(ctxs[i], results[k]) }); err != nil && !errors.Is(err, ErrRollback) {
+	for i, j := range claimants {
+		switch {
+		case refused[i] != nil:
+			return false // its own path answers the refusal
+		case stored[i] != nil:
+			j.req.Replay(stored[i])
+		default:
+			running = append(running, j)
+		}
+	}
+	ops := make([]Op, len(running))
+	for i, j := range running {
+		ops[i] = j.req.Op
+	}
+	results, err := g.s.doAll(sctx, ops)
+	if err != nil {
+		return false
+	}
+	var answers []IdempotentAnswer
+	ats := make([]*atomicTx, len(running))
+	for i, j := range running {
+		ats[i] = &atomicTx{tx: tx}
+		jctx, span := g.s.startTx(j.ctx, attribute.Int("crossclear.commit_group.size", n), attribute.Bool("crossclear.commit_group.batched", true))
+		j.span = span
+		var answer *StoredResponse
+		err := protect(j, func() (err error) {
+			answer, err = j.req.Answer(context.WithValue(jctx, atomicKey{}, ats[i]), results[i])
+			return err
+		})
+		ats[i].ended = true
+		if err != nil && !errors.Is(err, ErrRollback) {
 			return false
 		}
-	}
-	for i, j := range jobs {
-		if ats[i] != nil {
-			j.after = ats[i].afterCommit
+		if c := j.req.Claim; c != nil && answer != nil {
+			answers = append(answers, IdempotentAnswer{Caller: c.Caller, Key: c.Key, StoredResponse: *answer})
 		}
 	}
+	if err := g.s.RecordIdempotentAnswers(sctx, answers); err != nil {
+		return false
+	}
+	for i, j := range running {
+		j.after = ats[i].afterCommit
+	}
 	if len(running) > 0 {
-		first := jobs[running[0]]
-		first.after = append(first.after, shared.afterCommit...)
+		running[0].after = append(running[0].after, shared.afterCommit...)
 	}
 	return true
 }
 
 // protect runs f for j, turning a panic into j.panic and a failed batch.
-func protect(j *groupJob, f func() (bool, error)) (ok bool, err error) {
+func protect(j *groupJob, f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			j.panic, ok, err = p, false, errBatchFailed
+			j.panic, err = p, errBatchFailed
 		}
 	}()
 	return f()

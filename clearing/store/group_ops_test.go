@@ -20,7 +20,8 @@ type opJob struct {
 	op     store.Op
 	result store.Result
 	alone  atomic.Int32
-	fail   atomic.Int32 // Answer fails this many times more (ErrRetryAlone)
+	fail     atomic.Int32 // Answer fails this many times more (ErrRetryAlone)
+	replayed *store.StoredResponse
 }
 
 // runOpGroup runs jobs in one commit group (the window holds it open until
@@ -34,17 +35,31 @@ func runOpGroup(t *testing.T, e env, jobs []*opJob) []int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := store.OpRequest{Op: j.op, Key: j.key,
-				Claim: func(context.Context) (bool, error) { return true, nil },
-				Answer: func(_ context.Context, r store.Result) error {
+			req := store.OpRequest{Op: j.op,
+				Replay: func(*store.StoredResponse) { t.Errorf("a replay of a request never answered") },
+				Answer: func(_ context.Context, r store.Result) (*store.StoredResponse, error) {
 					if j.fail.Add(-1) >= 0 {
-						return store.ErrRetryAlone
+						return nil, store.ErrRetryAlone
 					}
 					j.result = r
-					return nil
+					if j.key == "" {
+						return nil, nil
+					}
+					return &store.StoredResponse{StatusCode: 201, Body: []byte(r.Payment.ID)}, nil
 				}}
+			if j.key != "" {
+				req.Claim = &store.IdempotencyClaim{Caller: "c", Key: j.key, Request: []byte(j.key)}
+			}
 			err := g.AtomicallyOp(ctx, req, func(ctx context.Context) error {
 				j.alone.Add(1)
+				if j.key != "" {
+					// As the API's alone path: a copy finds the answer.
+					stored, err := e.s.ClaimIdempotencyKey(ctx, "c", j.key, []byte(j.key))
+					if err != nil || stored != nil {
+						j.replayed = stored
+						return err
+					}
+				}
 				r, err := e.s.Do(ctx, j.op)
 				j.result = r
 				return err
@@ -117,9 +132,17 @@ func TestGroupBatchesOps(t *testing.T) {
 			jobs := newJobs()
 			jobs[1].key, jobs[3].key = "k", "k"
 			runOpGroup(t, e, jobs)
-			// Whichever arrived second is the copy.
-			if jobs[1].alone.Load()+jobs[3].alone.Load() != 1 || jobs[0].alone.Load()+jobs[2].alone.Load() != 0 {
+			// Whichever arrived second is the copy: it replays the first's
+			// recorded answer.
+			first, copy := jobs[1], jobs[3]
+			if first.alone.Load() == 1 {
+				first, copy = copy, first
+			}
+			if first.alone.Load() != 0 || copy.alone.Load() != 1 || jobs[0].alone.Load()+jobs[2].alone.Load() != 0 {
 				t.Errorf("ran alone: %d %d %d %d, want only the copy of the keyed request", jobs[0].alone.Load(), jobs[1].alone.Load(), jobs[2].alone.Load(), jobs[3].alone.Load())
+			}
+			if copy.replayed == nil || string(copy.replayed.Body) != first.result.Payment.ID {
+				t.Errorf("the copy replayed %+v, want the first's answer %s", copy.replayed, first.result.Payment.ID)
 			}
 		})
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/crossclear/crossclear/clearing"
 )
@@ -36,31 +37,70 @@ const MaxIdempotencyKeyLen = 255
 // of the same key waits for the first to commit or roll back (PostgreSQL's
 // unique index; SQLite has one writer), then replays or runs.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, request []byte) (*StoredResponse, error) {
-	if _, ok := atomicFrom(ctx); !ok {
-		return nil, fmt.Errorf("%w: an idempotency key is claimed only inside Atomically", clearing.ErrInvariant)
-	}
-	if key == "" || len(key) > MaxIdempotencyKeyLen {
-		return nil, clearing.Errorf(clearing.Invalid, "invalid_idempotency_key", "Idempotency-Key", "must be 1 to %d characters", MaxIdempotencyKeyLen)
-	}
-	sum := sha256.Sum256(request)
-	hash := hex.EncodeToString(sum[:])
-	db := s.conn(ctx)
-	res, err := db.NewInsert().Model(&idempotencyRow{Caller: caller, Key: key, RequestHash: hash, CreatedAt: s.now()}).
-		On("CONFLICT DO NOTHING").Exec(ctx)
+	stored, errs, err := s.ClaimIdempotencyKeys(ctx, []IdempotencyClaim{{Caller: caller, Key: key, Request: request}})
 	if err != nil {
-		return nil, fmt.Errorf("claim idempotency key: %w", err)
+		return nil, err
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil, nil
+	return stored[0], errs[0]
+}
+
+// An IdempotencyClaim is one keyed request's claim.
+type IdempotencyClaim struct {
+	Caller, Key string
+	Request     []byte // what makes the request itself (method, path, body)
+}
+
+// ClaimIdempotencyKeys is ClaimIdempotencyKey for many requests at once,
+// in one statement (a commit group's): stored[i] and errs[i] answer
+// claims[i], which must name distinct keys.
+func (s *Store) ClaimIdempotencyKeys(ctx context.Context, claims []IdempotencyClaim) (stored []*StoredResponse, errs []error, err error) {
+	if _, ok := atomicFrom(ctx); !ok {
+		return nil, nil, fmt.Errorf("%w: an idempotency key is claimed only inside Atomically", clearing.ErrInvariant)
 	}
-	var row idempotencyRow
-	if err := db.NewSelect().Model(&row).Where("caller = ? AND key = ?", caller, key).Limit(1).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("load idempotency key: %w", err)
+	stored, errs = make([]*StoredResponse, len(claims)), make([]error, len(claims))
+	rows := make([]idempotencyRow, 0, len(claims))
+	at := map[[2]string]int{} // caller and key → claim
+	now := s.now()
+	for i, c := range claims {
+		if c.Key == "" || len(c.Key) > MaxIdempotencyKeyLen {
+			errs[i] = clearing.Errorf(clearing.Invalid, "invalid_idempotency_key", "Idempotency-Key", "must be 1 to %d characters", MaxIdempotencyKeyLen)
+			continue
+		}
+		at[[2]string{c.Caller, c.Key}] = i
+		rows = append(rows, idempotencyRow{Caller: c.Caller, Key: c.Key, RequestHash: requestHash(c.Request), CreatedAt: now})
 	}
-	if row.RequestHash != hash {
-		return nil, clearing.Errorf(clearing.Invalid, "idempotency_key_reused", "Idempotency-Key", "key %q was used with a different request; use a new key for a new request", key)
+	if len(rows) == 0 {
+		return stored, errs, nil
 	}
-	return &StoredResponse{StatusCode: row.StatusCode, Body: []byte(row.Response), Resource: row.Resource}, nil
+	db := s.conn(ctx)
+	var claimed []struct {
+		Caller string `bun:"caller"`
+		Key    string `bun:"key"`
+	}
+	if err := db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("caller, key").Scan(ctx, &claimed); err != nil {
+		return nil, nil, fmt.Errorf("claim %d idempotency keys: %w", len(rows), err)
+	}
+	for _, c := range claimed {
+		delete(at, [2]string{c.Caller, c.Key})
+	}
+	// What is left was claimed before: rare (retries), read one by one.
+	for k, i := range at {
+		var row idempotencyRow
+		if err := db.NewSelect().Model(&row).Where("caller = ? AND key = ?", k[0], k[1]).Limit(1).Scan(ctx); err != nil {
+			return nil, nil, fmt.Errorf("load idempotency key: %w", err)
+		}
+		if row.RequestHash != requestHash(claims[i].Request) {
+			errs[i] = clearing.Errorf(clearing.Invalid, "idempotency_key_reused", "Idempotency-Key", "key %q was used with a different request; use a new key for a new request", k[1])
+			continue
+		}
+		stored[i] = &StoredResponse{StatusCode: row.StatusCode, Body: []byte(row.Response), Resource: row.Resource}
+	}
+	return stored, errs, nil
+}
+
+func requestHash(request []byte) string {
+	sum := sha256.Sum256(request)
+	return hex.EncodeToString(sum[:])
 }
 
 // RecordIdempotentAnswer stores the answer of a claimed request, in the
@@ -74,6 +114,42 @@ func (s *Store) RecordIdempotentAnswer(ctx context.Context, caller, key string, 
 		Where("caller = ? AND key = ?", caller, key).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("record idempotent answer: %w", err)
+	}
+	return nil
+}
+
+// An IdempotentAnswer is a claimed request's answer, to record.
+type IdempotentAnswer struct {
+	Caller, Key string
+	StoredResponse
+}
+
+// RecordIdempotentAnswers is RecordIdempotentAnswer for many requests, in
+// one statement.
+func (s *Store) RecordIdempotentAnswers(ctx context.Context, answers []IdempotentAnswer) error {
+	if _, ok := atomicFrom(ctx); !ok {
+		return fmt.Errorf("%w: an idempotent answer is recorded only inside Atomically", clearing.ErrInvariant)
+	}
+	if len(answers) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(answers)*5)
+	sb.WriteString("WITH v (caller, key, status_code, response, resource) AS (VALUES ")
+	for i, a := range answers {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?)")
+		args = append(args, a.Caller, a.Key, a.StatusCode, string(a.Body), a.Resource)
+	}
+	sb.WriteString(") UPDATE idempotency_keys SET status_code = v.status_code, response = v.response, resource = v.resource FROM v WHERE idempotency_keys.caller = v.caller AND idempotency_keys.key = v.key")
+	res, err := s.conn(ctx).NewRaw(sb.String(), args...).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record %d idempotent answers: %w", len(answers), err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(answers)) {
+		return fmt.Errorf("%w: recorded %d of %d idempotent answers (a claim is missing)", clearing.ErrInvariant, n, len(answers))
 	}
 	return nil
 }
