@@ -16,10 +16,10 @@ import (
 // opJob is one request of TestGroupBatchesOps: its op, what it was
 // answered, and whether it had to run alone.
 type opJob struct {
-	key    string
-	op     store.Op
-	result store.Result
-	alone  atomic.Int32
+	key      string
+	op       store.Op
+	result   store.Result
+	alone    atomic.Int32
 	fail     atomic.Int32 // Answer fails this many times more (ErrRetryAlone)
 	replayed *store.StoredResponse
 }
