@@ -1,7 +1,11 @@
 package clearing
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -72,23 +76,59 @@ func FXResultBearer(p Posting) (bearer string, paid bool) {
 // O(postings + accounts). Feed it with Add, then call Result; Result does
 // not change the netting, so it may be called again, also after more Adds.
 //
-// Add does not allocate once an account has been seen: currencies and owners
-// are interned to small integers, the escrow account and the last currency
-// skip the map. An account's two counters sit in one dense array per
-// currency indexed by owner, so booking a posting side touches the owner
-// map and one cell: in a world of 100,000 participants, whose accounts are
-// out of the cache, that is two pointers fewer to chase per side.
-// The price is memory: a currency's array reaches the highest owner seen in
-// it, 16 bytes per owner (1.6 MB per currency at 100,000 participants).
+// Add does not book a posting side on its account at once: in a world of
+// 100,000 participants the accounts are out of the cache, and looking the
+// owner up and reaching its account cost a few misses per posting. It packs
+// the owner's id into two words (ids up to 15 bytes inline; longer ones are
+// numbered once), hashes them, and appends the side to one of 256 buffers
+// by the hash. Booking then runs buffer by buffer: a buffer's owners are a
+// 256th of the world, whose lookup table and accounts stay in the cache
+// while its sides are booked. Buffers are booked when they hold about twice
+// as many sides as there are accounts (at least 64Ki, at most 1Mi sides of
+// 32 bytes), so memory is bounded by the accounts, not by the postings, and
+// by Result. The escrow account, on one side of most postings, has its own
+// counters per currency.
 type Netting struct {
-	ccyIndex   map[string]int32
-	ccys       []CurrencyTotals // SettlementMinor and NettingEfficiency are filled by Result, on a copy
-	lastCcy    int32            // index into ccys of the last currency added, -1 before the first
-	ownerIndex map[string]int32
-	owners     []string                // participant ids; owners[0] is EscrowAccount, interned up front
-	cells      [][]netCell             // by currency, then owner
-	accounts   int                     // cells with a posting: the positions Result returns
-	fxResults  map[[2]string]*FXResult // (bearer, currency): few, only refunds book them
+	ccyIDs    ids              // currency codes, numbered as in ccys
+	ccys      []CurrencyTotals // SettlementMinor and NettingEfficiency are filled by Result, on a copy
+	lastCcy   int32            // index into ccys of the last currency added, -1 before the first
+	escrow    []netCell        // EscrowAccount's account, by currency
+	parts     [1 << partBits]part
+	pending   int // sides in the parts' buffers
+	flushAt   int // book the buffers when pending reaches it
+	minFlush  int
+	accounts  int               // opened accounts outside escrow: the positions Result returns, but escrow's
+	longIndex map[string]uint64 // ids longer than 15 bytes, numbered
+	longIDs   []string
+	fxResults map[[2]string]*FXResult // (bearer, currency): few, only refunds book them
+}
+
+const (
+	partBits = 8
+	minFlush = 1 << 16
+	maxFlush = 1 << 20
+)
+
+// part is the accounts of the owners whose hash falls in one of the 256
+// parts, and the sides waiting to be booked on them.
+type part struct {
+	sides []side
+	ids               // the part's owners
+	cells [][]netCell // by currency, then owner number
+}
+
+// ids numbers keys in the order they are first seen.
+type ids struct {
+	keys  []ownerKey // number → key
+	slots []int32    // open addressing over keys: number + 1, 0 when free; at most half full
+}
+
+// side is one side of a posting waiting to be booked.
+type side struct {
+	owner  ownerKey
+	amount int64 // negative when the owner pays
+	ccy    int32
+	hash   uint32 // low bits of owner.hash(), where its slot search starts; flush puts the owner's number there
 }
 
 // netCell is one (owner, currency) account's totals. Postings move strictly
@@ -99,15 +139,32 @@ type netCell struct {
 
 func (a netCell) opened() bool { return a.paid != 0 || a.received != 0 }
 
-const escrowOwner = 0
+// ownerKey is an account owner's id in two words: up to 15 bytes big-endian,
+// zero-padded, with the length in the last byte, so that comparing keys as
+// integers orders them as the ids; a longer id has its number in
+// Netting.longIDs first and longKey as length.
+type ownerKey struct{ hi, lo uint64 }
+
+const longKey = 0xff
+
+func (k ownerKey) long() bool { return k.lo&0xff == longKey }
+
+// hash mixes both words (wyhash's multiply-fold, then splitmix64's
+// finalizer): the top bits choose the part, the low bits the slot.
+func (k ownerKey) hash() uint64 {
+	hi, lo := bits.Mul64(k.hi^0xa0761d6478bd642f, k.lo^0xe7037ed1a0b428db)
+	h := hi ^ lo
+	h ^= h >> 31
+	h *= 0xbf58476d1ce4e5b9
+	return h ^ h>>32
+}
 
 // NewNetting starts an empty netting.
 func NewNetting() *Netting {
 	return &Netting{
-		ccyIndex:   make(map[string]int32),
-		lastCcy:    -1,
-		ownerIndex: make(map[string]int32),
-		owners:     []string{EscrowAccount},
+		lastCcy:  -1,
+		flushAt:  minFlush,
+		minFlush: minFlush,
 	}
 }
 
@@ -139,8 +196,8 @@ func (n *Netting) add(p *Posting) error {
 		t.FXLegs++
 	}
 	// Neither sum can overflow where gross did not.
-	n.cell(p.Debit, c).paid += p.AmountMinor
-	n.cell(p.Credit, c).received += p.AmountMinor
+	n.book(p.Debit, c, -p.AmountMinor)
+	n.book(p.Credit, c, p.AmountMinor)
 	return nil
 }
 
@@ -164,60 +221,186 @@ func (n *Netting) fxResult(p *Posting) {
 	r.Legs++
 }
 
+// book credits amount to owner's account in currency c (debits when
+// negative): escrow's at once, anyone else's into its part's buffer.
+func (n *Netting) book(owner string, c int32, amount int64) {
+	if owner == EscrowAccount {
+		n.escrow[c].add(amount)
+		return
+	}
+	k := n.key(owner)
+	h := k.hash()
+	pt := &n.parts[h>>(64-partBits)]
+	pt.sides = append(pt.sides, side{owner: k, amount: amount, ccy: c, hash: uint32(h)})
+	if n.pending++; n.pending >= n.flushAt {
+		n.flush()
+	}
+}
+
+func (a *netCell) add(amount int64) {
+	if amount < 0 {
+		a.paid -= amount
+	} else {
+		a.received += amount
+	}
+}
+
+// key packs an owner's id.
+func (n *Netting) key(id string) ownerKey {
+	if len(id) < 16 {
+		var b [16]byte
+		copy(b[:], id)
+		b[15] = byte(len(id))
+		return ownerKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+	}
+	i, ok := n.longIndex[id]
+	if !ok {
+		if n.longIndex == nil {
+			n.longIndex = map[string]uint64{}
+		}
+		i = uint64(len(n.longIDs))
+		n.longIndex[id] = i
+		n.longIDs = append(n.longIDs, id)
+	}
+	return ownerKey{i, longKey}
+}
+
+// appendID appends the id k packs.
+func (n *Netting) appendID(b []byte, k ownerKey) []byte {
+	if k.long() {
+		return append(b, n.longIDs[k.hi]...)
+	}
+	var w [16]byte
+	binary.BigEndian.PutUint64(w[:8], k.hi)
+	binary.BigEndian.PutUint64(w[8:], k.lo)
+	return append(b, w[:w[15]]...)
+}
+
+// compareIDs orders keys as strings.Compare orders their ids.
+func (n *Netting) compareIDs(a, b ownerKey) int {
+	if !a.long() && !b.long() {
+		return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo))
+	}
+	return bytes.Compare(n.appendID(nil, a), n.appendID(nil, b))
+}
+
+// flush books every buffered side, part by part.
+func (n *Netting) flush() {
+	for i := range n.parts {
+		n.accounts += n.parts[i].flush(len(n.ccys))
+	}
+	n.pending = 0
+	n.flushAt = min(max(2*n.accounts, n.minFlush), maxFlush)
+}
+
+// flush books the part's buffered sides and says how many accounts they
+// opened. It numbers the sides' owners first, so that each currency's
+// accounts grow once per flush, to the highest owner number booked in it.
+func (pt *part) flush(ccys int) (opened int) {
+	if len(pt.sides) == 0 {
+		return 0
+	}
+	for len(pt.cells) < ccys {
+		pt.cells = append(pt.cells, nil)
+	}
+	need := make([]int32, ccys) // accounts each currency's cells must reach
+	for i := range pt.sides {
+		s := &pt.sides[i]
+		o := pt.number(s.owner, s.hash)
+		s.hash = uint32(o) // the side's owner number from here on
+		need[s.ccy] = max(need[s.ccy], o+1)
+	}
+	for c, cs := range pt.cells {
+		if l := int(need[c]); l > cap(cs) {
+			// At least double: a growing world adds owners at every flush.
+			grown := make([]netCell, l, max(l, 2*cap(cs)))
+			copy(grown, cs)
+			pt.cells[c] = grown
+		} else if l > len(cs) {
+			pt.cells[c] = cs[:l] // zero: cells are only ever added to
+		}
+	}
+	for _, s := range pt.sides {
+		a := &pt.cells[s.ccy][s.hash]
+		if !a.opened() {
+			opened++
+		}
+		a.add(s.amount)
+	}
+	pt.sides = pt.sides[:0]
+	return opened
+}
+
+// number returns k's number, numbering it on first sight; h is the low
+// bits of k.hash().
+func (t *ids) number(k ownerKey, h uint32) int32 {
+	if 2*(len(t.keys)+1) > len(t.slots) {
+		t.rehash()
+	}
+	mask := uint32(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			t.keys = append(t.keys, k)
+			t.slots[i] = int32(len(t.keys))
+			return int32(len(t.keys)) - 1
+		}
+		if t.keys[s-1] == k {
+			return s - 1
+		}
+	}
+}
+
+// rehash doubles the slots.
+func (t *ids) rehash() {
+	slots := make([]int32, max(16, 2*len(t.slots)))
+	mask := uint32(len(slots) - 1)
+	for o, k := range t.keys {
+		i := uint32(k.hash()) & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = int32(o + 1)
+	}
+	t.slots = slots
+}
+
 // currency interns a currency code.
 func (n *Netting) currency(code string) int32 {
 	if c := n.lastCcy; c >= 0 && n.ccys[c].Currency == code {
 		return c
 	}
-	c, ok := n.ccyIndex[code]
-	if !ok {
-		c = int32(len(n.ccys))
-		n.ccyIndex[code] = c
+	k := n.key(code)
+	c := n.ccyIDs.number(k, uint32(k.hash()))
+	if int(c) == len(n.ccys) {
 		n.ccys = append(n.ccys, CurrencyTotals{Currency: code})
-		n.cells = append(n.cells, nil)
+		n.escrow = append(n.escrow, netCell{})
 	}
 	n.lastCcy = c
 	return c
 }
 
-// cell returns owner's account in currency c, opening it on first use.
-func (n *Netting) cell(owner string, c int32) *netCell {
-	o := int32(escrowOwner)
-	if owner != EscrowAccount {
-		var ok bool
-		if o, ok = n.ownerIndex[owner]; !ok {
-			o = int32(len(n.owners))
-			n.ownerIndex[owner] = o
-			n.owners = append(n.owners, owner)
-		}
-	}
-	cs := n.cells[c]
-	if int(o) >= len(cs) {
-		old := len(cs)
-		cs = slices.Grow(cs, int(o)+1-old)[:o+1]
-		clear(cs[old:])
-		n.cells[c] = cs
-	}
-	a := &cs[o]
-	if !a.opened() {
-		n.accounts++
-	}
-	return a
-}
-
 // Result computes the nets and checks that every currency sums to zero;
 // a non-zero sum is an ErrInvariant and means a bug, not bad input. It
-// leaves the netting as it was.
+// books the buffered sides but leaves the netting as it was.
 func (n *Netting) Result() (NettingResult, error) {
+	n.flush()
 	ccyOrder := sortedBy(len(n.ccys), func(i int) string { return n.ccys[i].Currency })
 	var res NettingResult
+	positions := n.accounts
 	for _, c := range ccyOrder {
-		var sum, settlement int64
-		for _, a := range n.cells[c] {
-			net := a.received - a.paid
-			sum += net
-			if net > 0 {
-				settlement += net
+		e := n.escrow[c]
+		sum, settlement := e.received-e.paid, max(e.received-e.paid, 0)
+		if e.opened() {
+			positions++
+		}
+		for i := range n.parts {
+			if cells := n.parts[i].cells; int(c) < len(cells) {
+				for _, a := range cells[c] {
+					net := a.received - a.paid
+					sum += net
+					settlement += max(net, 0)
+				}
 			}
 		}
 		if sum != 0 {
@@ -228,26 +411,7 @@ func (n *Netting) Result() (NettingResult, error) {
 		t.NettingEfficiency = Efficiency(t.SettlementMinor, t.GrossMinor)
 		res.Currencies = append(res.Currencies, t)
 	}
-	// Positions by currency code, then owner: each currency's cells read
-	// in owner name order.
-	ownerOrder := sortedBy(len(n.owners), func(i int) string { return n.owners[i] })
-	res.Positions = make([]NetPosition, 0, n.accounts)
-	for _, c := range ccyOrder {
-		cs := n.cells[c]
-		for _, o := range ownerOrder {
-			if int(o) >= len(cs) || !cs[o].opened() {
-				continue
-			}
-			a := cs[o]
-			res.Positions = append(res.Positions, NetPosition{
-				Participant:   n.owners[o],
-				Currency:      n.ccys[c].Currency,
-				PaidMinor:     a.paid,
-				ReceivedMinor: a.received,
-				NetMinor:      a.received - a.paid,
-			})
-		}
-	}
+	res.Positions = n.positions(ccyOrder, positions)
 	for _, r := range n.fxResults {
 		x := *r
 		x.NetMinor = x.ReceivedMinor - x.PaidMinor
@@ -260,6 +424,64 @@ func (n *Netting) Result() (NettingResult, error) {
 		return strings.Compare(a.Bearer, b.Bearer)
 	})
 	return res, nil
+}
+
+// positions lists the opened accounts by currency, then owner id. Each
+// owner gets its rank in id order (escrow last in the numbering), and each
+// currency's accounts are written into an array by rank, then read in
+// order: the accounts are visited part by part, never looked up by rank.
+func (n *Netting) positions(ccyOrder []int32, count int) []NetPosition {
+	base := make([]int32, len(n.parts)+1) // the parts' owners are numbered from base[i]
+	for i := range n.parts {
+		base[i+1] = base[i] + int32(len(n.parts[i].keys))
+	}
+	escrow := base[len(n.parts)]
+	type ref struct {
+		key ownerKey
+		at  int32
+	}
+	refs := make([]ref, 0, escrow+1)
+	for i := range n.parts {
+		for o, k := range n.parts[i].keys {
+			refs = append(refs, ref{k, base[i] + int32(o)})
+		}
+	}
+	refs = append(refs, ref{n.key(EscrowAccount), escrow})
+	slices.SortFunc(refs, func(a, b ref) int { return n.compareIDs(a.key, b.key) })
+	rank := make([]int32, len(refs))
+	ends := make([]int, len(refs)) // the owner of rank r is ids[ends[r-1]:ends[r]]
+	var buf []byte
+	for r, x := range refs {
+		rank[x.at] = int32(r)
+		buf = n.appendID(buf, x.key)
+		ends[r] = len(buf)
+	}
+	ids := string(buf)
+	out := make([]NetPosition, count)
+	next := 0
+	byRank := make([]netCell, len(refs))
+	for _, c := range ccyOrder {
+		clear(byRank)
+		for i := range n.parts {
+			if cells := n.parts[i].cells; int(c) < len(cells) {
+				for o, a := range cells[c] {
+					byRank[rank[base[i]+int32(o)]] = a
+				}
+			}
+		}
+		byRank[rank[escrow]] = n.escrow[c]
+		start := 0
+		for r, a := range byRank {
+			if a.opened() {
+				p := &out[next]
+				p.Participant, p.Currency = ids[start:ends[r]], n.ccys[c].Currency
+				p.PaidMinor, p.ReceivedMinor, p.NetMinor = a.paid, a.received, a.received-a.paid
+				next++
+			}
+			start = ends[r]
+		}
+	}
+	return out
 }
 
 // sortedBy returns the indices 0..n-1 ordered by name(i).

@@ -219,7 +219,7 @@ func TestNetDetectsUnbalancedBooks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n.cells[0][escrowOwner].paid++
+	n.escrow[0].paid++
 	_, err := n.Result()
 	wantInvariant(t, err)
 }
