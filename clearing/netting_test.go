@@ -291,9 +291,15 @@ func TestAllSettled(t *testing.T) {
 // The netting agrees with the obvious one — a map per (owner, currency),
 // sorted at the end — on worlds from a handful of participants to
 // thousands, with currencies that only some participants use (so the
-// per-currency arrays are ragged) and participants that only pay or only
-// receive.
+// per-currency arrays are ragged), participants that only pay or only
+// receive, and ids that sort awkwardly once packed: prefixes of each
+// other, zero and high bytes, 15 bytes (the longest packed) and longer. It
+// agrees too when the buffered sides are booked every few postings and
+// Result is asked in between.
 func TestNetMatchesReference(t *testing.T) {
+	odd := []string{"", "\x00", "a", "a\x00", "a\x00\x01", "a\x01", "\xff", "\xff\xff", "escrov", "escrow0", "p_000001\x00",
+		strings.Repeat("z", 15), strings.Repeat("z", 16), strings.Repeat("z", 16) + "\x00", strings.Repeat("z", 14) + "\xff",
+		"merchant-account-0001", "merchant-account-0001x", "p_000001-a-long-account-id", "zz"}
 	for _, world := range []struct{ n, banks, ccys int }{{50, 3, 2}, {5_000, 200, 7}, {50_000, 20_000, 20}} {
 		postings := benchPostings(world.n, world.banks, world.ccys)
 		r := rand.New(rand.NewPCG(uint64(world.banks), 3))
@@ -305,13 +311,34 @@ func TestNetMatchesReference(t *testing.T) {
 			case 1: // a currency only late participants use
 				p.Currency = "XAU"
 				p.Debit = fmt.Sprintf("z_%05d", r.IntN(world.banks))
+			case 2:
+				p.Credit = odd[r.IntN(len(odd))]
 			}
 		}
+		want := referenceNet(postings)
 		got, err := Net(postings)
 		if err != nil {
 			t.Fatal(err)
 		}
-		equalResults(t, got, referenceNet(postings))
+		equalResults(t, got, want)
+
+		n := NewNetting()
+		n.minFlush, n.flushAt = 3, 3
+		for i, p := range postings {
+			if err := n.Add(p); err != nil {
+				t.Fatal(err)
+			}
+			if i == len(postings)/2 {
+				if _, err := n.Result(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got, err = n.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalResults(t, got, want)
 	}
 }
 
