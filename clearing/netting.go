@@ -94,8 +94,9 @@ type Netting struct {
 	lastCcy   int32            // index into ccys of the last currency added, -1 before the first
 	escrow    []netCell        // EscrowAccount's account, by currency
 	parts     [1 << partBits]part
-	pending   int // sides in the parts' buffers
-	flushAt   int // book the buffers when pending reaches it
+	pending   int     // sides in the parts' buffers
+	need      []int32 // flush's scratch, by currency
+	flushAt   int     // book the buffers when pending reaches it
 	minFlush  int
 	accounts  int               // opened accounts outside escrow: the positions Result returns, but escrow's
 	longIndex map[string]uint64 // ids longer than 15 bytes, numbered
@@ -113,9 +114,16 @@ const (
 // parts, and the sides waiting to be booked on them.
 type part struct {
 	sides []side
-	ids               // the part's owners
-	cells [][]netCell // by currency, then owner number
+	ids                  // the part's owners
+	cells [][]*cellBlock // by currency, then owner number / blockOwners
 }
+
+// cellBlock holds the accounts of blockOwners consecutive owner numbers in
+// one currency. A part's accounts grow by blocks, so they are never copied
+// as its owners grow from one booking to the next.
+type cellBlock [blockOwners]netCell
+
+const blockOwners = 16
 
 // ids numbers keys in the order they are first seen.
 type ids struct {
@@ -247,11 +255,17 @@ func (a *netCell) add(amount int64) {
 
 // key packs an owner's id.
 func (n *Netting) key(id string) ownerKey {
-	if len(id) < 16 {
-		var b [16]byte
-		copy(b[:], id)
-		b[15] = byte(len(id))
-		return ownerKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+	switch l := len(id); {
+	case l < 8:
+		var hi uint64
+		for i := range l {
+			hi |= uint64(id[i]) << (56 - 8*i)
+		}
+		return ownerKey{hi, uint64(l)}
+	case l < 16:
+		// The last 8 bytes shifted left by the 16-l bytes they share with
+		// the first 8 (a shift by 64 gives 0).
+		return ownerKey{bigEndian(id), bigEndian(id[l-8:])<<(8*(16-l)) | uint64(l)}
 	}
 	i, ok := n.longIndex[id]
 	if !ok {
@@ -263,6 +277,14 @@ func (n *Netting) key(id string) ownerKey {
 		n.longIDs = append(n.longIDs, id)
 	}
 	return ownerKey{i, longKey}
+}
+
+// bigEndian reads s's first 8 bytes as a big-endian number; the compiler
+// makes it one load.
+func bigEndian(s string) uint64 {
+	_ = s[7]
+	return uint64(s[7]) | uint64(s[6])<<8 | uint64(s[5])<<16 | uint64(s[4])<<24 |
+		uint64(s[3])<<32 | uint64(s[2])<<40 | uint64(s[1])<<48 | uint64(s[0])<<56
 }
 
 // appendID appends the id k packs.
@@ -287,7 +309,7 @@ func (n *Netting) compareIDs(a, b ownerKey) int {
 // flush books every buffered side, part by part.
 func (n *Netting) flush() {
 	for i := range n.parts {
-		n.accounts += n.parts[i].flush(len(n.ccys))
+		n.accounts += n.parts[i].flush(n.need[:len(n.ccys)])
 	}
 	n.pending = 0
 	n.flushAt = min(max(2*n.accounts, n.minFlush), maxFlush)
@@ -295,33 +317,29 @@ func (n *Netting) flush() {
 
 // flush books the part's buffered sides and says how many accounts they
 // opened. It numbers the sides' owners first, so that each currency's
-// accounts grow once per flush, to the highest owner number booked in it.
-func (pt *part) flush(ccys int) (opened int) {
+// accounts grow once, to the highest owner number booked in it (need is
+// scratch, one per currency).
+func (pt *part) flush(need []int32) (opened int) {
 	if len(pt.sides) == 0 {
 		return 0
 	}
-	for len(pt.cells) < ccys {
+	for len(pt.cells) < len(need) {
 		pt.cells = append(pt.cells, nil)
 	}
-	need := make([]int32, ccys) // accounts each currency's cells must reach
+	clear(need)
 	for i := range pt.sides {
 		s := &pt.sides[i]
 		o := pt.number(s.owner, s.hash)
 		s.hash = uint32(o) // the side's owner number from here on
 		need[s.ccy] = max(need[s.ccy], o+1)
 	}
-	for c, cs := range pt.cells {
-		if l := int(need[c]); l > cap(cs) {
-			// At least double: a growing world adds owners at every flush.
-			grown := make([]netCell, l, max(l, 2*cap(cs)))
-			copy(grown, cs)
-			pt.cells[c] = grown
-		} else if l > len(cs) {
-			pt.cells[c] = cs[:l] // zero: cells are only ever added to
+	for c, l := range need {
+		for len(pt.cells[c])*blockOwners < int(l) {
+			pt.cells[c] = append(pt.cells[c], new(cellBlock))
 		}
 	}
 	for _, s := range pt.sides {
-		a := &pt.cells[s.ccy][s.hash]
+		a := &pt.cells[s.ccy][s.hash/blockOwners][s.hash%blockOwners]
 		if !a.opened() {
 			opened++
 		}
@@ -375,6 +393,7 @@ func (n *Netting) currency(code string) int32 {
 	if int(c) == len(n.ccys) {
 		n.ccys = append(n.ccys, CurrencyTotals{Currency: code})
 		n.escrow = append(n.escrow, netCell{})
+		n.need = append(n.need, 0)
 	}
 	n.lastCcy = c
 	return c
@@ -396,10 +415,12 @@ func (n *Netting) Result() (NettingResult, error) {
 		}
 		for i := range n.parts {
 			if cells := n.parts[i].cells; int(c) < len(cells) {
-				for _, a := range cells[c] {
-					net := a.received - a.paid
-					sum += net
-					settlement += max(net, 0)
+				for _, b := range cells[c] {
+					for _, a := range b {
+						net := a.received - a.paid
+						sum += net
+						settlement += max(net, 0)
+					}
 				}
 			}
 		}
@@ -464,8 +485,12 @@ func (n *Netting) positions(ccyOrder []int32, count int) []NetPosition {
 		clear(byRank)
 		for i := range n.parts {
 			if cells := n.parts[i].cells; int(c) < len(cells) {
-				for o, a := range cells[c] {
-					byRank[rank[base[i]+int32(o)]] = a
+				for bi, b := range cells[c] {
+					for j, a := range b {
+						if a.opened() {
+							byRank[rank[base[i]+int32(bi*blockOwners+j)]] = a
+						}
+					}
 				}
 			}
 		}
