@@ -83,10 +83,10 @@ func FXResultBearer(p Posting) (bearer string, paid bool) {
 // numbered once), hashes them, and appends the side to one of 256 buffers
 // by the hash. Booking then runs buffer by buffer: a buffer's owners are a
 // 256th of the world, whose lookup table and accounts stay in the cache
-// while its sides are booked. Buffers are booked when they hold about twice
-// as many sides as there are accounts (at least 64Ki, at most 1Mi sides of
-// 32 bytes), so memory is bounded by the accounts, not by the postings, and
-// by Result. The escrow account, on one side of most postings, has its own
+// while its sides are booked. The buffers are booked when together they
+// hold twice as many sides as there are accounts, within 16Ki–256Ki sides
+// of 32 bytes (so at most 8 MB, whatever the number of postings), and by
+// Result. The escrow account, on one side of most postings, has its own
 // counters per currency.
 type Netting struct {
 	ccyIDs    ids              // currency codes, numbered as in ccys
@@ -94,10 +94,10 @@ type Netting struct {
 	lastCcy   int32            // index into ccys of the last currency added, -1 before the first
 	escrow    []netCell        // EscrowAccount's account, by currency
 	parts     [1 << partBits]part
-	pending   int     // sides in the parts' buffers
-	need      []int32 // flush's scratch, by currency
-	flushAt   int     // book the buffers when pending reaches it
-	minFlush  int
+	pending   int               // sides in the parts' buffers
+	need      []int32           // flush's scratch, by currency
+	flushAt   int               // book the buffers when pending reaches it
+	minFlush  int               // the package's minFlush; tests lower it to book every few sides
 	accounts  int               // opened accounts outside escrow: the positions Result returns, but escrow's
 	longIndex map[string]uint64 // ids longer than 15 bytes, numbered
 	longIDs   []string
@@ -106,8 +106,8 @@ type Netting struct {
 
 const (
 	partBits = 8
-	minFlush = 1 << 16
-	maxFlush = 1 << 20
+	minFlush = 1 << 14
+	maxFlush = 1 << 18
 )
 
 // part is the accounts of the owners whose hash falls in one of the 256
@@ -323,8 +323,8 @@ func (pt *part) flush(need []int32) (opened int) {
 	if len(pt.sides) == 0 {
 		return 0
 	}
-	for len(pt.cells) < len(need) {
-		pt.cells = append(pt.cells, nil)
+	if l := len(pt.cells); l < len(need) {
+		pt.cells = append(pt.cells, make([][]*cellBlock, len(need)-l)...)
 	}
 	clear(need)
 	for i := range pt.sides {
