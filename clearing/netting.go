@@ -405,34 +405,17 @@ func (n *Netting) currency(code string) int32 {
 func (n *Netting) Result() (NettingResult, error) {
 	n.flush()
 	ccyOrder := sortedBy(len(n.ccys), func(i int) string { return n.ccys[i].Currency })
-	var res NettingResult
-	positions := n.accounts
-	for _, c := range ccyOrder {
-		e := n.escrow[c]
-		sum, settlement := e.received-e.paid, max(e.received-e.paid, 0)
-		if e.opened() {
-			positions++
-		}
-		for i := range n.parts {
-			if cells := n.parts[i].cells; int(c) < len(cells) {
-				for _, b := range cells[c] {
-					for _, a := range b {
-						net := a.received - a.paid
-						sum += net
-						settlement += max(net, 0)
-					}
-				}
-			}
-		}
-		if sum != 0 {
-			return NettingResult{}, fmt.Errorf("%w: %s nets sum to %d, not 0", ErrInvariant, n.ccys[c].Currency, sum)
+	positions, nets := n.positions(ccyOrder)
+	res := NettingResult{Positions: positions}
+	for i, c := range ccyOrder {
+		if nets[i].sum != 0 {
+			return NettingResult{}, fmt.Errorf("%w: %s nets sum to %d, not 0", ErrInvariant, n.ccys[c].Currency, nets[i].sum)
 		}
 		t := n.ccys[c]
-		t.SettlementMinor = settlement
+		t.SettlementMinor = nets[i].settlement
 		t.NettingEfficiency = Efficiency(t.SettlementMinor, t.GrossMinor)
 		res.Currencies = append(res.Currencies, t)
 	}
-	res.Positions = n.positions(ccyOrder, positions)
 	for _, r := range n.fxResults {
 		x := *r
 		x.NetMinor = x.ReceivedMinor - x.PaidMinor
@@ -447,11 +430,16 @@ func (n *Netting) Result() (NettingResult, error) {
 	return res, nil
 }
 
-// positions lists the opened accounts by currency, then owner id. Each
-// owner gets its rank in id order (escrow last in the numbering), and each
-// currency's accounts are written into an array by rank, then read in
-// order: the accounts are visited part by part, never looked up by rank.
-func (n *Netting) positions(ccyOrder []int32, count int) []NetPosition {
+// currencyNets is what a currency's nets add up to: sum, which balanced
+// books keep at 0, and settlement, the sum of the positive ones.
+type currencyNets struct{ sum, settlement int64 }
+
+// positions lists the opened accounts by currency, then owner id, and adds
+// up each currency's nets (in ccyOrder). Each owner gets its rank in id
+// order (escrow last in the numbering), and each currency's accounts are
+// written into an array by rank, then read in order: the accounts are
+// visited part by part, never looked up by rank.
+func (n *Netting) positions(ccyOrder []int32) ([]NetPosition, []currencyNets) {
 	base := make([]int32, len(n.parts)+1) // the parts' owners are numbered from base[i]
 	for i := range n.parts {
 		base[i+1] = base[i] + int32(len(n.parts[i].keys))
@@ -478,10 +466,17 @@ func (n *Netting) positions(ccyOrder []int32, count int) []NetPosition {
 		ends[r] = len(buf)
 	}
 	ids := string(buf)
+	count := n.accounts
+	for _, e := range n.escrow {
+		if e.opened() {
+			count++
+		}
+	}
 	out := make([]NetPosition, count)
 	next := 0
+	nets := make([]currencyNets, len(ccyOrder))
 	byRank := make([]netCell, len(refs))
-	for _, c := range ccyOrder {
+	for ci, c := range ccyOrder {
 		clear(byRank)
 		for i := range n.parts {
 			if cells := n.parts[i].cells; int(c) < len(cells) {
@@ -497,16 +492,19 @@ func (n *Netting) positions(ccyOrder []int32, count int) []NetPosition {
 		byRank[rank[escrow]] = n.escrow[c]
 		start := 0
 		for r, a := range byRank {
+			net := a.received - a.paid
+			nets[ci].sum += net
+			nets[ci].settlement += max(net, 0)
 			if a.opened() {
 				p := &out[next]
 				p.Participant, p.Currency = ids[start:ends[r]], n.ccys[c].Currency
-				p.PaidMinor, p.ReceivedMinor, p.NetMinor = a.paid, a.received, a.received-a.paid
+				p.PaidMinor, p.ReceivedMinor, p.NetMinor = a.paid, a.received, net
 				next++
 			}
 			start = ends[r]
 		}
 	}
-	return out
+	return out, nets
 }
 
 // sortedBy returns the indices 0..n-1 ordered by name(i).
