@@ -116,6 +116,7 @@ type part struct {
 	sides []side
 	ids                  // the part's owners
 	cells [][]*cellBlock // by currency, then owner number / blockOwners
+	spare []cellBlock    // blocks allocated together, not yet given out
 }
 
 // cellBlock holds the accounts of blockOwners consecutive owner numbers in
@@ -335,7 +336,11 @@ func (pt *part) flush(need []int32) (opened int) {
 	}
 	for c, l := range need {
 		for len(pt.cells[c])*blockOwners < int(l) {
-			pt.cells[c] = append(pt.cells[c], new(cellBlock))
+			if len(pt.spare) == 0 {
+				pt.spare = make([]cellBlock, 16)
+			}
+			pt.cells[c] = append(pt.cells[c], &pt.spare[0])
+			pt.spare = pt.spare[1:]
 		}
 	}
 	for _, s := range pt.sides {
