@@ -89,12 +89,6 @@ func newEnvWith(t *testing.T, engine string, cfg api.Config, opt store.Options) 
 // start serves the app on a real listener, as production does. Unless
 // cfg brings its own, files are signed by a development key.
 func (e *env) start(cfg api.Config) {
-	if cfg.GroupCommit.Max == 0 {
-		// Every API test runs single-payment requests through commit
-		// groups: the stricter path (savepoints, re-runs alone) must give
-		// the same answers as a transaction each.
-		cfg.GroupCommit = store.GroupConfig{Max: 64}
-	}
 	if cfg.Sealer == nil {
 		dev, err := signing.OpenDevSigner(filepath.Join(e.t.TempDir(), "dev.key"), "test")
 		if err != nil {

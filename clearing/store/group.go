@@ -16,7 +16,9 @@ import (
 // Group commit: a Group runs concurrent atomic requests (Atomically's
 // unit: an idempotency claim, its effect and its answer) in one shared
 // transaction, each in a savepoint of its own, and commits them together,
-// so that many requests pay for one commit (docs/performance.md). The
+// so that many requests pay for one commit (docs/performance.md). A
+// request whose store call is described as an Op (AtomicallyOp) has it
+// made in a batch with its group-mates' instead (group_ops.go). The
 // requests run one after another in the order they arrived, exactly as if
 // each had its own transaction serialised behind the others: a cap check
 // sees the holds before it, two actions on one payment see each other.

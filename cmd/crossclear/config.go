@@ -158,8 +158,8 @@ var settings = []setting{
 	{key: "database_conn_max_lifetime", def: "30m", meta: "DURATION", expect: `a Go duration like "30m", or "0" to keep connections for ever`,
 		usage: "how long a connection is reused before it is replaced (so that a proxy or a failover's new primary sees fresh connections)",
 		apply: func(c *Config, v string) bool { return parseDuration(v, &c.DatabasePool.MaxLifetime, true) }},
-	{key: "group_commit_max", def: "1", meta: "N", expect: "a whole number of requests from 1 to 1000", isInt: true,
-		usage: "most single-payment requests (holds, releases, refunds, disputes, resolutions) committed together in one database transaction; 1 (the default, by measurement: docs/performance.md#group-commit) gives every request its own transaction",
+	{key: "group_commit_max", def: "64", meta: "N", expect: "a whole number of requests from 1 to 1000", isInt: true,
+		usage: "most single-payment requests (holds, releases, refunds, disputes, resolutions) committed together in one database transaction, their holds and actions made as batches (the default by measurement: docs/performance.md#group-commit); 1 gives every request its own transaction",
 		apply: func(c *Config, v string) bool {
 			n, err := strconv.Atoi(v)
 			c.GroupCommit.Max = n

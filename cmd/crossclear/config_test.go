@@ -49,7 +49,7 @@ func TestConfigDefaults(t *testing.T) {
 		FXResultChargedTo: "operator", ReportingCurrency: "USD", FXRatesReload: 30 * time.Second, FXECBRefresh: time.Hour,
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", Signer: "dev", VaultTransitMount: "transit",
 		VaultKeyFiles: "crossclear-bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
-		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second, GroupCommit: store.GroupConfig{Max: 1},
+		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second, GroupCommit: store.GroupConfig{Max: 64},
 		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
 		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second, CheckpointInterval: 10 * time.Minute},
 		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}}
@@ -96,7 +96,7 @@ settlement_bank_bic = "ECBFDEFF"
 		FileLimitBytes: 32 << 20, OperatorBIC: "XCLRGB2L", SettlementBankBIC: "ECBFDEFF", Signer: "vault", VaultAddr: "https://vault.internal:8200",
 		VaultRoleID: "role-1", VaultSecretIDFile: "/run/secrets/sid", VaultTransitMount: "transit",
 		VaultKeyFiles: "bank-files", VaultKeyCheckpoints: "crossclear-regulator-checkpoints", SealRetryInterval: 5 * time.Second, SanctionsReload: 6 * time.Hour,
-		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second, GroupCommit: store.GroupConfig{Max: 1},
+		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second, GroupCommit: store.GroupConfig{Max: 64},
 		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
 		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second, CheckpointInterval: 10 * time.Minute},
 		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}}

@@ -252,7 +252,7 @@ func ExecCommand(bin, dir string, env []string, args ...string) *exec.Cmd {
 
 // GroupedCommits is the commit group size (group_commit_max) that the n-th
 // start of a server runs with: odd starts coalesce requests into groups of
-// up to 64, even starts commit each request alone (the default), so that
+// up to 64 (the default), even starts commit each request alone, so that
 // one run proves exactly-once on both write paths, and across a restart
 // from one to the other.
 func GroupedCommits(n int) int {
