@@ -111,34 +111,41 @@ func roleIsolation(t *testing.T, e *env) {
 			if !listed {
 				want = a.others
 			}
-			var p page
-			method, _, _ := strings.Cut(a.route, " ")
-			if method == http.MethodPost {
-				form := url.Values{}
-				if a.path != "/console/signin" {
-					form.Set("csrf", token)
-				}
-				p = b.post(a.path, form)
-			} else {
-				p = b.get(a.path)
-			}
-			if p.Status != want {
-				t.Errorf("%s %s as %s: %d, want %d", method, a.path, who, p.Status, want)
-				continue
-			}
-			for _, s := range a.shows[who] {
-				if !strings.Contains(p.Body, s) {
-					t.Errorf("%s as %s does not show %s", a.path, who, s)
-				}
-			}
-			for _, s := range a.hides[who] {
-				if strings.Contains(p.Body, s) {
-					t.Errorf("%s as %s shows %s", a.path, who, s)
-				}
-			}
+			a.check(t, b, who, token, want)
 		}
 		if p := b.get("/console/payments"); p.Status != http.StatusSeeOther {
 			t.Errorf("%s still signed in after signing out: %d", who, p.Status)
+		}
+	}
+}
+
+// check opens a's path in b as who (posting the CSRF token to a POST
+// route) and wants status want and a's shows and hides for who.
+func (a access) check(t *testing.T, b *browser, who, token string, want int) {
+	t.Helper()
+	var p page
+	method, _, _ := strings.Cut(a.route, " ")
+	if method == http.MethodPost {
+		form := url.Values{}
+		if a.path != "/console/signin" {
+			form.Set("csrf", token)
+		}
+		p = b.post(a.path, form)
+	} else {
+		p = b.get(a.path)
+	}
+	if p.Status != want {
+		t.Errorf("%s %s as %s: %d, want %d", method, a.path, who, p.Status, want)
+		return
+	}
+	for _, s := range a.shows[who] {
+		if !strings.Contains(p.Body, s) {
+			t.Errorf("%s as %s does not show %s", a.path, who, s)
+		}
+	}
+	for _, s := range a.hides[who] {
+		if strings.Contains(p.Body, s) {
+			t.Errorf("%s as %s shows %s", a.path, who, s)
 		}
 	}
 }

@@ -171,31 +171,7 @@ func regulatorIsolation(t *testing.T, r *regEnv) {
 		b.signIn(who)
 		token := b.csrf("/console/reports")
 		for _, a := range table {
-			var p page
-			method, _, _ := strings.Cut(a.route, " ")
-			if method == http.MethodPost {
-				form := url.Values{}
-				if a.path != "/console/signin" {
-					form.Set("csrf", token)
-				}
-				p = b.post(a.path, form)
-			} else {
-				p = b.get(a.path)
-			}
-			if p.Status != a.want[who] {
-				t.Errorf("%s %s as %s: %d, want %d", method, a.path, who, p.Status, a.want[who])
-				continue
-			}
-			for _, s := range a.shows[who] {
-				if !strings.Contains(p.Body, s) {
-					t.Errorf("%s as %s does not show %s", a.path, who, s)
-				}
-			}
-			for _, s := range a.hides[who] {
-				if strings.Contains(p.Body, s) {
-					t.Errorf("%s as %s shows %s", a.path, who, s)
-				}
-			}
+			a.check(t, b, who, token, a.want[who])
 		}
 		if p := b.get("/console/reports"); p.Status != http.StatusSeeOther {
 			t.Errorf("%s still signed in after signing out: %d", who, p.Status)
