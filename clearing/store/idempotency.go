@@ -133,17 +133,13 @@ func (s *Store) RecordIdempotentAnswers(ctx context.Context, answers []Idempoten
 	if len(answers) == 0 {
 		return nil
 	}
-	var sb strings.Builder
-	args := make([]any, 0, len(answers)*5)
-	sb.WriteString("WITH v (caller, key, status_code, response, resource) AS (VALUES ")
+	rows := make([][]any, len(answers))
 	for i, a := range answers {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?)")
-		args = append(args, a.Caller, a.Key, a.StatusCode, string(a.Body), a.Resource)
+		rows[i] = []any{a.Caller, a.Key, a.StatusCode, string(a.Body), a.Resource}
 	}
-	sb.WriteString(") UPDATE idempotency_keys SET status_code = v.status_code, response = v.response, resource = v.resource FROM v WHERE idempotency_keys.caller = v.caller AND idempotency_keys.key = v.key")
+	var sb strings.Builder
+	args := withValues(&sb, "v (caller, key, status_code, response, resource)", rows)
+	sb.WriteString(" UPDATE idempotency_keys SET status_code = v.status_code, response = v.response, resource = v.resource FROM v WHERE idempotency_keys.caller = v.caller AND idempotency_keys.key = v.key")
 	res, err := s.conn(ctx).NewRaw(sb.String(), args...).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("record %d idempotent answers: %w", len(answers), err)

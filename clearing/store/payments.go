@@ -502,17 +502,13 @@ func (s *Store) updatePayments(ctx context.Context, tx bun.Tx, ps []clearing.Pay
 	if s.postgres {
 		releaseAt = "CAST(v.release_at AS TIMESTAMPTZ)" // VALUES of literals are text to PostgreSQL
 	}
-	var sb strings.Builder
-	args := make([]any, 0, len(ps)*7)
-	sb.WriteString("WITH v (id, old_version, version, state, released_minor, refunded_minor, release_at) AS (VALUES ")
+	rows := make([][]any, len(ps))
 	for i, p := range ps {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, p.ID, versions[i], p.Version, p.State, p.ReleasedMinor, p.RefundedMinor, nullTime(p.ReleaseAt))
+		rows[i] = []any{p.ID, versions[i], p.Version, p.State, p.ReleasedMinor, p.RefundedMinor, nullTime(p.ReleaseAt)}
 	}
-	sb.WriteString(") UPDATE payments SET version = v.version, state = v.state, released_minor = v.released_minor, refunded_minor = v.refunded_minor, ")
+	var sb strings.Builder
+	args := withValues(&sb, "v (id, old_version, version, state, released_minor, refunded_minor, release_at)", rows)
+	sb.WriteString(" UPDATE payments SET version = v.version, state = v.state, released_minor = v.released_minor, refunded_minor = v.refunded_minor, ")
 	sb.WriteString("release_at = " + releaseAt + ", updated_at = ? FROM v WHERE payments.id = v.id AND payments.version = v.old_version")
 	args = append(args, ps[0].UpdatedAt)
 	res, err := tx.NewRaw(sb.String(), args...).Exec(ctx)
@@ -613,4 +609,22 @@ func upsertPositions(ctx context.Context, tx bun.Tx, cycleID int64, deltas posit
 		return fmt.Errorf("update positions: %w", err)
 	}
 	return nil
+}
+
+// withValues writes "WITH name AS (VALUES (?, …), …)" for rows (each of the
+// same width) into sb, for an UPDATE … FROM name of many rows in one
+// statement, and returns the rows' values as the statement's arguments.
+func withValues(sb *strings.Builder, name string, rows [][]any) []any {
+	args := make([]any, 0, len(rows)*len(rows[0]))
+	placeholders := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
+	sb.WriteString("WITH " + name + " AS (VALUES ")
+	for i, row := range rows {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(placeholders)
+		args = append(args, row...)
+	}
+	sb.WriteString(")")
+	return args
 }
