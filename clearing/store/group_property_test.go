@@ -22,11 +22,15 @@ import (
 // no cap is exceeded, every transition a request was told succeeded is in
 // the payment's history exactly once and no refused one is, and no two
 // successes on one payment were based on the same version of it (a lost
-// update would be).
+// update would be). Both ways a group runs its requests: one after
+// another in savepoints (Atomically), and as batches of store calls
+// (AtomicallyOp, the API's single-payment routes).
 func TestGroupProperty(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e env) {
-		for _, seed := range []uint64{1, 7, 20261206} {
-			t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { groupProperty(t, e, seed) })
+		for _, batched := range []bool{false, true} {
+			for _, seed := range []uint64{1, 7, 20261206} {
+				t.Run(fmt.Sprintf("batched=%v/seed %d", batched, seed), func(t *testing.T) { groupProperty(t, e, seed, batched) })
+			}
 		}
 	})
 }
@@ -39,7 +43,7 @@ type outcome struct {
 	refused string
 }
 
-func groupProperty(t *testing.T, e env, seed uint64) {
+func groupProperty(t *testing.T, e env, seed uint64, batched bool) {
 	m := e.w.Merchants[0] // EUR, which every seeded bank settles
 	// Each bank may owe 400.00 more than it owes already (earlier seeds'
 	// payments are still in the open cycle): a few holds each, then refusals.
@@ -78,14 +82,27 @@ func groupProperty(t *testing.T, e env, seed uint64) {
 					target = payments[r.IntN(len(payments))]
 				}
 				mu.Unlock()
+				op := randomOp(t, e, r, target)
 				var o outcome
-				err := g.Atomically(ctx, func(ctx context.Context) error {
-					o = randomRequest(ctx, t, e, r, target)
-					if o.refused != "" {
+				alone := func(ctx context.Context) error {
+					res, err := e.s.Do(ctx, op)
+					if err != nil {
+						return err
+					}
+					if o = answer(op, res, t); o.refused != "" {
 						return store.ErrRollback
 					}
 					return nil
-				})
+				}
+				var err error
+				if batched {
+					err = g.AtomicallyOp(ctx, store.OpRequest{Op: op, Answer: func(_ context.Context, res store.Result) (*store.StoredResponse, error) {
+						o = answer(op, res, t)
+						return nil, nil
+					}}, alone)
+				} else {
+					err = g.Atomically(ctx, alone)
+				}
 				if err != nil {
 					t.Errorf("request: %v", err)
 					return
@@ -148,15 +165,14 @@ func groupProperty(t *testing.T, e env, seed uint64) {
 	}
 }
 
-// randomRequest makes one random request in ctx's transaction: a hold when
-// target is empty, else a random action on target.
-func randomRequest(ctx context.Context, t *testing.T, e env, r *rand.Rand, target string) outcome {
+// randomOp is one random request: a hold when target is empty, else a
+// random action on target.
+func randomOp(t *testing.T, e env, r *rand.Rand, target string) store.Op {
 	if target == "" {
 		m := e.w.Merchants[0]
 		bank := e.w.Banks[r.IntN(len(e.w.Banks))]
 		a := amount(t, fmt.Sprintf("%d.%02d", 10+r.IntN(110), r.IntN(100)), m.Currency)
-		p, err := e.s.Hold(ctx, clearing.HoldRequest{BuyerBankID: bank.ID, MerchantID: m.ID, Amount: a}, storetest.Operator)
-		return answer("", p, err, t)
+		return store.Op{Hold: &clearing.HoldRequest{BuyerBankID: bank.ID, MerchantID: m.ID, Amount: a}, By: storetest.Operator}
 	}
 	kinds := []clearing.ActionKind{clearing.ActionRelease, clearing.ActionDispute, clearing.ActionRefund, clearing.ActionResolve}
 	a := clearing.Action{Kind: kinds[r.IntN(len(kinds))], Reason: "property"}
@@ -168,22 +184,27 @@ func randomRequest(ctx context.Context, t *testing.T, e env, r *rand.Rand, targe
 	case clearing.ActionResolve:
 		a.Decision = []clearing.Decision{clearing.DecideRelease, clearing.DecideRefund}[r.IntN(2)]
 	}
-	p, err := e.s.Act(ctx, target, a, storetest.Operator)
-	o := answer(a.Kind, p, err, t)
-	o.payment = target
-	return o
+	return store.Op{Act: &store.ActRequest{PaymentID: target, Action: a, By: storetest.Operator}}
 }
 
-func answer(kind clearing.ActionKind, p clearing.Payment, err error, t *testing.T) outcome {
-	if err != nil {
-		ce, ok := clearing.AsError(err)
+// answer is what op's result tells its client.
+func answer(op store.Op, res store.Result, t *testing.T) outcome {
+	var kind clearing.ActionKind
+	if op.Act != nil {
+		kind = op.Act.Action.Kind
+		if res.Err == nil && res.Payment.ID != op.Act.PaymentID {
+			t.Errorf("%s of payment %s answered payment %s", kind, op.Act.PaymentID, res.Payment.ID)
+		}
+	}
+	if res.Err != nil {
+		ce, ok := clearing.AsError(res.Err)
 		if !ok {
-			t.Errorf("%s: not a domain refusal: %v", cmpOr(string(kind), "hold"), err)
-			return outcome{kind: kind, refused: err.Error()}
+			t.Errorf("%s: not a domain refusal: %v", cmpOr(string(kind), "hold"), res.Err)
+			return outcome{kind: kind, refused: res.Err.Error()}
 		}
 		return outcome{kind: kind, refused: ce.Code}
 	}
-	return outcome{kind: kind, payment: p.ID, version: p.Version}
+	return outcome{kind: kind, payment: res.Payment.ID, version: res.Payment.Version}
 }
 
 func cmpOr(a, b string) string {
