@@ -163,7 +163,7 @@ func (s *Store) ReceiveFile(ctx context.Context, in InboundFile, holds []clearin
 		if err != nil {
 			return err
 		}
-		if results, err = s.screenedHoldBatchTx(ctx, tx, holds, in.Screening, by); err != nil {
+		if results, err = s.screenedHoldBatchTx(ctx, tx, holds, in.Screening, allBy(by)); err != nil {
 			return err
 		}
 		var dups []string

@@ -14,7 +14,7 @@ import (
 // Batched requests: a commit group runs its single-payment requests one
 // after another, each with its own ~20 statements. A request that
 // describes its store call as an Op lets the group make all of them in a
-// few batches instead — one HoldInstructed per actor, one ActBatch — the
+// few batches instead — one HoldInstructed, one ActBatch — the
 // statements the batch endpoints already use, whose per-item answers are
 // exactly a request's own (each hold checked in order against the cap,
 // actions on one payment seeing each other). Its idempotency claim and its
@@ -43,35 +43,28 @@ func (s *Store) Do(ctx context.Context, op Op) (Result, error) {
 	return res[0], nil
 }
 
-// doAll makes every op's store call in as few batches as it can; the
-// results match ops. Holds are batched per actor (an event records who
-// held), in arrival order; the actions follow in one batch.
+// doAll makes every op's store call in two batches — the holds, each with
+// its own actor, in arrival order, then the actions; the results match ops.
 func (s *Store) doAll(ctx context.Context, ops []Op) ([]Result, error) {
 	results := make([]Result, len(ops))
-	var actors []clearing.Actor
-	holds := map[clearing.Actor][]int{}
-	var acts []int
+	var holds, acts []int
 	for i, op := range ops {
 		if op.Act != nil {
 			acts = append(acts, i)
-			continue
+		} else {
+			holds = append(holds, i)
 		}
-		if holds[op.By] == nil {
-			actors = append(actors, op.By)
-		}
-		holds[op.By] = append(holds[op.By], i)
 	}
-	for _, by := range actors {
-		idx := holds[by]
-		reqs, instr := make([]clearing.HoldRequest, len(idx)), make([]Instruction, len(idx))
-		for k, i := range idx {
-			reqs[k], instr[k] = *ops[i].Hold, ops[i].Instr
+	if len(holds) > 0 {
+		reqs, instr, by := make([]clearing.HoldRequest, len(holds)), make([]Instruction, len(holds)), actors{each: make([]clearing.Actor, len(holds))}
+		for k, i := range holds {
+			reqs[k], instr[k], by.each[k] = *ops[i].Hold, ops[i].Instr, ops[i].By
 		}
-		res, err := s.HoldInstructed(ctx, reqs, instr, by)
+		res, err := s.holdInstructed(ctx, reqs, instr, by)
 		if err != nil {
-			return nil, fmt.Errorf("hold a group's %d payments of %s: %w", len(reqs), by, err)
+			return nil, fmt.Errorf("hold a group's %d payments: %w", len(reqs), err)
 		}
-		for k, i := range idx {
+		for k, i := range holds {
 			results[i] = res[k]
 		}
 	}

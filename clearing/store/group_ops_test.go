@@ -113,6 +113,18 @@ func TestGroupBatchesOps(t *testing.T) {
 				p := j.result.Payment
 				if j.result.Err != nil || p.State != clearing.Held || p.BuyerBankID != j.op.Hold.BuyerBankID || p.AmountMinor != j.op.Hold.Amount.Minor {
 					t.Errorf("hold %d answered %+v, %v", i, p, j.result.Err)
+					continue
+				}
+				// The holds of both banks were made in one batch, each
+				// recorded as its own bank's.
+				_, events, err := e.s.Payment(ctx, p.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ev := range events {
+					if ev.Actor != j.op.By.String() {
+						t.Errorf("hold %d: event %s by %s, want %s", i, ev.Type, ev.Actor, j.op.By)
+					}
 				}
 			}
 			for i, j := range jobs[4:6] {

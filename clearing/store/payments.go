@@ -52,6 +52,12 @@ func (s *Store) HoldBatch(ctx context.Context, reqs []clearing.HoldRequest, by c
 // nil): an API payment's debtor and ultimate parties, screened with the
 // hold and kept with its screening.
 func (s *Store) HoldInstructed(ctx context.Context, reqs []clearing.HoldRequest, instr []Instruction, by clearing.Actor) ([]Result, error) {
+	return s.holdInstructed(ctx, reqs, instr, allBy(by))
+}
+
+// holdInstructed is HoldInstructed with each request's own actor (a commit
+// group's holds come from many banks).
+func (s *Store) holdInstructed(ctx context.Context, reqs []clearing.HoldRequest, instr []Instruction, by actors) ([]Result, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
@@ -92,7 +98,7 @@ func (s *Store) HoldInstructed(ctx context.Context, reqs []clearing.HoldRequest,
 // holdBatchTx is HoldBatch inside the caller's transaction: every request
 // has its UETR. merchants, when not nil, are the requests' merchants as
 // the caller read them in this transaction (screening did), not read again.
-func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, merchants map[string]clearing.Merchant, by clearing.Actor) ([]Result, error) {
+func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, merchants map[string]clearing.Merchant, by actors) ([]Result, error) {
 	results := make([]Result, len(reqs))
 	if len(reqs) == 0 {
 		return results, nil
@@ -145,10 +151,10 @@ func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.Hold
 		if err != nil {
 			return err
 		}
-		h := &holding{s: s, ctx: ctx, tx: tx, existing: existing, merchants: merchants, participants: participants, quotes: quotes, ledger: ledger, by: by, now: now}
+		h := &holding{s: s, ctx: ctx, tx: tx, existing: existing, merchants: merchants, participants: participants, quotes: quotes, ledger: ledger, now: now}
 		var accepted []clearing.Transition
 		for i, r := range reqs {
-			t, err := h.one(r)
+			t, err := h.one(r, by.of(i))
 			if err != nil {
 				results[i].Err = err
 				if p, dup := existing[r.UETR]; dup && p.SameInstruction(r) {
@@ -202,7 +208,6 @@ type holding struct {
 	participants map[string]clearing.Participant
 	quotes       map[string]clearing.FXQuote
 	ledger       positions
-	by           clearing.Actor
 	now          time.Time
 	made         []quoteRow
 	mids         clearing.MidRates // mid rates for multi-currency caps, looked up once per batch
@@ -212,7 +217,7 @@ type holding struct {
 // cross-currency at the request's quote or at a quote made now from the
 // book (clearing.HoldFX). The buyer's bank's cap is checked in the currency
 // it pays, and a quote is claimed last, only for a hold that is accepted.
-func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
+func (h *holding) one(r clearing.HoldRequest, by clearing.Actor) (clearing.Transition, error) {
 	if _, dup := h.existing[r.UETR]; dup {
 		return clearing.Transition{}, clearing.Errorf(clearing.Conflict, "duplicate_uetr", "uetr", "a payment with UETR %s already exists", r.UETR)
 	}
@@ -232,13 +237,13 @@ func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
 	)
 	switch {
 	case r.QuoteID == "" && m.Currency == ccy:
-		t, err = clearing.Hold(r, buyer, m, h.participants[m.BankID], h.by, h.now, h.s.releaseAfter)
+		t, err = clearing.Hold(r, buyer, m, h.participants[m.BankID], by, h.now, h.s.releaseAfter)
 	case r.QuoteID != "":
 		q, ok := h.quotes[r.QuoteID]
 		if !ok {
 			return clearing.Transition{}, clearing.UnknownQuote(r.QuoteID)
 		}
-		t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.s.fx.ResultChargedTo, h.by, h.now, h.s.releaseAfter)
+		t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.s.fx.ResultChargedTo, by, h.now, h.s.releaseAfter)
 		if err == nil && q.PaymentID != "" {
 			err = quoteUsed(q.ID)
 		}
@@ -255,7 +260,7 @@ func (h *holding) one(r clearing.HoldRequest) (clearing.Transition, error) {
 		if err != nil {
 			return clearing.Transition{}, err
 		}
-		if t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.s.fx.ResultChargedTo, h.by, h.now, h.s.releaseAfter); err != nil {
+		if t, err = clearing.HoldFX(r, q, h.participants[q.Provider], buyer, m, h.participants[m.BankID], h.s.fx.ResultChargedTo, by, h.now, h.s.releaseAfter); err != nil {
 			return clearing.Transition{}, err
 		}
 		q.PaymentID = r.UETR
@@ -627,4 +632,32 @@ func withValues(sb *strings.Builder, name string, rows [][]any) []any {
 	}
 	sb.WriteString(")")
 	return args
+}
+
+// actors says who made each request of a batch: one actor for all (a batch
+// request, a file) or one each (a commit group's holds).
+type actors struct {
+	all  clearing.Actor
+	each []clearing.Actor // when not nil: request i's is each[i]
+}
+
+func allBy(a clearing.Actor) actors { return actors{all: a} }
+
+func (a actors) of(i int) clearing.Actor {
+	if a.each != nil {
+		return a.each[i]
+	}
+	return a.all
+}
+
+// pick is the actors of the requests at idx, in that order.
+func (a actors) pick(idx []int) actors {
+	if a.each == nil {
+		return a
+	}
+	each := make([]clearing.Actor, len(idx))
+	for k, i := range idx {
+		each[k] = a.each[i]
+	}
+	return actors{each: each}
 }

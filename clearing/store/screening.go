@@ -156,7 +156,7 @@ func (s *Store) SetScreener(sc *compliance.Screener) { s.screener = sc }
 // others answered with a ScreeningError; every decision is recorded. The
 // results match reqs. instr may give, by UETR, what a file says about a
 // hold's parties.
-func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, instr map[string]Instruction, by clearing.Actor) ([]Result, error) {
+func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.HoldRequest, instr map[string]Instruction, by actors) ([]Result, error) {
 	if s.screener == nil || len(reqs) == 0 {
 		return s.holdBatchTx(ctx, tx, reqs, nil, by)
 	}
@@ -171,6 +171,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 	}
 	results := make([]Result, len(reqs))
 	rows := make([]screeningRow, 0, len(b.payments))
+	var rowBy []clearing.Actor // rowBy[j]: who asked for rows[j]
 	var passed []clearing.HoldRequest
 	var passedAt []int     // passedAt[k]: the request of passed[k]
 	rowOf := map[int]int{} // request → its row, for passes whose hold result fills the status
@@ -187,7 +188,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 			}
 		case k >= 0:
 			d := decisions[k]
-			row, err := s.screeningRow(newID("scr"), r, b.meta[k], b.payments[k], d, by, now)
+			row, err := s.screeningRow(newID("scr"), r, b.meta[k], b.payments[k], d, by.of(i), now)
 			if err != nil {
 				return nil, err
 			}
@@ -202,7 +203,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 				row.HoldRequest, row.Origin = "", ""
 				rowOf[i] = len(rows)
 			}
-			rows = append(rows, row)
+			rows, rowBy = append(rows, row), append(rowBy, by.of(i))
 			if d.Outcome != compliance.Pass {
 				continue
 			}
@@ -210,7 +211,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 		passed = append(passed, r)
 		passedAt = append(passedAt, i)
 	}
-	held, err := s.holdBatchTx(ctx, tx, passed, b.merchants, by)
+	held, err := s.holdBatchTx(ctx, tx, passed, b.merchants, by.pick(passedAt))
 	if err != nil {
 		return nil, err
 	}
@@ -232,10 +233,10 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 			return nil, fmt.Errorf("insert screenings: %w", err)
 		}
 	}
-	for _, row := range rows {
+	for j, row := range rows {
 		if row.Status == ScreeningPending || row.Status == ScreeningRejected {
 			action := map[string]string{ScreeningPending: "screening.review", ScreeningRejected: "screening.reject"}[row.Status]
-			if err := s.audit(ctx, tx, by, action, row.ID, fmt.Sprintf("payment %s: %s (%s)", row.PaymentID, strings.Trim(row.Flags, ","), row.ISOReason)); err != nil {
+			if err := s.audit(ctx, tx, rowBy[j], action, row.ID, fmt.Sprintf("payment %s: %s (%s)", row.PaymentID, strings.Trim(row.Flags, ","), row.ISOReason)); err != nil {
 				return nil, err
 			}
 		}

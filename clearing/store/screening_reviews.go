@@ -104,7 +104,7 @@ func (s *Store) ApproveReview(ctx context.Context, id, comment string, by cleari
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.holdBatchTx(ctx, tx, []clearing.HoldRequest{sc.hold}, nil, requester)
+		res, err := s.holdBatchTx(ctx, tx, []clearing.HoldRequest{sc.hold}, nil, allBy(requester))
 		if err != nil {
 			return nil, err
 		}
