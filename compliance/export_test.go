@@ -24,3 +24,30 @@ func (ix *Index) CountBothWays(name string) (dense, sparse []Ranked) {
 	slices.SortFunc(sparse, byEntry)
 	return dense, sparse
 }
+
+// MatchBothWays matches p with the score bound and without it.
+func (ix *Index) MatchBothWays(p Party, floor float64) (bounded, unbounded []Match) {
+	bounded = ix.match(p, floor)
+	ix.noBound = true
+	defer func() { ix.noBound = false }()
+	return bounded, ix.match(p, floor)
+}
+
+// BoundAndScore is the score bound of p, a party carrying only a name,
+// against entry (+Inf: none) and watchman's score.
+func (ix *Index) BoundAndScore(p Party, entry int) (bound, score float64) {
+	words, skeleton := NameWords(p.Name), Skeleton(p.Name)
+	queries, skelQueries := queryEntities(p, words), queryEntities(p, skeleton)
+	same := slices.Equal(words, skeleton)
+	b := newScoreBound(queries, skelQueries, same)
+	if b == nil {
+		panic("no bound for " + p.Name)
+	}
+	e := ix.entries[entry]
+	return b.of(e), e.score(queries, skelQueries, same).score
+}
+
+// CandidateEntries are the entries candidate search finds for name.
+func (ix *Index) CandidateEntries(name string) []int32 {
+	return ix.candidates(trigrams(NameWords(name), Skeleton(name)))
+}

@@ -30,6 +30,7 @@ type Index struct {
 	grams   map[string][]int32 // trigram → names having it
 	counts  sync.Pool          // *[]uint16, one counter per name, for candidate search
 	scratch sync.Pool          // *candidateScratch
+	noBound bool               // score every candidate with watchman (tests compare)
 
 	cacheMu sync.Mutex
 	cache   map[cacheKey][]Match // merchants and banks recur in payment after payment
@@ -205,6 +206,10 @@ func (ix *Index) match(p Party, floor float64) []Match {
 	queries := queryEntities(p, words)
 	skelQueries := queryEntities(p, skeleton)
 	sameSpelling := slices.Equal(words, skeleton) // then the skeleton comparison may add nothing
+	bound := newScoreBound(queries, skelQueries, sameSpelling)
+	if ix.noBound {
+		bound = nil
+	}
 	var out []Match
 	scored := map[int32]bool{}
 	score := func(id int32) {
@@ -213,16 +218,11 @@ func (ix *Index) match(p Party, floor float64) []Match {
 		}
 		scored[id] = true
 		e := ix.entries[id]
-		var best scoring
-		for _, q := range queries {
-			best = best.better(similarity(q, e.entity))
-		}
-		if !(sameSpelling && e.sameSpelling) {
-			for _, q := range skelQueries {
-				best = best.better(similarity(q, e.skeleton))
-			}
-		}
 		name, isExact := exact[id]
+		if !isExact && bound.below(e, floor) {
+			return
+		}
+		best := e.score(queries, skelQueries, sameSpelling)
 		if best.score < floor && !isExact {
 			return
 		}
@@ -389,6 +389,21 @@ type candidateScratch struct {
 type ranked struct {
 	entry int32
 	dice  float64
+}
+
+// score is watchman's best score for a party's queries against e, in
+// both spellings unless both are spelled alike.
+func (e *Entry) score(queries, skelQueries []search.Entity[search.Value], sameSpelling bool) scoring {
+	var best scoring
+	for _, q := range queries {
+		best = best.better(similarity(q, e.entity))
+	}
+	if !(sameSpelling && e.sameSpelling) {
+		for _, q := range skelQueries {
+			best = best.better(similarity(q, e.skeleton))
+		}
+	}
+	return best
 }
 
 // scoring is one comparison's outcome.

@@ -3,6 +3,7 @@ package compliance_test
 import (
 	"context"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -65,4 +66,52 @@ func TestCountingBothWays(t *testing.T) {
 	if found < 500 {
 		t.Fatalf("only %d names found candidates: the test compares too little", found)
 	}
+}
+
+// TestScoreBound: for a party carrying only a name, the bound scoring
+// uses to skip candidates is never below watchman's score — checked for
+// every probe name against its candidates and twenty other entries — and
+// matching finds the very same matches (entries, scores, what was
+// compared) with the bound and without it, for every probe and for every
+// labelled variant with its date of birth and identifier.
+func TestScoreBound(t *testing.T) {
+	s, people := generatedScreener(t, 2000)
+	ix := s.Index()
+	floor := min(compliance.DefaultPolicy.NameOnly.Review, compliance.DefaultPolicy.Corroborated.Review)
+	r := rand.New(rand.NewPCG(8, 9))
+	pairs, skipped, matched := 0, 0, 0
+	for _, name := range probeNames(t, people) {
+		p := compliance.Party{Role: compliance.Asked, Name: name}
+		entries := ix.CandidateEntries(name)
+		for range 20 {
+			entries = append(entries, int32(r.IntN(ix.Size())))
+		}
+		for _, e := range entries {
+			bound, score := ix.BoundAndScore(p, int(e))
+			if score > bound+1e-9 {
+				t.Fatalf("%q against entry %d: watchman scores %v, above the bound %v", name, e, score, bound)
+			}
+			pairs++
+			if bound < floor {
+				skipped++
+			}
+		}
+		matched += sameMatches(t, ix, p, floor)
+	}
+	for _, v := range loadVariants(t) {
+		matched += sameMatches(t, ix, compliance.Party{Role: compliance.Asked, Name: v.Name, BirthDate: v.DOB, ID: v.ID, Country: v.Country}, floor)
+	}
+	t.Logf("%d pairs, %d (%.0f %%) skipped by the bound; %d matches found both ways", pairs, skipped, 100*float64(skipped)/float64(pairs), matched)
+	if skipped < pairs/2 || matched < 200 {
+		t.Fatalf("the bound skipped %d of %d pairs and %d matches were compared: the test compares too little", skipped, pairs, matched)
+	}
+}
+
+func sameMatches(t *testing.T, ix *compliance.Index, p compliance.Party, floor float64) int {
+	t.Helper()
+	bounded, unbounded := ix.MatchBothWays(p, floor)
+	if !reflect.DeepEqual(bounded, unbounded) {
+		t.Fatalf("%+v: with the bound %+v, without %+v", p, bounded, unbounded)
+	}
+	return len(bounded)
 }

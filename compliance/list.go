@@ -37,6 +37,11 @@ type Entry struct {
 	entity       search.Entity[search.Value] // prepared for watchman's scoring
 	skeleton     search.Entity[search.Value] // the same with every name in its Skeleton spelling
 	sameSpelling bool                        // every name's skeleton is its NameWords
+
+	// The same names prepared for the score bound (bound.go), and whether
+	// a former name, which gets no bound, is compared too.
+	words, skeletonWords nameSide
+	formerName           bool
 }
 
 // names is the entry's primary name then its alternate names.
@@ -54,6 +59,8 @@ func (e *Entry) prepare(entity search.Entity[search.Value]) {
 	e.skeleton = withNames(entity, pf, Skeleton, e.names())
 	e.sameSpelling = slices.EqualFunc(e.entity.PreparedFields.AltNameFields, e.skeleton.PreparedFields.AltNameFields, slices.Equal) &&
 		slices.Equal(e.entity.PreparedFields.NameFields, e.skeleton.PreparedFields.NameFields)
+	e.words, e.skeletonWords = sideOf(e.entity.PreparedFields), sideOf(e.skeleton.PreparedFields)
+	e.formerName = slices.ContainsFunc(entity.HistoricalInfo, func(h search.HistoricalInfo) bool { return strings.EqualFold(h.Type, "Former Name") })
 }
 
 // nameless is e without its names, so that Normalize prepares only the

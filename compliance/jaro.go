@@ -1,0 +1,201 @@
+package compliance
+
+import (
+	"math"
+	"sort"
+	"unicode"
+
+	"github.com/xrash/smetrics"
+)
+
+// watchman's name similarity (internal/stringscore of watchman v0.60.0:
+// BestPairCombinationJaroWinkler, BestPairsJaroWinkler, customJaroWinkler,
+// GenerateWordCombinations, firstCharacterSoundexMatch), copied operation
+// for operation so that it gives the same float64, for the score bound
+// (bound.go). The word combinations are taken as arguments, prepared once
+// per name, instead of being built at every comparison.
+
+// watchman's default tuning (its environment variables unset).
+const (
+	jwBoostThreshold              = 0.7
+	jwPrefixSize                  = 4
+	lengthDifferenceCutoffFactor  = 0.9
+	lengthDifferencePenaltyWeight = 0.3
+	differentLetterPenaltyWeight  = 0.9
+	unmatchedIndexPenaltyWeight   = 0.15
+)
+
+// bestCombination is BestPairCombinationJaroWinkler over prepared word
+// combinations.
+func bestCombination(search, indexed [][]string) float64 {
+	var best float64
+	for _, s := range search {
+		for _, i := range indexed {
+			if score := bestPairs(s, i); score > best {
+				best = score
+			}
+		}
+	}
+	return best
+}
+
+// wordCombinations is GenerateWordCombinations: the words, then short
+// words (three letters or fewer) joined to the next, then to the
+// previous, when that differs.
+func wordCombinations(tokens []string) [][]string {
+	if len(tokens) <= 1 {
+		return [][]string{tokens}
+	}
+	out := [][]string{tokens}
+	forward := make([]string, 0, len(tokens))
+	for i := 0; i < len(tokens); i++ {
+		if i < len(tokens)-1 && len(tokens[i]) <= 3 {
+			forward = append(forward, tokens[i]+tokens[i+1])
+			i++
+		} else {
+			forward = append(forward, tokens[i])
+		}
+	}
+	if len(forward) == len(tokens) {
+		return out
+	}
+	out = append(out, forward)
+	var backward []string
+	for i, t := range tokens {
+		switch {
+		case i > 0 && len(t) <= 3:
+			if len(backward) > 0 {
+				backward[len(backward)-1] += t
+			}
+		default:
+			backward = append(backward, t)
+		}
+	}
+	if len(backward) < len(tokens) && !equalWords(backward, forward) {
+		out = append(out, backward)
+	}
+	return out
+}
+
+func equalWords(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// pairScore is one search word against one indexed word.
+type pairScore struct {
+	score         float64
+	search, index int
+}
+
+// byScore sorts best first. sort.Sort runs the same pdqsort as watchman's
+// sort.Slice, so equal scores end in the same order and the same words
+// are paired.
+type byScore []pairScore
+
+func (s byScore) Len() int           { return len(s) }
+func (s byScore) Less(i, j int) bool { return s[i].score > s[j].score }
+func (s byScore) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+
+// bestPairs is BestPairsJaroWinkler: each search word paired greedily with
+// the indexed word it resembles best, weighted by length, less a penalty
+// for the indexed words left unpaired.
+func bestPairs(searchTokens, indexedTokens []string) float64 {
+	searchLength, indexLength := sumLength(searchTokens), sumLength(indexedTokens)
+	scores := make(byScore, 0, (len(searchTokens)+len(indexedTokens))/5)
+	for si, s := range searchTokens {
+		for ii, t := range indexedTokens {
+			if sameFirstSound(t, s) {
+				scores = append(scores, pairScore{customJaroWinkler(t, s), si, ii})
+			}
+		}
+	}
+	sort.Sort(scores)
+	searched := make([]bool, len(searchTokens))
+	indexed := make([]bool, len(indexedTokens))
+	matchedLength := 0
+	weighted := 0.0
+	for _, p := range scores {
+		if searched[p.search] || indexed[p.index] {
+			continue
+		}
+		weighted += p.score * float64(len(searchTokens[p.search])+len(indexedTokens[p.index]))
+		searched[p.search], indexed[p.index] = true, true
+		matchedLength += len(indexedTokens[p.index])
+	}
+	average := weighted / float64(searchLength+matchedLength)
+	matchedIndexLength := 0
+	for i, t := range indexedTokens {
+		if indexed[i] {
+			matchedIndexLength += len(t)
+		}
+	}
+	matchedFraction := float64(matchedIndexLength) / float64(indexLength)
+	return average * scalingFactor(matchedFraction, unmatchedIndexPenaltyWeight)
+}
+
+// customJaroWinkler is Jaro-Winkler penalised for words of very different
+// lengths and for different first letters.
+func customJaroWinkler(s1, s2 string) float64 {
+	score := smetrics.JaroWinkler(s1, s2, jwBoostThreshold, jwPrefixSize)
+	if metric := lengthDifferenceFactor(s1, s2); metric < lengthDifferenceCutoffFactor {
+		score = score * scalingFactor(metric, lengthDifferencePenaltyWeight)
+	}
+	if s1[0] != s2[0] {
+		score = score * differentLetterPenaltyWeight
+	}
+	return score
+}
+
+func scalingFactor(metric, weight float64) float64 { return 1.0 - (1.0-metric)*weight }
+
+func sumLength(words []string) int {
+	n := 0
+	for _, w := range words {
+		n += len(w)
+	}
+	return n
+}
+
+func lengthDifferenceFactor(s1, s2 string) float64 {
+	l1, l2 := float64(len(s1)), float64(len(s2))
+	return math.Min(l1, l2) / math.Max(l1, l2)
+}
+
+// sameFirstSound: watchman compares only words whose first letters sound
+// alike (a partial soundex).
+func sameFirstSound(s1, s2 string) bool {
+	if s1 == "" || s2 == "" {
+		return false
+	}
+	return phoneticClass(s1) == phoneticClass(s2)
+}
+
+func phoneticClass(s string) rune {
+	for _, r := range s {
+		first := unicode.ToUpper(r)
+		if class, ok := soundex[first]; ok {
+			return class
+		}
+		return first
+	}
+	return ' '
+}
+
+var soundex = map[rune]rune{
+	'A': 'A', 'E': 'A', 'I': 'A', 'O': 'A', 'U': 'A', 'Y': 'A', // vowels
+	'B': 'B', 'F': 'B', 'P': 'B', 'V': 'B',
+	'C': 'C', 'G': 'C', 'J': 'C', 'K': 'C', 'Q': 'C', 'S': 'C', 'X': 'C', 'Z': 'C',
+	'D': 'D', 'T': 'D',
+	'L': 'L',
+	'M': 'M', 'N': 'M',
+	'R': 'R',
+	'H': 'H', 'W': 'H',
+}
