@@ -39,16 +39,16 @@ const boundSlack = 1e-9
 
 // nameSide is one side's names as watchman's name comparison sees them.
 type nameSide struct {
-	joined string       // PreparedFields.Name: the primary name's words joined
-	words  int          // words in the primary name
-	combos [][][]string // each name's word combinations, primary name first
+	joined string      // PreparedFields.Name: the primary name's words joined
+	words  int         // words in the primary name
+	combos [][]wordsOf // each name's word combinations, primary name first
 }
 
 func sideOf(pf search.PreparedFields) nameSide {
 	s := nameSide{joined: pf.Name, words: len(pf.NameFields)}
 	for _, fields := range append([][]string{pf.NameFields}, pf.AltNameFields...) {
 		if len(fields) > 0 { // watchman scores an empty name 0
-			s.combos = append(s.combos, wordCombinations(fields))
+			s.combos = append(s.combos, combinations(fields))
 		}
 	}
 	return s

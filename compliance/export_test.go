@@ -16,7 +16,7 @@ func (ix *Index) CountBothWays(name string) (dense, sparse []Ranked) {
 	for _, g := range grams {
 		lists = append(lists, ix.grams[g])
 	}
-	counts := make([]uint16, len(ix.names))
+	counts := make([]uint16, len(ix.nameEntry))
 	dense = ix.countDense(counts, lists, len(grams), nil)
 	_, sparse = ix.countSparse(counts, lists, len(grams), nil, nil)
 	byEntry := func(a, b ranked) int { return cmp.Or(cmp.Compare(a.entry, b.entry), cmp.Compare(a.dice, b.dice)) }

@@ -23,14 +23,18 @@ import (
 type Index struct {
 	lists   []ListInfo
 	entries []*Entry
-	names   []indexedName      // every name and alias of every entry
-	exact   map[string][]int32 // NameKey of a name → entries
-	skel    map[string][]int32 // SkeletonKey of a name → entries
-	joined  map[string][]int32 // "w:" JoinedKey, "s:" SkeletonJoinedKey of a name → entries
-	grams   map[string][]int32 // trigram → names having it
-	counts  sync.Pool          // *[]uint16, one counter per name, for candidate search
-	scratch sync.Pool          // *candidateScratch
-	noBound bool               // score every candidate with watchman (tests compare)
+	// Every name and alias of every entry, by name id: its entry, and how
+	// many distinct trigrams it has (apart, as candidate search reads
+	// every name's count).
+	nameEntry []int32
+	nameGrams []uint16
+	exact     map[string][]int32 // NameKey of a name → entries
+	skel      map[string][]int32 // SkeletonKey of a name → entries
+	joined    map[string][]int32 // "w:" JoinedKey, "s:" SkeletonJoinedKey of a name → entries
+	grams     map[string][]int32 // trigram → names having it
+	counts    sync.Pool          // *[]uint16, one counter per name, for candidate search
+	scratch   sync.Pool          // *candidateScratch
+	noBound   bool               // score every candidate with watchman (tests compare)
 
 	cacheMu sync.Mutex
 	cache   map[cacheKey][]Match // merchants and banks recur in payment after payment
@@ -40,11 +44,6 @@ type Index struct {
 type cacheKey struct {
 	p     Party
 	floor float64
-}
-
-type indexedName struct {
-	entry int32
-	grams uint16 // how many distinct trigrams the name has
 }
 
 // Candidate search: a name is a candidate when its Dice coefficient on
@@ -75,7 +74,7 @@ func NewIndex(lists ...*List) *Index {
 			ix.add(&l.Entries[i])
 		}
 	}
-	n := len(ix.names)
+	n := len(ix.nameEntry)
 	ix.counts.New = func() any { c := make([]uint16, n); return &c }
 	return ix
 }
@@ -92,9 +91,10 @@ func (ix *Index) add(e *Entry) {
 		addID(ix.skel, SkeletonKey(name), id)
 		addID(ix.joined, "w:"+JoinedKey(name), id)
 		addID(ix.joined, "s:"+SkeletonJoinedKey(name), id)
-		nameID := int32(len(ix.names))
+		nameID := int32(len(ix.nameEntry))
 		grams := trigrams(NameWords(name), Skeleton(name))
-		ix.names = append(ix.names, indexedName{entry: id, grams: uint16(min(len(grams), math.MaxUint16))})
+		ix.nameEntry = append(ix.nameEntry, id)
+		ix.nameGrams = append(ix.nameGrams, uint16(min(len(grams), math.MaxUint16)))
 		for _, g := range grams {
 			ix.grams[g] = append(ix.grams[g], nameID)
 		}
@@ -293,7 +293,7 @@ func (ix *Index) candidates(grams []string) []int32 {
 		postings += len(l)
 	}
 	sc.lists = lists
-	if postings >= len(ix.names)/denseShare {
+	if postings >= len(ix.nameEntry)/denseShare {
 		sc.found = ix.countDense(*cp, lists, len(grams), sc.found[:0])
 	} else {
 		sc.touched, sc.found = ix.countSparse(*cp, lists, len(grams), sc.touched[:0], sc.found[:0])
@@ -337,8 +337,8 @@ func (ix *Index) countDense(counts []uint16, lists [][]int32, ours int, found []
 		}
 	}
 	for n, c := range counts {
-		if ok, dice := passes(int(c), ours, int(ix.names[n].grams)); ok {
-			found = append(found, ranked{ix.names[n].entry, dice})
+		if ok, dice := passes(int(c), ours, int(ix.nameGrams[n])); ok {
+			found = append(found, ranked{ix.nameEntry[n], dice})
 		}
 	}
 	clear(counts)
@@ -359,8 +359,8 @@ func (ix *Index) countSparse(counts []uint16, lists [][]int32, ours int, touched
 	for _, n := range touched {
 		c := counts[n]
 		counts[n] = 0
-		if ok, dice := passes(int(c), ours, int(ix.names[n].grams)); ok {
-			found = append(found, ranked{ix.names[n].entry, dice})
+		if ok, dice := passes(int(c), ours, int(ix.nameGrams[n])); ok {
+			found = append(found, ranked{ix.nameEntry[n], dice})
 		}
 	}
 	return touched, found

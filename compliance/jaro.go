@@ -25,13 +25,38 @@ const (
 	unmatchedIndexPenaltyWeight   = 0.15
 )
 
+// wordsOf are a name's words (or one combination of them) with what
+// bestPairs reads of each word, worked out once.
+type wordsOf struct {
+	text   []string
+	sound  []rune // each word's first sound (phoneticClass)
+	length int    // bytes in all the words
+}
+
+func prepareWords(text []string) wordsOf {
+	w := wordsOf{text: text, sound: make([]rune, len(text)), length: sumLength(text)}
+	for i, t := range text {
+		w.sound[i] = phoneticClass(t)
+	}
+	return w
+}
+
+// combinations are a name's word combinations, prepared.
+func combinations(tokens []string) []wordsOf {
+	var out []wordsOf
+	for _, c := range wordCombinations(tokens) {
+		out = append(out, prepareWords(c))
+	}
+	return out
+}
+
 // bestCombination is BestPairCombinationJaroWinkler over prepared word
 // combinations.
-func bestCombination(search, indexed [][]string) float64 {
+func bestCombination(search, indexed []wordsOf) float64 {
 	var best float64
-	for _, s := range search {
-		for _, i := range indexed {
-			if score := bestPairs(s, i); score > best {
+	for i := range search {
+		for j := range indexed {
+			if score := bestPairs(&search[i], &indexed[j]); score > best {
 				best = score
 			}
 		}
@@ -107,37 +132,38 @@ func (s byScore) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
 // bestPairs is BestPairsJaroWinkler: each search word paired greedily with
 // the indexed word it resembles best, weighted by length, less a penalty
 // for the indexed words left unpaired.
-func bestPairs(searchTokens, indexedTokens []string) float64 {
-	searchLength, indexLength := sumLength(searchTokens), sumLength(indexedTokens)
+func bestPairs(search, indexed *wordsOf) float64 {
+	searchTokens, indexedTokens := search.text, indexed.text
 	scores := make(byScore, 0, (len(searchTokens)+len(indexedTokens))/5)
 	for si, s := range searchTokens {
 		for ii, t := range indexedTokens {
-			if sameFirstSound(t, s) {
+			// firstCharacterSoundexMatch: an empty word matches nothing
+			if t != "" && s != "" && indexed.sound[ii] == search.sound[si] {
 				scores = append(scores, pairScore{customJaroWinkler(t, s), si, ii})
 			}
 		}
 	}
 	sort.Sort(scores)
 	searched := make([]bool, len(searchTokens))
-	indexed := make([]bool, len(indexedTokens))
+	matched := make([]bool, len(indexedTokens))
 	matchedLength := 0
 	weighted := 0.0
 	for _, p := range scores {
-		if searched[p.search] || indexed[p.index] {
+		if searched[p.search] || matched[p.index] {
 			continue
 		}
 		weighted += p.score * float64(len(searchTokens[p.search])+len(indexedTokens[p.index]))
-		searched[p.search], indexed[p.index] = true, true
+		searched[p.search], matched[p.index] = true, true
 		matchedLength += len(indexedTokens[p.index])
 	}
-	average := weighted / float64(searchLength+matchedLength)
+	average := weighted / float64(search.length+matchedLength)
 	matchedIndexLength := 0
 	for i, t := range indexedTokens {
-		if indexed[i] {
+		if matched[i] {
 			matchedIndexLength += len(t)
 		}
 	}
-	matchedFraction := float64(matchedIndexLength) / float64(indexLength)
+	matchedFraction := float64(matchedIndexLength) / float64(indexed.length)
 	return average * scalingFactor(matchedFraction, unmatchedIndexPenaltyWeight)
 }
 
@@ -169,15 +195,8 @@ func lengthDifferenceFactor(s1, s2 string) float64 {
 	return math.Min(l1, l2) / math.Max(l1, l2)
 }
 
-// sameFirstSound: watchman compares only words whose first letters sound
-// alike (a partial soundex).
-func sameFirstSound(s1, s2 string) bool {
-	if s1 == "" || s2 == "" {
-		return false
-	}
-	return phoneticClass(s1) == phoneticClass(s2)
-}
-
+// phoneticClass is a word's first sound: watchman compares only words
+// whose first letters sound alike (a partial soundex).
 func phoneticClass(s string) rune {
 	for _, r := range s {
 		first := unicode.ToUpper(r)
