@@ -58,6 +58,7 @@ func sideOf(pf search.PreparedFields) nameSide {
 type scoreBound struct {
 	words, skeleton nameSide // the party's name in its two spellings
 	sameSpelling    bool
+	scratch         []pairScore // one party is matched by one goroutine
 }
 
 // newScoreBound is the bound for a party scored with queries (its name's
@@ -93,22 +94,22 @@ func (b *scoreBound) of(e *Entry) float64 {
 	if e.formerName {
 		return math.Inf(1)
 	}
-	ub := b.words.bound(&e.words)
+	ub := b.words.bound(&e.words, &b.scratch)
 	if !(b.sameSpelling && e.sameSpelling) {
-		ub = max(ub, b.skeleton.bound(&e.skeletonWords))
+		ub = max(ub, b.skeleton.bound(&e.skeletonWords, &b.scratch))
 	}
 	return ub
 }
 
 // bound is the most watchman's final score can be for a party of name q
-// against an entry of names e.
-func (q *nameSide) bound(e *nameSide) float64 {
+// against an entry of names e; scratch is reused between calls.
+func (q *nameSide) bound(e *nameSide, scratch *[]pairScore) float64 {
 	if q.joined == e.joined {
 		return 1 // watchman's exact-name fast path
 	}
 	var raw float64
 	for _, combos := range e.combos {
-		raw = max(raw, bestCombination(q.combos[0], combos))
+		raw = max(raw, bestCombination(q.combos[0], combos, scratch))
 	}
 	if raw <= termMatchThreshold && q.words >= 2 {
 		raw *= 0.8 // too few matching terms

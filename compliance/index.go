@@ -336,8 +336,9 @@ func (ix *Index) countDense(counts []uint16, lists [][]int32, ours int, found []
 			counts[n]++
 		}
 	}
+	theirs := ix.nameGrams[:len(counts)] // one bounds check for the loop
 	for n, c := range counts {
-		if ok, dice := passes(int(c), ours, int(ix.nameGrams[n])); ok {
+		if ok, dice := passes(int(c), ours, int(theirs[n])); ok {
 			found = append(found, ranked{ix.nameEntry[n], dice})
 		}
 	}

@@ -51,12 +51,12 @@ func combinations(tokens []string) []wordsOf {
 }
 
 // bestCombination is BestPairCombinationJaroWinkler over prepared word
-// combinations.
-func bestCombination(search, indexed []wordsOf) float64 {
+// combinations; scratch is reused between calls.
+func bestCombination(search, indexed []wordsOf, scratch *[]pairScore) float64 {
 	var best float64
 	for i := range search {
 		for j := range indexed {
-			if score := bestPairs(&search[i], &indexed[j]); score > best {
+			if score := bestPairs(&search[i], &indexed[j], scratch); score > best {
 				best = score
 			}
 		}
@@ -120,9 +120,22 @@ type pairScore struct {
 	search, index int
 }
 
-// byScore sorts best first. sort.Sort runs the same pdqsort as watchman's
-// sort.Slice, so equal scores end in the same order and the same words
-// are paired.
+// sortByScore sorts best first exactly as watchman's sort.Slice does, so
+// that equal scores end in the same order and the same words are paired:
+// sort.Sort runs the same pdqsort, which sorts 12 elements or fewer by
+// this insertion sort, done here without boxing the slice.
+func sortByScore(s []pairScore) {
+	if len(s) > 12 {
+		sort.Sort(byScore(s))
+		return
+	}
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].score > s[j-1].score; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
 type byScore []pairScore
 
 func (s byScore) Len() int           { return len(s) }
@@ -132,9 +145,10 @@ func (s byScore) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
 // bestPairs is BestPairsJaroWinkler: each search word paired greedily with
 // the indexed word it resembles best, weighted by length, less a penalty
 // for the indexed words left unpaired.
-func bestPairs(search, indexed *wordsOf) float64 {
+func bestPairs(search, indexed *wordsOf, scratch *[]pairScore) float64 {
 	searchTokens, indexedTokens := search.text, indexed.text
-	scores := make(byScore, 0, (len(searchTokens)+len(indexedTokens))/5)
+	scores := (*scratch)[:0]
+	defer func() { *scratch = scores }()
 	for si, s := range searchTokens {
 		for ii, t := range indexedTokens {
 			// firstCharacterSoundexMatch: an empty word matches nothing
@@ -143,9 +157,12 @@ func bestPairs(search, indexed *wordsOf) float64 {
 			}
 		}
 	}
-	sort.Sort(scores)
-	searched := make([]bool, len(searchTokens))
-	matched := make([]bool, len(indexedTokens))
+	sortByScore(scores)
+	var searchedWords, matchedWords [16]bool // most names have fewer words
+	searched, matched := searchedWords[:], matchedWords[:]
+	if len(searchTokens) > len(searched) || len(indexedTokens) > len(matched) {
+		searched, matched = make([]bool, len(searchTokens)), make([]bool, len(indexedTokens))
+	}
 	matchedLength := 0
 	weighted := 0.0
 	for _, p := range scores {
