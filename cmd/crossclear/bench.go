@@ -97,7 +97,7 @@ if the books do not balance.`,
 			if err != nil {
 				return err
 			}
-			report := benchReport{Engine: b.engine, Servers: len(b.bases), Started: len(b.cmds) > 0, Results: results, LedgerOK: ledgerOK}
+			report := benchReport{Engine: b.engine, Servers: len(b.bases), Started: len(b.cmds) > 0, Results: results, LedgerOK: ledgerOK, Retried: b.retried.Load()}
 			if *asJSON {
 				err = printJSON(c.stdout, report)
 			} else {
@@ -154,6 +154,7 @@ type bench struct {
 	operator string
 	banks    []benchBank
 	seq      atomic.Int64 // idempotency keys and references
+	retried  atomic.Int64 // requests answered 503 and sent again
 	heldMu   sync.Mutex
 	held     []string // payment ids for the read workload
 }
@@ -296,38 +297,48 @@ func (b *bench) seed(ctx context.Context, s *store.Store) error {
 }
 
 // call sends one request to the server base and fails unless the answer
-// is want.
+// is want. A 503 (the database busy: SQLite's one writer behind long
+// batches) is what a client retries, with the same Idempotency-Key, after
+// its Retry-After: so does bench, a few times, and counts it.
 func (b *bench) call(base, method, path, key string, body any, want int) ([]byte, error) {
-	var r io.Reader
+	var payload []byte
 	if body != nil {
-		raw, err := json.Marshal(body)
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+	}
+	idem := fmt.Sprintf("bench-%d", b.seq.Add(1))
+	for try := 1; ; try++ {
+		req, err := http.NewRequest(method, base+path, bytes.NewReader(payload))
 		if err != nil {
 			return nil, err
 		}
-		r = bytes.NewReader(raw)
+		req.Header.Set("Authorization", "Bearer "+key)
+		if method == http.MethodPost {
+			req.Header.Set("Idempotency-Key", idem)
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := b.client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode == http.StatusServiceUnavailable && try < 5 {
+			b.retried.Add(1)
+			wait, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+			time.Sleep(time.Duration(max(wait, 1)) * time.Second)
+			continue
+		}
+		if res.StatusCode != want {
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+		}
+		return raw, nil
 	}
-	req, err := http.NewRequest(method, base+path, r)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	if method == http.MethodPost {
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", b.seq.Add(1)))
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := b.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
-	}
-	return raw, nil
 }
 
 // hold holds one payment as bank through base and returns its id.
@@ -399,6 +410,7 @@ type benchReport struct {
 	Started  bool          `json:"started"` // by bench (server CPU measured), not --target
 	Results  []benchResult `json:"results"`
 	LedgerOK bool          `json:"ledger_ok"`
+	Retried  int64         `json:"retried"` // requests answered 503 and sent again
 }
 
 func (b *bench) run(ctx context.Context, plan benchPlan) ([]benchResult, error) {
@@ -538,4 +550,7 @@ func (r benchReport) print(w io.Writer) {
 		servers = fmt.Sprintf("%d running server(s) (--target; server CPU not measured)", r.Servers)
 	}
 	fmt.Fprintf(w, "engine %s, %s; moved/s counts transitions (hold-release, hold-refund), holds (batch) or reads; %s\n", r.Engine, servers, verdict)
+	if r.Retried > 0 {
+		fmt.Fprintf(w, "%d requests were answered 503 (database busy) and sent again after Retry-After, with the same Idempotency-Key\n", r.Retried)
+	}
 }
