@@ -8,7 +8,8 @@ import (
 	"github.com/xrash/smetrics"
 )
 
-// watchman's name similarity (internal/stringscore of watchman v0.60.0:
+// watchman's name similarity (github.com/moov-io/watchman v0.60.0, Apache
+// License 2.0, internal/stringscore:
 // BestPairCombinationJaroWinkler, BestPairsJaroWinkler, customJaroWinkler,
 // GenerateWordCombinations, firstCharacterSoundexMatch), copied operation
 // for operation so that it gives the same float64, for the score bound
