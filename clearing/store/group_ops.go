@@ -89,8 +89,9 @@ func (s *Store) doAll(ctx context.Context, ops []Op) ([]Result, error) {
 // the group's store calls, then Answer is given each op's result and
 // returns the answer to record for its claim, and all are recorded in one
 // statement. Answer runs in the group's transaction; an error from it
-// (ErrRollback aside), like a claim refused, fails the group's batch, and
-// every request of it runs alone.
+// (ErrRollback aside) fails the group's batch, and every request of it
+// runs alone. A refused claim (a bad or reused key) runs alone, after the
+// group, where its own path answers the refusal.
 type OpRequest struct {
 	Op     Op
 	Claim  *IdempotencyClaim            // nil: no key
@@ -167,7 +168,10 @@ func (g *Group) batch(ctx context.Context, tx bun.Tx, n int, jobs []*groupJob) b
 	for i, j := range claimants {
 		switch {
 		case refused[i] != nil:
-			return false // its own path answers the refusal
+			// A bad or reused key: its own path answers the refusal, after
+			// the group (failing the batch would make one such request
+			// cost every group-mate a transaction of its own).
+			j.alone = true
 		case stored[i] != nil:
 			j.req.Replay(stored[i])
 		default:

@@ -22,6 +22,7 @@ type opJob struct {
 	alone    atomic.Int32
 	fail     atomic.Int32 // Answer fails this many times more (ErrRetryAlone)
 	replayed *store.StoredResponse
+	err      error // what AtomicallyOp returned
 }
 
 // runOpGroup runs jobs in one commit group (the window holds it open until
@@ -64,9 +65,7 @@ func runOpGroup(t *testing.T, e env, jobs []*opJob) []int {
 				j.result = r
 				return err
 			})
-			if err != nil {
-				t.Error(err)
-			}
+			j.err = err
 		}()
 	}
 	wg.Wait()
@@ -104,6 +103,7 @@ func TestGroupBatchesOps(t *testing.T) {
 			if sizes := runOpGroup(t, e, jobs); len(sizes) != 1 || sizes[0] != len(jobs) {
 				t.Fatalf("group sizes %v, want one group of %d", sizes, len(jobs))
 			}
+			noErrors(t, jobs)
 			for i, j := range jobs {
 				if j.alone.Load() != 0 {
 					t.Errorf("job %d ran alone", i)
@@ -144,6 +144,7 @@ func TestGroupBatchesOps(t *testing.T) {
 			jobs := newJobs()
 			jobs[1].key, jobs[3].key = "k", "k"
 			runOpGroup(t, e, jobs)
+			noErrors(t, jobs)
 			// Whichever arrived second is the copy: it replays the first's
 			// recorded answer.
 			first, copy := jobs[1], jobs[3]
@@ -158,11 +159,40 @@ func TestGroupBatchesOps(t *testing.T) {
 			}
 		})
 
+		t.Run("reused key", func(t *testing.T) {
+			// The key was used before for another request: that request's
+			// refusal is its own, after the group; its group-mates are
+			// batched as if it were not there.
+			err := e.s.Atomically(ctx, func(ctx context.Context) error {
+				_, err := e.s.ClaimIdempotencyKey(ctx, "c", "reused", []byte("another request"))
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs := newJobs()
+			jobs[2].key = "reused"
+			runOpGroup(t, e, jobs)
+			for i, j := range jobs {
+				wantAlone := int32(0)
+				if i == 2 {
+					wantAlone = 1
+				}
+				if j.alone.Load() != wantAlone {
+					t.Errorf("job %d ran alone %d times, want %d", i, j.alone.Load(), wantAlone)
+				}
+			}
+			if ce, ok := clearing.AsError(jobs[2].err); !ok || ce.Code != "idempotency_key_reused" {
+				t.Errorf("the reused key was answered %v", jobs[2].err)
+			}
+		})
+
 		t.Run("failed answer", func(t *testing.T) {
 			jobs := newJobs()
 			jobs[2].fail.Store(1)
 			before := heldCount(t, e)
 			runOpGroup(t, e, jobs)
+			noErrors(t, jobs)
 			for i, j := range jobs {
 				if j.alone.Load() != 1 || j.result.Err != nil {
 					t.Errorf("job %d ran alone %d times (want 1): %v", i, j.alone.Load(), j.result.Err)
@@ -173,4 +203,13 @@ func TestGroupBatchesOps(t *testing.T) {
 			}
 		})
 	})
+}
+
+func noErrors(t *testing.T, jobs []*opJob) {
+	t.Helper()
+	for i, j := range jobs {
+		if j.err != nil {
+			t.Errorf("job %d: %v", i, j.err)
+		}
+	}
 }
