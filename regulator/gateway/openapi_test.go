@@ -2,8 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"flag"
-	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -23,36 +21,10 @@ import (
 // status.
 var contract *openapitest.Checker
 
-// TestMain loads the contract and, after a run of the whole package, fails
-// if some operation of the document was never exercised.
+// TestMain loads the contract and, after a run of the whole package,
+// fails if some operation of the document was never exercised.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	raw, err := os.ReadFile("openapi.json")
-	if err == nil {
-		contract, err = openapitest.New(raw)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "openapi.json:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if code == 0 && wholeRun() {
-		if missed := contract.Unreached(); len(missed) > 0 {
-			fmt.Fprintf(os.Stderr, "FAIL: no test reached these operations of openapi.json:\n  %s\n", strings.Join(missed, "\n  "))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// wholeRun says every test of the package ran (no -run, -skip or -short).
-func wholeRun() bool {
-	for _, name := range []string{"test.run", "test.skip"} {
-		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
-			return false
-		}
-	}
-	return !testing.Short()
+	os.Exit(openapitest.Main(m, "openapi.json", &contract, nil))
 }
 
 // TestOpenAPIVersion: a version client generators (oapi-codegen) read.

@@ -9,9 +9,11 @@ package openapitest
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -227,4 +229,42 @@ func describe(errs []*verrors.ValidationError) string {
 		}
 	}
 	return b.String()
+}
+
+// Main is a test package's TestMain around its OpenAPI document at path:
+// it loads the document into *contract (configured by setup, if any), runs
+// the tests and, after a run of the whole package (no -run, -skip or
+// -short), fails if some operation of the document was never reached, so
+// nothing checked it against the server. It returns the exit code.
+func Main(m *testing.M, path string, contract **Checker, setup func(*Checker)) int {
+	flag.Parse()
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		*contract, err = New(raw)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, path+":", err)
+		return 1
+	}
+	if setup != nil {
+		setup(*contract)
+	}
+	code := m.Run()
+	if code == 0 && wholeRun() {
+		if missed := (*contract).Unreached(); len(missed) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: no test reached these operations of %s, so nothing checked them against the server:\n  %s\n", path, strings.Join(missed, "\n  "))
+			code = 1
+		}
+	}
+	return code
+}
+
+// wholeRun says every test of the package ran (no -run, -skip or -short).
+func wholeRun() bool {
+	for _, name := range []string{"test.run", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return !testing.Short()
 }
