@@ -98,8 +98,10 @@ func checkPath(c *fiber.Ctx) error {
 		if len(v) > maxPathParam {
 			return clearing.Errorf(clearing.Invalid, "too_long", pathParam(c, i), "at most %d bytes, got %d", maxPathParam, len(v))
 		}
-		if err := checkString(pathParam(c, i), v, false); err != nil {
-			return err
+		// The parameter's name is looked up (every route walked) only for
+		// a segment that fails: this runs on every request.
+		if checkString("path", v, false) != nil {
+			return checkString(pathParam(c, i), v, false)
 		}
 	}
 	return nil

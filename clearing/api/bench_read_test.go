@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/api"
+	"github.com/crossclear/crossclear/clearing/store"
+	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/fx"
+)
+
+// BenchmarkReadPayment is a bank reading one of its payments by id — the
+// payment, its events and its ledger legs in one query — over a real
+// connection from parallel clients. With -cpuprofile it shows where a
+// read's CPU goes (crossclear bench's read workload measures it from
+// outside).
+//
+//	go test -run '^$' -bench ReadPayment -cpu 16 -benchtime 20000x ./clearing/api/
+func BenchmarkReadPayment(b *testing.B) {
+	for _, engine := range storetest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			ctx := context.Background()
+			st := storetest.Open(b, engine, store.Options{})
+			w := storetest.Seed(b, st)
+			_, key, err := st.CreateAPIKey(ctx, clearing.RoleBank, w.Banks[0].ID, "bench", storetest.Operator)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := w.Merchants[0]
+			ids := make([]string, 64)
+			for i := range ids {
+				a, _ := fx.ParseAmount(fmt.Sprintf("%d.00", i+1), m.Currency)
+				p, err := st.Hold(ctx, clearing.HoldRequest{BuyerBankID: w.Banks[0].ID, MerchantID: m.ID, Amount: a}, storetest.Operator)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids[i] = p.ID
+			}
+			// As serve: keys cached, revocations heard on PostgreSQL.
+			cacheCtx, stopCache := context.WithCancel(ctx)
+			defer stopCache()
+			st.CacheAPIKeys(cacheCtx, 0, slog.New(slog.DiscardHandler))
+			app := api.New(st, api.Config{})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			go app.Listener(ln)
+			defer app.ShutdownWithTimeout(5 * time.Second)
+			base := "http://" + ln.Addr().String()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					req, _ := http.NewRequest(http.MethodGet, base+"/v1/payments/"+ids[i%len(ids)], nil)
+					req.Header.Set("Authorization", "Bearer "+key)
+					res, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						b.Fatalf("GET a payment: %d", res.StatusCode)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+		})
+	}
+}
