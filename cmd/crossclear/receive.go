@@ -68,28 +68,12 @@ https only, except on loopback).`,
 			}
 			fmt.Fprintf(c.stdout, "crossclear regulator receive serving on %s (bundles kept in %s)\n",
 				strings.Replace(baseURL(ln.Addr().String()), "http://", scheme+"://", 1), *dir)
-			served := make(chan error, 1)
-			go func() {
+			return serveUntilDone(ctx, "receive", srv, func() error {
 				if *cert != "" {
-					served <- srv.ServeTLS(ln, *cert, *key)
-				} else {
-					served <- srv.Serve(ln)
+					return srv.ServeTLS(ln, *cert, *key)
 				}
-			}()
-			select {
-			case err := <-served:
-				return fmt.Errorf("receive: %w", err)
-			case <-ctx.Done():
-			}
-			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(shutdown); err != nil {
-				return err
-			}
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+				return srv.Serve(ln)
+			})
 		}
 	},
 }
@@ -139,4 +123,27 @@ func (in *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintf(in.out, "received %s\n", id)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// serveUntilDone runs serve (srv's Serve or ServeTLS on its listener)
+// until ctx ends — a signal — then shuts srv down, letting requests in
+// flight finish for up to 10 s. A serve that fails first is the error,
+// named by what.
+func serveUntilDone(ctx context.Context, what string, srv *http.Server, serve func() error) error {
+	served := make(chan error, 1)
+	go func() { served <- serve() }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("%s: %w", what, err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -113,22 +113,7 @@ not on loopback.`,
 			w := &witness.Witness{State: st, Signer: cs, Logger: c.logger(cfg)}
 			srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 			fmt.Fprintf(c.stdout, "crossclear witness %s serving on %s\nverifier key %s\n", cs.Name(), baseURL(ln.Addr().String()), cs.Verifier())
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(ln) }()
-			select {
-			case err := <-served:
-				return fmt.Errorf("witness: %w", err)
-			case <-ctx.Done():
-			}
-			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(shutdown); err != nil {
-				return err
-			}
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return serveUntilDone(ctx, "witness", srv, func() error { return srv.Serve(ln) })
 		}
 	},
 }
