@@ -42,15 +42,7 @@ func benchKeyedHoldRelease(b *testing.B, engine string, group int) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			app := api.New(st, api.Config{GroupCommit: store.GroupConfig{Max: group}})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			go app.Listener(ln)
-			defer app.ShutdownWithTimeout(5 * time.Second)
-			base := "http://" + ln.Addr().String()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
+			base, client := serveForBench(b, st, api.Config{GroupCommit: store.GroupConfig{Max: group}})
 			var seq atomic.Int64
 			post := func(path string, body any, want int) []byte {
 				raw, _ := json.Marshal(body)
@@ -80,4 +72,18 @@ func benchKeyedHoldRelease(b *testing.B, engine string, group int) {
 			b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "transitions/s")
 		}
 	}
+}
+
+// serveForBench serves st's API with cfg on a loopback listener until the
+// benchmark ends, and returns its base URL and a client that keeps enough
+// connections for parallel clients.
+func serveForBench(b *testing.B, st *store.Store, cfg api.Config) (string, *http.Client) {
+	app := api.New(st, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go app.Listener(ln)
+	b.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
+	return "http://" + ln.Addr().String(), &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
 }

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/api"
@@ -48,15 +46,7 @@ func BenchmarkReadPayment(b *testing.B) {
 			cacheCtx, stopCache := context.WithCancel(ctx)
 			defer stopCache()
 			st.CacheAPIKeys(cacheCtx, 0, slog.New(slog.DiscardHandler))
-			app := api.New(st, api.Config{})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			go app.Listener(ln)
-			defer app.ShutdownWithTimeout(5 * time.Second)
-			base := "http://" + ln.Addr().String()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
+			base, client := serveForBench(b, st, api.Config{})
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for i := 0; pb.Next(); i++ {
