@@ -198,10 +198,14 @@ func (g *Group) batch(ctx context.Context, tx bun.Tx, n int, jobs []*groupJob) b
 			return err
 		})
 		ats[i].ended = true
-		if err != nil && !errors.Is(err, ErrRollback) {
+		c := j.req.Claim
+		// A rollback undoes a request's claim too, which a batch cannot
+		// do for one of its requests: a keyed one (answered 429 or 503,
+		// kept for no replay) fails the batch and runs alone.
+		if err != nil && (c != nil || !errors.Is(err, ErrRollback)) {
 			return false
 		}
-		if c := j.req.Claim; c != nil && answer != nil {
+		if c != nil && answer != nil {
 			answers = append(answers, IdempotentAnswer{Caller: c.Caller, Key: c.Key, StoredResponse: *answer})
 		}
 	}

@@ -21,6 +21,7 @@ type opJob struct {
 	result   store.Result
 	alone    atomic.Int32
 	fail     atomic.Int32 // Answer fails this many times more (ErrRetryAlone)
+	rollback bool         // Answer asks to roll the request back (a 429 or 503)
 	replayed *store.StoredResponse
 	err      error // what AtomicallyOp returned
 }
@@ -43,6 +44,9 @@ func runOpGroup(t *testing.T, e env, jobs []*opJob) []int {
 						return nil, store.ErrRetryAlone
 					}
 					j.result = r
+					if j.rollback {
+						return nil, store.ErrRollback
+					}
 					if j.key == "" {
 						return nil, nil
 					}
@@ -184,6 +188,20 @@ func TestGroupBatchesOps(t *testing.T) {
 			}
 			if ce, ok := clearing.AsError(jobs[2].err); !ok || ce.Code != "idempotency_key_reused" {
 				t.Errorf("the reused key was answered %v", jobs[2].err)
+			}
+		})
+
+		t.Run("keyed rollback", func(t *testing.T) {
+			// A keyed request that rolls back must take its claim with it,
+			// which only a transaction of its own can: the batch fails and
+			// every request runs alone.
+			jobs := newJobs()
+			jobs[1].key, jobs[1].rollback = "rolled-back", true
+			runOpGroup(t, e, jobs)
+			for i, j := range jobs {
+				if j.alone.Load() != 1 {
+					t.Errorf("job %d ran alone %d times, want 1", i, j.alone.Load())
+				}
 			}
 		})
 
