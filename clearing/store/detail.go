@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,82 +13,150 @@ import (
 
 // PaymentDetail loads a payment with its events and its posting legs in
 // one round trip: the events and legs come aggregated as JSON columns of
-// the payment's row (each engine has its own JSON functions).
+// the payment's row (each engine has its own JSON functions), read by
+// decodeFlatArray. The query is a hotQuery: bound, and prepared on SQLite.
 func (s *Store) PaymentDetail(ctx context.Context, id string) (clearing.Payment, []clearing.Event, []Leg, error) {
 	var row struct {
 		paymentRow
 		Events string `bun:"events_json"`
 		Legs   string `bun:"legs_json"`
 	}
-	obj, agg := "json_object", "json_group_array"
-	if s.postgres {
-		obj, agg = "json_build_object", "json_agg"
+	rows, err := s.query(ctx, &s.detail, id)
+	if err != nil {
+		return clearing.Payment{}, nil, nil, fmt.Errorf("load payment %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return clearing.Payment{}, nil, nil, fmt.Errorf("load payment %s: %w", id, err)
+		}
+		return clearing.Payment{}, nil, nil, notFound("payment", "id", id)
+	}
+	if err := s.db.ScanRow(ctx, rows, &row); err != nil {
+		return clearing.Payment{}, nil, nil, fmt.Errorf("load payment %s: %w", id, err)
+	}
+	events, err := decodeEvents(id, row.Events)
+	if err != nil {
+		return clearing.Payment{}, nil, nil, fmt.Errorf("decode events of %s: %w", id, err)
+	}
+	legs, err := decodeLegs(id, row.Legs)
+	if err != nil {
+		return clearing.Payment{}, nil, nil, fmt.Errorf("decode legs of %s: %w", id, err)
+	}
+	return row.paymentRow.domain(), events, legs, nil
+}
+
+// paymentDetailQuery is PaymentDetail's query in the engine's SQL.
+func paymentDetailQuery(postgres bool) string {
+	obj, agg, param := "json_object", "json_group_array", "?"
+	if postgres {
+		obj, agg, param = "json_build_object", "json_agg", "$1"
 	}
 	events := fmt.Sprintf(`(SELECT COALESCE(%s(%s('seq', e.seq, 'type', e.type, 'from', e.from_state, 'to', e.to_state,
 		'amount', e.amount_minor, 'actor', e.actor, 'reason', e.reason, 'at', e.at)), '[]') FROM payment_events AS e WHERE e.payment_id = p.id)`, agg, obj)
 	legs := fmt.Sprintf(`(SELECT COALESCE(%s(%s('seq', po.seq, 'leg', po.leg, 'cycle', po.cycle_id, 'kind', po.kind, 'currency', po.currency,
 		'debit', po.debit, 'credit', po.credit, 'amount', po.amount_minor, 'at', po.at)), '[]') FROM postings AS po WHERE po.payment_id = p.id)`, agg, obj)
-	err := s.conn(ctx).NewSelect().TableExpr("payments AS p").ColumnExpr("p.*").
-		ColumnExpr(events+" AS events_json").ColumnExpr(legs+" AS legs_json").
-		Where("p.id = ?", id).Limit(1).Scan(ctx, &row)
-	if isNoRows(err) {
-		return clearing.Payment{}, nil, nil, notFound("payment", "id", id)
-	}
+	return "SELECT p.*, " + events + " AS events_json, " + legs + " AS legs_json FROM payments AS p WHERE p.id = " + param + " LIMIT 1"
+}
+
+// decodeEvents reads a payment's aggregated events, in order.
+func decodeEvents(id, data string) ([]clearing.Event, error) {
+	var out []clearing.Event
+	var e *clearing.Event
+	err := decodeFlatArray(data, func() {
+		out = append(out, clearing.Event{PaymentID: id})
+		e = &out[len(out)-1]
+	}, func(key string, v flatValue) error {
+		switch key {
+		case "seq":
+			return setInt(v, &e.Seq)
+		case "type":
+			return v.setString((*string)(&e.Type))
+		case "from":
+			return v.setString((*string)(&e.From))
+		case "to":
+			return v.setString((*string)(&e.To))
+		case "amount":
+			return setInt(v, &e.AmountMinor)
+		case "actor":
+			return v.setString(&e.Actor)
+		case "reason":
+			return v.setString(&e.Reason)
+		case "at":
+			return v.setTime(&e.At)
+		}
+		return nil
+	})
 	if err != nil {
-		return clearing.Payment{}, nil, nil, fmt.Errorf("load payment %s: %w", id, err)
+		return nil, err
 	}
-	var evs []struct {
-		Seq            int
-		Type, From, To string
-		Amount         int64
-		Actor, Reason  string
-		At             jsonTime
+	if out == nil {
+		out = []clearing.Event{}
 	}
-	if err := json.Unmarshal([]byte(row.Events), &evs); err != nil {
-		return clearing.Payment{}, nil, nil, fmt.Errorf("decode events of %s: %w", id, err)
+	slices.SortFunc(out, func(a, b clearing.Event) int { return a.Seq - b.Seq })
+	return out, nil
+}
+
+// decodeLegs reads a payment's aggregated posting legs, in order.
+func decodeLegs(id, data string) ([]Leg, error) {
+	var out []Leg
+	var l *Leg
+	err := decodeFlatArray(data, func() {
+		out = append(out, Leg{Posting: clearing.Posting{PaymentID: id}})
+		l = &out[len(out)-1]
+	}, func(key string, v flatValue) error {
+		switch key {
+		case "seq":
+			return setInt(v, &l.Seq)
+		case "leg":
+			return setInt(v, &l.Leg)
+		case "cycle":
+			return setInt(v, &l.CycleID)
+		case "kind":
+			return v.setString((*string)(&l.Kind))
+		case "currency":
+			return v.setString(&l.Currency)
+		case "debit":
+			return v.setString(&l.Debit)
+		case "credit":
+			return v.setString(&l.Credit)
+		case "amount":
+			return setInt(v, &l.AmountMinor)
+		case "at":
+			return v.setTime(&l.At)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	var lgs []struct {
-		Seq, Leg                      int
-		Cycle                         int64
-		Kind, Currency, Debit, Credit string
-		Amount                        int64
-		At                            jsonTime
+	if out == nil {
+		out = []Leg{}
 	}
-	if err := json.Unmarshal([]byte(row.Legs), &lgs); err != nil {
-		return clearing.Payment{}, nil, nil, fmt.Errorf("decode legs of %s: %w", id, err)
-	}
-	outEvents := make([]clearing.Event, len(evs))
-	for i, e := range evs {
-		outEvents[i] = clearing.Event{PaymentID: id, Seq: e.Seq, Type: clearing.EventType(e.Type), From: clearing.State(e.From), To: clearing.State(e.To),
-			AmountMinor: e.Amount, Actor: e.Actor, Reason: e.Reason, At: time.Time(e.At)}
-	}
-	slices.SortFunc(outEvents, func(a, b clearing.Event) int { return a.Seq - b.Seq })
-	outLegs := make([]Leg, len(lgs))
-	for i, l := range lgs {
-		outLegs[i] = Leg{Posting: clearing.Posting{PaymentID: id, Kind: clearing.PostingKind(l.Kind), Currency: l.Currency, Debit: l.Debit,
-			Credit: l.Credit, AmountMinor: l.Amount}, Seq: l.Seq, Leg: l.Leg, CycleID: l.Cycle, At: time.Time(l.At)}
-	}
-	slices.SortFunc(outLegs, func(a, b Leg) int {
+	slices.SortFunc(out, func(a, b Leg) int {
 		if a.Seq != b.Seq {
 			return a.Seq - b.Seq
 		}
 		return a.Leg - b.Leg
 	})
-	return row.paymentRow.domain(), outEvents, outLegs, nil
+	return out, nil
 }
 
-// jsonTime reads a timestamp as each engine writes it into JSON:
+// setTime reads a timestamp as each engine writes it into JSON:
 // PostgreSQL in RFC 3339, SQLite as stored ("2006-01-02 15:04:05.999999-07:00").
-type jsonTime time.Time
-
-func (t *jsonTime) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+// Unlike a string field, a timestamp must be there: null is refused.
+func (v flatValue) setTime(dst *time.Time) error {
+	if v.kind != '"' {
+		return errors.New("a timestamp must be a string")
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999"} {
-		if v, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
-			*t = jsonTime(v.UTC())
+	s := strings.TrimSpace(v.str)
+	layouts := []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", time.RFC3339Nano}
+	if len(s) > 10 && s[10] == 'T' { // only RFC 3339 has it: try that first
+		layouts = []string{time.RFC3339Nano}
+	}
+	for _, layout := range layouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			*dst = t.UTC()
 			return nil
 		}
 	}

@@ -95,6 +95,8 @@ type Store struct {
 	ratesLoaded time.Time  // when the rates were last loaded into the book
 
 	capObserver atomic.Pointer[CapObserver] // told of cap usage after holds (limits.go)
+
+	detail hotQuery // PaymentDetail's query (detail.go)
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite
@@ -133,6 +135,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), err)
 	}
+	s.detail.text = paymentDetailQuery(s.postgres)
 	return s, nil
 }
 
@@ -180,7 +183,7 @@ func (s *Store) Engine() string {
 func (s *Store) DB() *bun.DB { return s.db }
 
 // Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.detail.close(), s.db.Close()) }
 
 // Ping checks the database answers: /readyz.
 func (s *Store) Ping(ctx context.Context) error {
