@@ -18,6 +18,7 @@ import (
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/fx"
+	"github.com/crossclear/crossclear/messages/delivery"
 )
 
 // Config is crossclear's configuration. Each key is read, lowest first,
@@ -74,6 +75,7 @@ type Config struct {
 	GroupCommit         store.GroupConfig // single-payment requests committed together
 	Regulator           RegulatorConfig
 	Webhooks            WebhookConfig
+	DeliveryLease       time.Duration // a destination's lease between its holder's heartbeats (webhooks, regulator push, witnesses)
 }
 
 // WebhookConfig is the webhook delivery worker's.
@@ -333,6 +335,11 @@ var settings = []setting{
 	{key: "webhook_http_hosts", def: "", meta: "HOSTS", expect: `comma-separated host names or IPs like "receiver.dev.internal", or empty`,
 		usage: "hosts a webhook URL may name over plain http (development receivers); loopback always may, every other URL must be https",
 		apply: func(c *Config, v string) bool { c.Webhooks.HTTPHosts = v; return !strings.ContainsAny(v, " \t\r\n/") }},
+	{key: "delivery_lease", def: delivery.DefaultLease.String(), meta: "DURATION", expect: `a Go duration of at least 3s like "15s"`,
+		usage: "how long a node's lease on a webhook subscription, regulator endpoint or witness lasts between the heartbeats (every third of it) that keep it while the node delivers: a killed node's destinations wait up to this long for another node",
+		apply: func(c *Config, v string) bool {
+			return parseDuration(v, &c.DeliveryLease, false) && c.DeliveryLease >= 3*time.Second
+		}},
 	{key: "sanctions_ofac", def: "", meta: "DIR|URL", expect: "a directory or an http(s) base URL holding sdn.csv, add.csv, alt.csv and sdn_comments.csv, or empty",
 		usage: "OFAC's SDN list, its four legacy CSV files: a directory, or a base URL like https://www.treasury.gov/ofac/downloads/; empty: not screened against",
 		apply: func(c *Config, v string) bool { c.SanctionsOFAC = v; return !strings.ContainsAny(v, "\x00\n") }},

@@ -52,7 +52,7 @@ func TestConfigDefaults(t *testing.T) {
 		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second, GroupCommit: store.GroupConfig{Max: 64},
 		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
 		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second, CheckpointInterval: 10 * time.Minute},
-		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}}
+		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}, DeliveryLease: 15 * time.Second}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -99,7 +99,7 @@ settlement_bank_bic = "ECBFDEFF"
 		HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 10 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, DatabasePool: store.Pool{MaxLifetime: 30 * time.Minute}, APIKeyCacheTTL: 5 * time.Second, GroupCommit: store.GroupConfig{Max: 64},
 		AuthFailureLimit: 20, AuthFailureWindow: time.Minute, DegradedStatus: 200,
 		Regulator: RegulatorConfig{RateLimit: 120, Interval: 5 * time.Second, CheckpointInterval: 10 * time.Minute},
-		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}}
+		Webhooks:  WebhookConfig{Interval: 5 * time.Second, MaxBackoff: time.Hour, MaxFailures: 20}, DeliveryLease: 15 * time.Second}
 	if c != want {
 		t.Fatalf("file\n got %+v\nwant %+v", c, want)
 	}

@@ -77,8 +77,8 @@ func startRegulator(cfg Config, s, replica *store.Store, keys signers, log *slog
 	producer := regulator.NewProducer(s, keys.Files, keys.Checkpoints, origin)
 	producer.Interval, producer.Logger = cfg.Regulator.Interval, log
 	pusher := &push.Worker{Outbox: push.NewOutbox(s.DB(), producer.Log), Archive: producer.Archive, Log: producer.Log,
-		Client: &http.Client{Timeout: regulatorPushTimeout}, Interval: cfg.Regulator.Interval, Logger: log}
-	witnesses := &witnessing.Worker{Worker: delivery.Worker{Client: &http.Client{Timeout: regulatorPushTimeout}, Logger: log},
+		Client: &http.Client{Timeout: regulatorPushTimeout}, Interval: cfg.Regulator.Interval, Logger: log, Lease: cfg.DeliveryLease}
+	witnesses := &witnessing.Worker{Worker: delivery.Worker{Client: &http.Client{Timeout: regulatorPushTimeout}, Logger: log, Lease: cfg.DeliveryLease},
 		Registry: &witnessing.Registry{DB: s.DB(), Now: s.Now}, Log: producer.Log,
 		Refresh: cfg.Regulator.CheckpointInterval, Interval: cfg.Regulator.Interval}
 	rs := &regulatorService{producer: producer, pusher: pusher, witnesses: witnesses}

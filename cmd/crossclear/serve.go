@@ -222,7 +222,7 @@ func serveAPI(ctx context.Context, c *cli, cfg Config, s *store.Store, log *slog
 	}
 	wg.Go(func() {
 		(&webhook.Worker{Store: s, Interval: cfg.Webhooks.Interval, MaxBackoff: cfg.Webhooks.MaxBackoff,
-			MaxFailures: cfg.Webhooks.MaxFailures, Logger: log}).Run(workCtx)
+			MaxFailures: cfg.Webhooks.MaxFailures, Logger: log, Lease: cfg.DeliveryLease}).Run(workCtx)
 	})
 	wg.Go(func() {
 		(&worker.AutoRelease{Store: s, Interval: cfg.AutoReleaseInterval, Logger: log}).Run(workCtx)

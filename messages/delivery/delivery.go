@@ -3,9 +3,9 @@
 // may be used, how long to wait after a failed attempt, and one bounded
 // HTTP POST whose answer is read (and kept, when it is an error) up to
 // MaxResponseBytes. Each outbox keeps its own tables; the loop is the same:
-// lease the destination, send its oldest due item, record the attempt,
-// stop at the first failure so that what follows waits (order per
-// destination).
+// lease the destination (Lease.Hold, kept alive by a heartbeat), send its
+// oldest due item, record the attempt, stop at the first failure so that
+// what follows waits (order per destination).
 package delivery
 
 import (
@@ -122,12 +122,22 @@ func Post(ctx context.Context, c *http.Client, url string, header http.Header, b
 	return Outcome{StatusCode: resp.StatusCode, Took: time.Since(start), Body: answer}
 }
 
-// Worker is what every outbox worker is given: an HTTP client, a clock
-// and a logger, each optional. Embed it; its methods fill the defaults.
+// Worker is what every outbox worker is given: an HTTP client, a clock,
+// a logger and a lease length, each optional. Embed it; its methods fill
+// the defaults.
 type Worker struct {
 	Client *http.Client     // default: a client with a 30 s timeout
 	Now    func() time.Time // default: time.Now
 	Logger *slog.Logger     // default: slog.Default()
+	Lease  time.Duration    // a destination's lease between heartbeats; default DefaultLease
+}
+
+// LeaseFor is how long the worker's leases last between heartbeats.
+func (w Worker) LeaseFor() time.Duration {
+	if w.Lease > 0 {
+		return w.Lease
+	}
+	return DefaultLease
 }
 
 // HTTPClient is the worker's client.

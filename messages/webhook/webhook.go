@@ -82,6 +82,7 @@ type Worker struct {
 	MaxFailures int
 	Now         func() time.Time
 	Logger      *slog.Logger
+	Lease       time.Duration // a subscription's lease between heartbeats; delivery.DefaultLease when 0
 }
 
 // DefaultMaxFailures is MaxFailures when unset.
@@ -144,12 +145,20 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 	return total, errors.Join(errs...)
 }
 
+// deliverTo leases subscription id (or leaves it to the worker that has
+// it) and posts its due events in order.
 func (w *Worker) deliverTo(ctx context.Context, id string) (int, error) {
-	lease := &delivery.Lease{DB: w.Store.DB(), Table: "webhook_subscriptions", ID: id, For: 2*w.timeout() + time.Minute}
-	if ok, err := lease.Claim(ctx, w.now()); err != nil || !ok {
-		return 0, err // another worker has it
-	}
-	defer lease.Release(context.WithoutCancel(ctx))
+	lease := &delivery.Lease{DB: w.Store.DB(), Table: "webhook_subscriptions", ID: id, For: w.defaults().LeaseFor()}
+	delivered := 0
+	_, err := lease.Hold(ctx, w.now, func(ctx context.Context) (err error) {
+		delivered, err = w.deliverHeld(ctx, id)
+		return err
+	})
+	return delivered, err
+}
+
+// deliverHeld posts subscription id's due events in order, under its lease.
+func (w *Worker) deliverHeld(ctx context.Context, id string) (int, error) {
 	delivered := 0
 	for ctx.Err() == nil {
 		send, ok, err := w.Store.NextWebhook(ctx, id)
@@ -158,9 +167,6 @@ func (w *Worker) deliverTo(ctx context.Context, id string) (int, error) {
 		}
 		if send.NextAttemptAt.After(w.now()) {
 			return delivered, nil // backing off: the ones after it wait too
-		}
-		if err := lease.Extend(ctx, w.now()); err != nil {
-			return delivered, err
 		}
 		now := w.now()
 		sig, err := Sign(send.Secret, send.EventID, now.Unix(), send.Payload)
@@ -174,6 +180,9 @@ func (w *Worker) deliverTo(ctx context.Context, id string) (int, error) {
 		h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
 		h.Set("webhook-signature", sig)
 		o := delivery.Post(ctx, w.client(), send.URL, h, send.Payload)
+		if delivery.LeaseLost(ctx) {
+			return delivered, context.Cause(ctx) // the new holder sends it again: nothing more here
+		}
 		done := w.now()
 		retryAt := done.Add(delivery.FullJitter(send.Attempts+1, w.minBackoff(), w.maxBackoff()))
 		paused, err := w.Store.RecordWebhookAttempt(context.WithoutCancel(ctx), send, done, o.StatusCode, o.Took, o.Err, retryAt, w.maxFailures())
@@ -189,7 +198,7 @@ func (w *Worker) deliverTo(ctx context.Context, id string) (int, error) {
 		}
 		delivered++
 	}
-	return delivered, ctx.Err()
+	return delivered, context.Cause(ctx)
 }
 
 func (w *Worker) observe(ctx context.Context) {
@@ -229,10 +238,9 @@ func (w *Worker) maxFailures() int {
 // defaults gives the worker's optional client, clock and logger their
 // defaults, as every outbox worker's.
 func (w *Worker) defaults() delivery.Worker {
-	return delivery.Worker{Client: w.Client, Now: w.Now, Logger: w.Logger}
+	return delivery.Worker{Client: w.Client, Now: w.Now, Logger: w.Logger, Lease: w.Lease}
 }
 
-func (w *Worker) client() *http.Client   { return w.defaults().HTTPClient() }
-func (w *Worker) timeout() time.Duration { return w.defaults().Timeout() }
-func (w *Worker) now() time.Time         { return w.defaults().Clock() }
-func (w *Worker) logger() *slog.Logger   { return w.defaults().Log("webhooks") }
+func (w *Worker) client() *http.Client { return w.defaults().HTTPClient() }
+func (w *Worker) now() time.Time       { return w.defaults().Clock() }
+func (w *Worker) logger() *slog.Logger { return w.defaults().Log("webhooks") }

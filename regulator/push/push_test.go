@@ -2,6 +2,7 @@ package push_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crossclear/crossclear/clearing"
 	"github.com/crossclear/crossclear/clearing/store/storetest"
+	"github.com/crossclear/crossclear/messages/delivery"
 	"github.com/crossclear/crossclear/regulator/bundle"
 	"github.com/crossclear/crossclear/regulator/internal/regtest"
 	"github.com/crossclear/crossclear/regulator/push"
@@ -267,5 +269,60 @@ func TestEndpoints(t *testing.T) {
 	var audited int
 	if err := e.w.Store.DB().NewRaw("SELECT COUNT(*) FROM audit_log WHERE action IN ('regulator.endpoint.add', 'regulator.endpoint.remove')").Scan(ctx, &audited); err != nil || audited != 2 {
 		t.Errorf("audited endpoint changes: %d, %v", audited, err)
+	}
+}
+
+// TestTakenOverPushStops: a worker whose endpoint is taken over while it
+// pushes (it stalled past its lease, and another node claimed the
+// endpoint) has its push aborted and records nothing more — the new holder
+// owns the report's attempts now — and leaves the new holder's lease be.
+func TestTakenOverPushStops(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			arrived := make(chan struct{}, 1)
+			slow := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body) // then the server notices a client that hangs up
+				arrived <- struct{}{}
+				select { // a regulator that takes its time
+				case <-r.Context().Done():
+				case <-time.After(10 * time.Second):
+				}
+				w.WriteHeader(http.StatusAccepted)
+			}))
+			t.Cleanup(slow.Close)
+			e.w.Close(t)
+			e.w.Produce(t)
+			ep, err := e.outbox.AddEndpoint(ctx, "DE", slow.URL, storetest.Operator, e.w.Clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := *e.worker
+			w.Client, w.Lease = slow.Client(), 600*time.Millisecond
+			w.Client.Timeout = 20 * time.Second
+			other := &delivery.Lease{DB: e.w.Store.DB(), Table: "regulator_endpoints", ID: ep.ID, For: time.Hour}
+			go func() {
+				<-arrived
+				if ok, err := other.Claim(ctx, e.w.Clock.Now().Add(time.Minute)); err != nil || !ok {
+					t.Errorf("the other node takes the endpoint: %v %v", ok, err)
+				}
+			}()
+			start := time.Now()
+			n, err := w.Tick(ctx)
+			if n != 0 || !errors.Is(err, delivery.ErrLeaseLost) {
+				t.Fatalf("the worker that lost its endpoint: delivered %d, %v; want ErrLeaseLost", n, err)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("the worker pushed on for %s after losing its lease", took)
+			}
+			if ds, err := e.outbox.Deliveries(ctx, ep.ID, 10); err != nil || len(ds) != 0 {
+				t.Fatalf("attempts recorded by the worker that lost the endpoint: %+v %v", ds, err)
+			}
+			if err := other.Extend(ctx, e.w.Clock.Now().Add(time.Minute)); err != nil {
+				t.Fatalf("the new holder's lease: %v", err)
+			}
+		})
 	}
 }

@@ -31,6 +31,7 @@ type Worker struct {
 	MinBackoff, MaxBackoff time.Duration
 	Now                    func() time.Time
 	Logger                 *slog.Logger
+	Lease                  time.Duration // an endpoint's lease between heartbeats; delivery.DefaultLease when 0
 }
 
 // MaxResponseBytes is how much of a receiver's answer is read (and kept,
@@ -104,13 +105,20 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 	return total, errors.Join(errs...)
 }
 
-// deliverTo leases endpoint id and posts its due reports in order.
+// deliverTo leases endpoint id (or leaves it to the worker that has it)
+// and posts its due reports in order.
 func (w *Worker) deliverTo(ctx context.Context, id string, cp merklelog.Checkpoint) (int, error) {
-	lease := &delivery.Lease{DB: w.Outbox.db, Table: "regulator_endpoints", ID: id, For: 2*w.timeout() + time.Minute}
-	if ok, err := lease.Claim(ctx, w.now()); err != nil || !ok {
-		return 0, err // another worker has it
-	}
-	defer lease.Release(context.WithoutCancel(ctx))
+	lease := &delivery.Lease{DB: w.Outbox.db, Table: "regulator_endpoints", ID: id, For: w.defaults().LeaseFor()}
+	delivered := 0
+	_, err := lease.Hold(ctx, w.now, func(ctx context.Context) (err error) {
+		delivered, err = w.deliverHeld(ctx, id, cp)
+		return err
+	})
+	return delivered, err
+}
+
+// deliverHeld posts endpoint id's due reports in order, under its lease.
+func (w *Worker) deliverHeld(ctx context.Context, id string, cp merklelog.Checkpoint) (int, error) {
 	builder := &bundle.Builder{Archive: w.Archive, Log: w.Log}
 	delivered := 0
 	for ctx.Err() == nil {
@@ -143,10 +151,10 @@ func (w *Worker) deliverTo(ctx context.Context, id string, cp merklelog.Checkpoi
 		if err != nil {
 			return delivered, err
 		}
-		if err := lease.Extend(ctx, w.now()); err != nil {
-			return delivered, err
-		}
 		status, took, perr := w.post(ctx, ep.URL, r.ID, b.Marshal())
+		if delivery.LeaseLost(ctx) {
+			return delivered, context.Cause(ctx) // the new holder sends it again: nothing more here
+		}
 		if err := w.record(ctx, next, ep, cp, status, perr, took); err != nil {
 			return delivered, err
 		}
@@ -156,7 +164,7 @@ func (w *Worker) deliverTo(ctx context.Context, id string, cp merklelog.Checkpoi
 		}
 		delivered++
 	}
-	return delivered, ctx.Err()
+	return delivered, context.Cause(ctx)
 }
 
 // post sends one bundle; any 2xx is a delivery.
@@ -220,10 +228,9 @@ func (w *Worker) backoff(attempt int) time.Duration {
 // defaults gives the worker's optional client, clock and logger their
 // defaults, as every outbox worker's.
 func (w *Worker) defaults() delivery.Worker {
-	return delivery.Worker{Client: w.Client, Now: w.Now, Logger: w.Logger}
+	return delivery.Worker{Client: w.Client, Now: w.Now, Logger: w.Logger, Lease: w.Lease}
 }
 
-func (w *Worker) client() *http.Client   { return w.defaults().HTTPClient() }
-func (w *Worker) timeout() time.Duration { return w.defaults().Timeout() }
-func (w *Worker) now() time.Time         { return w.defaults().Clock() }
-func (w *Worker) logger() *slog.Logger   { return w.defaults().Log("regulator-push") }
+func (w *Worker) client() *http.Client { return w.defaults().HTTPClient() }
+func (w *Worker) now() time.Time       { return w.defaults().Clock() }
+func (w *Worker) logger() *slog.Logger { return w.defaults().Log("regulator-push") }

@@ -108,13 +108,17 @@ func (w *Worker) due(ctx context.Context, latest uint64) ([]witnessRow, error) {
 	return rows, nil
 }
 
-// witness gets one witness's cosignature of latest, under its lease.
+// witness gets one witness's cosignature of latest, under its lease (or
+// leaves the witness to the worker that holds it).
 func (w *Worker) witness(ctx context.Context, wt witnessRow, latest merklelog.Checkpoint) error {
-	lease := delivery.Lease{DB: w.Registry.DB, Table: "regulator_witnesses", ID: wt.ID, For: 2*w.Timeout() + time.Minute}
-	if ok, err := lease.Claim(ctx, w.Clock()); err != nil || !ok {
-		return err
-	}
-	defer lease.Release(context.WithoutCancel(ctx))
+	lease := delivery.Lease{DB: w.Registry.DB, Table: "regulator_witnesses", ID: wt.ID, For: w.LeaseFor()}
+	_, err := lease.Hold(ctx, w.Clock, func(ctx context.Context) error { return w.ask(ctx, wt, latest) })
+	return err
+}
+
+// ask sends latest to the witness, from the size it last cosigned, and
+// keeps its answer.
+func (w *Worker) ask(ctx context.Context, wt witnessRow, latest merklelog.Checkpoint) error {
 	v, err := cosignature.NewVerifier(wt.VKey)
 	if err != nil {
 		return w.failed(ctx, wt, fmt.Errorf("stored verifier key: %w", err))
@@ -134,6 +138,9 @@ func (w *Worker) witness(ctx context.Context, wt witnessRow, latest merklelog.Ch
 		out := delivery.Post(reqCtx, w.HTTPClient(), strings.TrimSuffix(wt.URL, "/")+"/add-checkpoint",
 			http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte(witness.Request(size, proof, latest.Note)))
 		cancel()
+		if delivery.LeaseLost(ctx) {
+			return context.Cause(ctx) // the new holder asks again: nothing more here
+		}
 		switch out.StatusCode {
 		case http.StatusOK:
 			return w.cosigned(ctx, wt, v, latest, out.Body)
