@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -336,7 +337,15 @@ func (s *Store) SetMerchantStatus(ctx context.Context, id string, status clearin
 }
 
 func (s *Store) audit(ctx context.Context, tx bun.Tx, by clearing.Actor, action, object, detail string) error {
-	_, err := tx.NewInsert().Model(&auditRow{Actor: by.String(), Action: action, Object: object, Detail: detail, At: s.now()}).Exec(ctx)
+	return Audit(ctx, tx, by, action, object, detail, s.now())
+}
+
+// Audit records who changed what in the audit log, inside tx: the change's
+// own transaction, so that neither commits without the other. The store's
+// changes and those kept beside it (the regulator's push endpoints and
+// witnesses) write their entries here.
+func Audit(ctx context.Context, tx bun.Tx, by clearing.Actor, action, object, detail string, at time.Time) error {
+	_, err := tx.NewInsert().Model(&auditRow{Actor: by.String(), Action: action, Object: object, Detail: detail, At: at.UTC()}).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}

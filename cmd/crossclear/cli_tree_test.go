@@ -263,6 +263,13 @@ func TestJSONOutput(t *testing.T) {
 	if doc := run("regulator", "remove-witness", "witness.test/sg"); doc["removed"] != true {
 		t.Errorf("regulator remove-witness --json: %v", doc)
 	}
+	var audited []string // the command line's changes are audited as its operator
+	if err := s.DB().NewRaw("SELECT action || ' ' || actor FROM audit_log WHERE object = 'witness.test/sg' ORDER BY id").Scan(ctx, &audited); err != nil {
+		t.Fatal(err)
+	}
+	if want := "witness.add operator:cli,witness.remove operator:cli"; strings.Join(audited, ",") != want {
+		t.Errorf("audit entries of the witness: %q, want %s", audited, want)
+	}
 	signed := filepath.Join(dir, "report.json")
 	if err := os.WriteFile(signed, []byte(`{"hello":"world"}`), 0o644); err != nil {
 		t.Fatal(err)

@@ -296,7 +296,7 @@ Stops asking the witness; its cosignatures already kept stay served.`,
 				return err
 			}
 			defer s.Close()
-			if err := (&witnessing.Registry{DB: s.DB(), Now: s.Now}).Remove(ctx, args[0]); err != nil {
+			if err := (&witnessing.Registry{DB: s.DB(), Now: s.Now}).Remove(ctx, args[0], operatorCLI); err != nil {
 				return err
 			}
 			if *asJSON {

@@ -21,6 +21,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/messages/delivery"
 	"github.com/crossclear/crossclear/regulator/internal/dbx"
 	"github.com/crossclear/crossclear/regulator/merklelog"
@@ -116,7 +117,7 @@ func (o *Outbox) AddEndpoint(ctx context.Context, jurisdiction, rawURL string, b
 		if err != nil {
 			return fmt.Errorf("queue the jurisdiction's reports: %w", err)
 		}
-		return audit(ctx, tx, by, "regulator.endpoint.add", row.ID, jurisdiction+" "+rawURL, now)
+		return store.Audit(ctx, tx, by, "regulator.endpoint.add", row.ID, jurisdiction+" "+rawURL, now)
 	})
 	if err != nil {
 		return Endpoint{}, err
@@ -135,23 +136,12 @@ func (o *Outbox) RemoveEndpoint(ctx context.Context, id string, by clearing.Acto
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: %s", ErrNoEndpoint, id)
 		}
-		return audit(ctx, tx, by, "regulator.endpoint.remove", id, "", now)
+		return store.Audit(ctx, tx, by, "regulator.endpoint.remove", id, "", now)
 	})
 }
 
 // ErrNoEndpoint is an unknown (or already removed) endpoint.
 var ErrNoEndpoint = errors.New("no such endpoint")
-
-// audit records an operator's change in the clearing audit log, beside the
-// store's own entries.
-func audit(ctx context.Context, tx bun.Tx, by clearing.Actor, action, object, detail string, now time.Time) error {
-	_, err := tx.NewRaw("INSERT INTO audit_log (actor, action, object, detail, at) VALUES (?, ?, ?, ?, ?)",
-		by.String(), action, object, detail, now.UTC()).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
-}
 
 // Enqueue queues reports for every live endpoint of their jurisdictions,
 // inside tx (the transaction adding them to the log).

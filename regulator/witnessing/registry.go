@@ -23,8 +23,10 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/crossclear/crossclear/clearing"
+	"github.com/crossclear/crossclear/clearing/store"
 	"github.com/crossclear/crossclear/messages/delivery"
 	"github.com/crossclear/crossclear/regulator/cosignature"
+	"github.com/crossclear/crossclear/regulator/internal/dbx"
 )
 
 // Witness is one registered witness and what the operator knows of it.
@@ -87,8 +89,9 @@ func (r *Registry) now() time.Time {
 }
 
 // Add registers the witness of vkey (a cosignature/v1 verifier key) at
-// url, asked at once. A removed witness of the same name comes back with
-// the new key and URL and what it cosigned before.
+// url, asked at once, and audits it (witness.add, by) in the same
+// transaction. A removed witness of the same name comes back with the new
+// key and URL and what it cosigned before.
 func (r *Registry) Add(ctx context.Context, vkey, url string, by clearing.Actor) (Witness, error) {
 	v, err := cosignature.NewVerifier(vkey)
 	if err != nil {
@@ -99,30 +102,40 @@ func (r *Registry) Add(ctx context.Context, vkey, url string, by clearing.Actor)
 	}
 	now := r.now()
 	row := witnessRow{ID: v.Name(), VKey: vkey, URL: url, CreatedBy: by.String(), CreatedAt: now, NextAttemptAt: now}
-	res, err := r.DB.NewInsert().Model(&row).On("CONFLICT (id) DO UPDATE").
-		Set("vkey = EXCLUDED.vkey").Set("url = EXCLUDED.url").Set("removed_at = NULL").Set("attempts = 0").
-		Set("next_attempt_at = EXCLUDED.next_attempt_at").Set("last_error = ''").
-		Where("rw.removed_at IS NOT NULL").Exec(ctx)
+	err = dbx.InTx(ctx, r.DB, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewInsert().Model(&row).On("CONFLICT (id) DO UPDATE").
+			Set("vkey = EXCLUDED.vkey").Set("url = EXCLUDED.url").Set("removed_at = NULL").Set("attempts = 0").
+			Set("next_attempt_at = EXCLUDED.next_attempt_at").Set("last_error = ''").
+			Where("rw.removed_at IS NOT NULL").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("add witness %s: %w", v.Name(), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return clearing.Errorf(clearing.Conflict, "witness_exists", "vkey", "witness %s is already registered: remove it first to change its key or URL", v.Name())
+		}
+		return store.Audit(ctx, tx, by, "witness.add", v.Name(), url+" "+vkey, now)
+	})
 	if err != nil {
-		return Witness{}, fmt.Errorf("add witness %s: %w", v.Name(), err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Witness{}, clearing.Errorf(clearing.Conflict, "witness_exists", "vkey", "witness %s is already registered: remove it first to change its key or URL", v.Name())
+		return Witness{}, err
 	}
 	return r.Get(ctx, v.Name())
 }
 
-// Remove stops asking the witness name.
-func (r *Registry) Remove(ctx context.Context, name string) error {
-	res, err := r.DB.NewUpdate().Model((*witnessRow)(nil)).Set("removed_at = ?", r.now()).
-		Where("id = ? AND removed_at IS NULL", name).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("remove witness %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return clearing.Errorf(clearing.NotFound, "witness_not_found", "name", "no registered witness %s", name)
-	}
-	return nil
+// Remove stops asking the witness name, and audits it (witness.remove,
+// by) in the same transaction.
+func (r *Registry) Remove(ctx context.Context, name string, by clearing.Actor) error {
+	now := r.now()
+	return dbx.InTx(ctx, r.DB, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*witnessRow)(nil)).Set("removed_at = ?", now).
+			Where("id = ? AND removed_at IS NULL", name).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("remove witness %s: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return clearing.Errorf(clearing.NotFound, "witness_not_found", "name", "no registered witness %s", name)
+		}
+		return store.Audit(ctx, tx, by, "witness.remove", name, "", now)
+	})
 }
 
 // Get is one witness (removed or not).

@@ -215,7 +215,7 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("Add(%q, %q) = %v, want an error on %s", tc.vkey, tc.url, err, tc.field)
 		}
 	}
-	if err := e.registry.Remove(ctx, sg.Name); err != nil {
+	if err := e.registry.Remove(ctx, sg.Name, storetest.Operator); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ := e.registry.List(ctx, 0); len(l) != 0 {
@@ -241,5 +241,46 @@ func TestCosignaturesOnPostgres(t *testing.T) {
 	e.pass(t) // the same second possibly: the newer-only upsert keeps one row
 	if _, by := e.cosignedBy(t, sg.VKey); len(by) != 1 {
 		t.Fatalf("cosigned by %v", by)
+	}
+}
+
+// TestWitnessChangesAreAudited: adding and removing a witness each leave
+// one audit entry naming who did it, in the change's transaction; an add
+// that fails (the witness is registered already) leaves none.
+func TestWitnessChangesAreAudited(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			sg := regtest.StartWitness(t, "witness.test/sg", e.origin, e.logKey, nil)
+			by := clearing.Actor{Role: clearing.RoleOperator, Subject: "key_witness_admin"}
+			entries := func(action string) []string {
+				t.Helper()
+				var actors []string
+				err := e.w.Store.DB().NewRaw("SELECT actor FROM audit_log WHERE action = ? AND object = ? ORDER BY id", action, sg.Name).Scan(ctx, &actors)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return actors
+			}
+			if _, err := e.registry.Add(ctx, sg.VKey, sg.URL, by); err != nil {
+				t.Fatal(err)
+			}
+			if got := entries("witness.add"); len(got) != 1 || got[0] != by.String() {
+				t.Fatalf("witness.add entries after an add: %q, want one by %s", got, by)
+			}
+			if _, err := e.registry.Add(ctx, sg.VKey, sg.URL, by); err == nil {
+				t.Fatal("a second add of a registered witness succeeded")
+			}
+			if got := entries("witness.add"); len(got) != 1 {
+				t.Fatalf("witness.add entries after a failed add: %q, want the first add's only", got)
+			}
+			if err := e.registry.Remove(ctx, sg.Name, by); err != nil {
+				t.Fatal(err)
+			}
+			if got := entries("witness.remove"); len(got) != 1 || got[0] != by.String() {
+				t.Fatalf("witness.remove entries after a remove: %q, want one by %s", got, by)
+			}
+		})
 	}
 }
