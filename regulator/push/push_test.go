@@ -303,7 +303,9 @@ func TestTakenOverPushStops(t *testing.T) {
 			w.Client, w.Lease = slow.Client(), 600*time.Millisecond
 			w.Client.Timeout = 20 * time.Second
 			other := &delivery.Lease{DB: e.w.Store.DB(), Table: "regulator_endpoints", ID: ep.ID, For: time.Hour}
+			tookOver := make(chan struct{})
 			go func() {
+				defer close(tookOver)
 				<-arrived
 				if ok, err := other.Claim(ctx, e.w.Clock.Now().Add(time.Minute)); err != nil || !ok {
 					t.Errorf("the other node takes the endpoint: %v %v", ok, err)
@@ -317,6 +319,7 @@ func TestTakenOverPushStops(t *testing.T) {
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("the worker pushed on for %s after losing its lease", took)
 			}
+			<-tookOver
 			if ds, err := e.outbox.Deliveries(ctx, ep.ID, 10); err != nil || len(ds) != 0 {
 				t.Fatalf("attempts recorded by the worker that lost the endpoint: %+v %v", ds, err)
 			}
