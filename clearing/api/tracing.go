@@ -20,19 +20,27 @@ import (
 var tracer = otel.Tracer("github.com/crossclear/crossclear/clearing/api")
 
 // traced starts the request's span; the name and attributes come from the
-// route that answered and the status sent.
+// route that answered and the status sent. Only the W3C headers are read
+// (by lookup: walking every header copied each name), and a span that
+// records nothing — no exporter configured, or not sampled — gets no
+// attributes built for it.
 func traced(c *fiber.Ctx) error {
-	carrier := propagation.HeaderCarrier{}
-	c.Request().Header.VisitAll(func(k, v []byte) {
-		if key := string(k); strings.EqualFold(key, "traceparent") || strings.EqualFold(key, "tracestate") {
-			carrier.Set(key, string(v))
+	ctx := c.UserContext()
+	if parent := c.Request().Header.Peek("traceparent"); len(parent) > 0 {
+		carrier := propagation.HeaderCarrier{}
+		carrier.Set("traceparent", string(parent))
+		if state := c.Request().Header.Peek("tracestate"); len(state) > 0 {
+			carrier.Set("tracestate", string(state))
 		}
-	})
-	ctx := otel.GetTextMapPropagator().Extract(c.UserContext(), carrier)
+		ctx = otel.GetTextMapPropagator().Extract(ctx, carrier)
+	}
 	ctx, span := tracer.Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
 	c.SetUserContext(ctx)
 	err := c.Next()
+	if !span.IsRecording() {
+		return err
+	}
 	route := strings.Clone(c.Route().Path)
 	status := c.Response().StatusCode()
 	span.SetName(strings.Clone(c.Method()) + " " + route)
