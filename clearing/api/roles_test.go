@@ -154,7 +154,7 @@ func TestMerchantCannotSeeAnotherMerchantsPayment(t *testing.T) {
 
 func TestMerchantIsRefusedSchemeData(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
-		for _, path := range []string{"/v1/cycles", "/v1/cycles/current", "/v1/cycles/1", "/v1/positions", "/v1/participants", "/v1/participants/" + deBank, "/v1/ledger/check"} {
+		for _, path := range []string{"/v1/cycles", "/v1/cycles/current", "/v1/cycles/1", "/v1/positions", "/v1/participants", "/v1/participants/" + deBank, "/v1/ledger/check", "/v1/audit"} {
 			wantError(t, e.call(e.merDE, "GET", path, nil), http.StatusForbidden, "forbidden", "")
 		}
 	})

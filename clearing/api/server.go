@@ -248,6 +248,10 @@ func New(s *store.Store, cfg Config) *fiber.App {
 	v1.Get("/api-keys", everyone, h.listAPIKeys)
 	v1.Delete("/api-keys/:id", allow(operator), h.revokeAPIKey)
 
+	// Every audited change (audit.go): the operator's, and the compliance
+	// officer's to oversee; nobody it is about.
+	v1.Get("/audit", allow(operator, officer), h.listAudit)
+
 	// Unmatched requests fall out of the chain as fiber's 404 (or 405 for
 	// a known path), which observe renders as JSON like every error.
 	return app

@@ -72,6 +72,8 @@ type migration struct {
 // worker talking to it) and the cosignatures they returned, per
 // checkpoint size and witness (the newest one of each). Migration 15 keeps
 // the language a console session chose (a BCP 47 tag, empty for none).
+// Migration 16 indexes the audit log by (at, id), the order GET /v1/audit
+// pages it in, newest first, and narrows it by time.
 var migrations = []migration{{Version: 1, Name: "clearing core", SQL: `
 CREATE TABLE participants (
 	id           TEXT PRIMARY KEY,
@@ -557,6 +559,8 @@ CREATE TABLE merkle_cosignatures (
 CREATE INDEX payments_reference ON payments (reference)
 `}, {Version: 15, Name: "console session language", SQL: `
 ALTER TABLE console_sessions ADD COLUMN lang TEXT NOT NULL DEFAULT ''
+`}, {Version: 16, Name: "audit log index", SQL: `
+CREATE INDEX audit_log_at ON audit_log (at, id)
 `}}
 
 // Migrate applies every migration not yet applied, each in its own
