@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -85,20 +84,6 @@ func queryInt(c *fiber.Ctx, name string, max int) (int, error) {
 		return 0, clearing.Errorf(clearing.Invalid, "invalid_"+name, name, "must be an integer from 1 to %d, got %q", max, raw)
 	}
 	return n, nil
-}
-
-// queryTime reads an optional RFC 3339 time query parameter; the zero
-// time when absent.
-func queryTime(c *fiber.Ctx, name string) (time.Time, error) {
-	raw := c.Query(name)
-	if raw == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil {
-		return time.Time{}, clearing.Errorf(clearing.Invalid, "invalid_time", name, "must be an RFC 3339 time like 2026-03-10T09:00:00Z, got %q", raw)
-	}
-	return t, nil
 }
 
 // checkReason bounds free text that goes into the audit trail.

@@ -41,3 +41,6 @@ func APIKeyDocument(k store.APIKey, secret string) any {
 	out.Secret = secret
 	return out
 }
+
+// AuditDocument is GET /v1/audit: a page of the audit log.
+func AuditDocument(p store.AuditPage) any { return toAuditLog(p) }

@@ -64,12 +64,11 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) 
 	if f.Object != "" {
 		q.Where("object = ?", f.Object)
 	}
-	// Times are compared in UTC, as they are written: SQLite compares text.
 	if !f.Since.IsZero() {
-		q.Where("at >= ?", f.Since.UTC())
+		q.Where("at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		q.Where("at < ?", f.Until.UTC())
+		q.Where("at < ?", f.Until)
 	}
 	if f.Cursor != "" {
 		at, rawID, err := parseCursor(f.Cursor)

@@ -46,7 +46,7 @@ var commands = []*command{serveCmd, demoCmd, migrateCmd, cycleCloseCmd, cycleSho
 	ratesLoadECBCmd, ratesListCmd, quoteCmd, isoInspectCmd, filesPushCmd, filesPullCmd, keysPublishCmd, keysRotateCmd, keysVerifyCmd,
 	regulatorKeysCmd, regulatorAddEndpointCmd, regulatorRemoveEndpointCmd, regulatorEndpointsCmd, regulatorAccessLogCmd, regulatorReceiveCmd, regulatorAddWitnessCmd, regulatorRemoveWitnessCmd, regulatorWitnessesCmd, verifyCmd,
 	witnessServeCmd, witnessKeyCmd, witnessAddLogCmd, witnessLogsCmd,
-	screenCmd, apikeyCreateCmd, benchCmd, versionCmd}
+	screenCmd, auditCmd, apikeyCreateCmd, benchCmd, versionCmd}
 
 // operatorCLI is who the command line acts as: whoever can run it can read
 // the database, so it is the operator.

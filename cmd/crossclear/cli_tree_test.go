@@ -270,6 +270,10 @@ func TestJSONOutput(t *testing.T) {
 	if want := "witness.add operator:cli,witness.remove operator:cli"; strings.Join(audited, ",") != want {
 		t.Errorf("audit entries of the witness: %q, want %s", audited, want)
 	}
+	doc := run("audit", "--object", "witness.test/sg") // the same entries, newest first
+	if es, _ := doc["entries"].([]any); len(es) != 2 || es[0].(map[string]any)["action"] != "witness.remove" || doc["next_cursor"] != "" {
+		t.Errorf("audit --json: %v", doc)
+	}
 	signed := filepath.Join(dir, "report.json")
 	if err := os.WriteFile(signed, []byte(`{"hello":"world"}`), 0o644); err != nil {
 		t.Fatal(err)
