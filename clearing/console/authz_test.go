@@ -88,6 +88,12 @@ func roleIsolation(t *testing.T, e *env) {
 		{route: "POST /console/reviews/:id/:decision", path: "/console/reviews/scr_none/approve", want: map[string]int{"officer": none}, others: no},
 		{route: "GET /console/payouts", path: "/console/payouts", want: map[string]int{"merDE": ok, "merSG": ok}, others: no,
 			shows: map[string][]string{"merDE": {"Berlin Books"}}, hides: map[string][]string{"merSG": {"Berlin Books"}}},
+		// The audit log, as GET /v1/audit: operators and compliance officers only.
+		{route: "GET /console/audit", path: "/console/audit", want: map[string]int{"operator": ok, "officer": ok}, others: no,
+			shows: map[string][]string{"operator": {"apikey.create", "merchant.create"}, "officer": {"apikey.create", "merchant.create"}},
+			hides: map[string][]string{"bankDE": {"apikey.create"}, "merDE": {"apikey.create"}}},
+		{route: "GET /console/audit", path: "/console/audit?action=merchant.", want: map[string]int{"operator": ok, "officer": ok}, others: no,
+			shows: map[string][]string{"operator": {"merchant.create"}}, hides: map[string][]string{"operator": {"apikey.create"}}},
 		{route: "POST /console/language", path: "/console/language", want: all(bad)}, // no language named
 		{route: "POST /console/signout", path: "/console/signout", want: all(see)},   // last: it ends the session
 	}

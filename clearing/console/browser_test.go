@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,6 +159,24 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("netting picture: %d bands, %q", bands, tb.text("#netting-EUR"))
 		}
 		tb.screenshot("operator-cycle")
+		tb.noErrors()
+		tb.signOut()
+	})
+
+	t.Run("operator reads the audit log and filters it", func(t *testing.T) {
+		tb.t = t
+		tb.signIn(e.base, e.keys["operator"])
+		tb.do(chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), chromedp.WaitVisible(chromedp.ID("audit")))
+		if h, rows := tb.text("h1"), tb.text("#audit tbody"); h != "Audit log" || !strings.Contains(rows, "apikey.create") || !strings.Contains(rows, "merchant.create") {
+			t.Fatalf("audit page %q: %q", h, rows)
+		}
+		tb.do(chromedp.SendKeys(`input[name="action"]`, "merchant."), chromedp.Submit(`input[name="action"]`),
+			chromedp.WaitVisible(chromedp.CSS(`input[name="action"][value="merchant."]`)))
+		actions := run(tb, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#audit tbody tr")].map(r => r.cells[2].textContent)`))
+		if len(actions) == 0 || slices.ContainsFunc(actions, func(a string) bool { return !strings.HasPrefix(a, "merchant.") }) {
+			t.Fatalf("filtered by merchant.: %q", actions)
+		}
+		tb.screenshot("operator-audit")
 		tb.noErrors()
 		tb.signOut()
 	})

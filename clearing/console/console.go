@@ -124,6 +124,8 @@ func Mount(app *fiber.App, st *store.Store, cfg Config) {
 	in.Post("/reviews/:id/:decision", allow(officer), cs.decide)
 
 	in.Get("/payouts", allow(merchant), cs.payouts)
+
+	in.Get("/audit", allow(operator, officer), cs.audit) // as GET /v1/audit
 }
 
 // mount adds what every console has under Prefix — assets, sign-in,

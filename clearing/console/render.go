@@ -46,8 +46,8 @@ type navItem struct{ Path, Label string } // Label is a catalogue key
 
 // navs are each role's menu: only pages its route table lets it open.
 var navs = map[clearing.Role][]navItem{
-	operator:  {{"/overview", "nav.overview"}, {"/cycles", "nav.cycles"}, {"/participants", "nav.participants"}, {"/payments", "nav.payments"}, {"/files", "nav.mailboxes"}},
-	officer:   {{"/reviews", "nav.review_queue"}, {"/reviews?status=all", "nav.decisions"}},
+	operator:  {{"/overview", "nav.overview"}, {"/cycles", "nav.cycles"}, {"/participants", "nav.participants"}, {"/payments", "nav.payments"}, {"/files", "nav.mailboxes"}, {"/audit", "nav.audit"}},
+	officer:   {{"/reviews", "nav.review_queue"}, {"/reviews?status=all", "nav.decisions"}, {"/audit", "nav.audit"}},
 	bank:      {{"/payments", "nav.payments"}, {"/participants", "nav.positions"}, {"/files", "nav.mailbox"}, {"/upload", "nav.upload"}},
 	merchant:  {{"/payments", "nav.escrow"}, {"/payouts", "nav.payouts"}},
 	regulator: {{"/reports", "nav.reports"}},
