@@ -53,6 +53,8 @@ func BenchmarkPages(b *testing.B) {
 		{"files", op, "/console/files"},
 		{"bank-payments", bank, "/console/payments"},
 		{"merchant-payouts", mer, "/console/payouts"},
+		{"audit", op, "/console/audit"},
+		{"audit-by-action", op, "/console/audit?action=apikey."},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			times := make([]time.Duration, 0, b.N)

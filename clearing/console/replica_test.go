@@ -14,9 +14,9 @@ import (
 
 // TestReadOnlyPagesReadTheReplica mounts the console with a second store
 // for its read-only pages, one that lacks the primary's payments: the
-// payment list and a payment's page read it (the payment is not there),
-// while signing in (sessions) and closing a cycle (an action) use the
-// primary.
+// payment list, a payment's page and the audit log read it (the payment
+// and the sign-in's audit entry are not there), while signing in
+// (sessions) and closing a cycle (an action) use the primary.
 func TestReadOnlyPagesReadTheReplica(t *testing.T) {
 	replica := storetest.Open(t, "sqlite", store.Options{})
 	storetest.Seed(t, replica)
@@ -29,6 +29,11 @@ func TestReadOnlyPagesReadTheReplica(t *testing.T) {
 	}
 	if p := b.get("/console/payments/" + e.paySGtoDE); p.Status != http.StatusNotFound {
 		t.Fatalf("a payment only the primary holds: %d, want 404 from the replica", p.Status)
+	}
+
+	// The audit log too: the primary audited this sign-in, the replica did not.
+	if p := b.get("/console/audit?action=console.signin"); p.Status != http.StatusOK || !strings.Contains(p.Body, "No audited changes.") {
+		t.Fatalf("audit page: %d, shows the primary's sign-in: %v", p.Status, strings.Contains(p.Body, "console.signin</td>"))
 	}
 
 	open, err := e.st.CurrentCycle(ctx)
