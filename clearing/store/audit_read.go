@@ -43,12 +43,11 @@ type AuditPage struct {
 // same keyset paging as Payments: (at, id) descending, which migration 16
 // indexes, so a page costs the same however deep it is.
 func (s *Store) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
+	limit, err := pageSize(f.Limit)
+	if err != nil {
+		return AuditPage{}, err
 	}
-	if f.Limit > MaxPage {
-		return AuditPage{}, clearing.Errorf(clearing.Invalid, "invalid_limit", "limit", "at most %d", MaxPage)
-	}
+	f.Limit = limit
 	var rows []auditRow
 	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("at DESC, id DESC").Limit(int64(f.Limit + 1))
 	if prefix := f.Action; prefix != "" && prefix[len(prefix)-1] == '.' {

@@ -55,14 +55,25 @@ type Page struct {
 // MaxPage bounds a listing page.
 const MaxPage = 1000
 
+// pageSize is a keyset-paged list's page size: 100 when unset, an error
+// naming limit above MaxPage.
+func pageSize(limit int) (int, error) {
+	if limit <= 0 {
+		return 100, nil
+	}
+	if limit > MaxPage {
+		return 0, clearing.Errorf(clearing.Invalid, "invalid_limit", "limit", "at most %d", MaxPage)
+	}
+	return limit, nil
+}
+
 // Payments lists payments newest first, a page at a time.
 func (s *Store) Payments(ctx context.Context, f PaymentFilter) (Page, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
+	limit, err := pageSize(f.Limit)
+	if err != nil {
+		return Page{}, err
 	}
-	if f.Limit > MaxPage {
-		return Page{}, clearing.Errorf(clearing.Invalid, "invalid_limit", "limit", "at most %d", MaxPage)
-	}
+	f.Limit = limit
 	var rows []paymentRow
 	q := s.conn(ctx).NewSelect().Model(&rows).OrderExpr("created_at DESC, id DESC").Limit(int64(f.Limit + 1))
 	if f.State != "" {
