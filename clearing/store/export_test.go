@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+)
 
 // MigrateTo applies the migrations up to version only, for tests that
 // upgrade an old schema.
@@ -23,4 +28,17 @@ func (s *Store) InSnapshot(ctx context.Context, fn func(ctx context.Context) err
 func (s *Store) ExecIn(ctx context.Context, query string) error {
 	_, err := s.conn(ctx).ExecContext(ctx, query)
 	return err
+}
+
+// InsertEvent writes an event of payment id through insertRows, or
+// through bun's own insert when viaBun, for TestInsertRowsWritesAsBun.
+func (s *Store) InsertEvent(ctx context.Context, viaBun bool, id string, seq int, reason string, at time.Time) error {
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		rows := []eventRow{{PaymentID: id, Seq: seq, Type: "note", FromState: "held", ToState: "held", Actor: "test", Reason: reason, At: at}}
+		if viaBun {
+			_, err := tx.NewInsert().Model(&rows).Exec(ctx)
+			return err
+		}
+		return insertRows(ctx, s, tx, rows)
+	})
 }

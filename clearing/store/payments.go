@@ -174,7 +174,7 @@ func (s *Store) holdBatchTx(ctx context.Context, tx bun.Tx, reqs []clearing.Hold
 		for i, t := range accepted {
 			rows[i] = toPaymentRow(t.Payment)
 		}
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		if err := insertRows(ctx, s, tx, rows); err != nil {
 			return fmt.Errorf("insert payments: %w", err)
 		}
 		if len(h.made) > 0 {
@@ -544,13 +544,11 @@ func (s *Store) book(ctx context.Context, tx bun.Tx, cycleID int64, now time.Tim
 		}
 		deltas.apply(t.Postings)
 	}
-	if _, err := tx.NewInsert().Model(&events).Exec(ctx); err != nil {
+	if err := insertRows(ctx, s, tx, events); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
-	if len(postings) > 0 {
-		if _, err := tx.NewInsert().Model(&postings).Exec(ctx); err != nil {
-			return fmt.Errorf("insert postings: %w", err)
-		}
+	if err := insertRows(ctx, s, tx, postings); err != nil {
+		return fmt.Errorf("insert postings: %w", err)
 	}
 	if err := upsertPositions(ctx, tx, cycleID, deltas); err != nil {
 		return err

@@ -226,7 +226,7 @@ func (s *Store) screenedHoldBatchTx(ctx context.Context, tx bun.Tx, reqs []clear
 		}
 	}
 	if len(rows) > 0 {
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		if err := insertRows(ctx, s, tx, rows); err != nil {
 			if isUniqueViolation(err) {
 				return nil, clearing.Errorf(clearing.Conflict, "concurrent_update", "uetr", "another request is screening one of these payments; retry")
 			}

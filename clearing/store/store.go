@@ -96,7 +96,8 @@ type Store struct {
 
 	capObserver atomic.Pointer[CapObserver] // told of cap usage after holds (limits.go)
 
-	detail hotQuery // PaymentDetail's query (detail.go)
+	detail hotQuery      // PaymentDetail's query (detail.go)
+	unnest unnestInserts // a batch's inserts on PostgreSQL (bulk.go)
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or else a SQLite
