@@ -41,6 +41,11 @@ func (u *unnestInserts) text(t *schema.Table) (string, error) {
 	}
 	var cols, arrays []string
 	for i, f := range t.Fields {
+		if f.NullZero || f.AutoIncrement || f.Identity || f.SQLDefault != "" || f.IsPtr {
+			// bun writes NULL or DEFAULT for such a field's zero value; an
+			// array would write the zero value itself.
+			return "", fmt.Errorf("%w: column %s.%s may be written as NULL or DEFAULT", errUnbound, t.Name, f.Name)
+		}
 		typ, ok := arrayTypes[f.IndirectType]
 		if !ok {
 			return "", fmt.Errorf("%w: column %s.%s of type %s has no array", errUnbound, t.Name, f.Name, f.IndirectType)
